@@ -1,2 +1,9 @@
 #![allow(unsafe_code)]
-//! The one place with `unsafe`: thin, documented wrappers over system calls that nix lacks.
+//! The one place with `unsafe`: thin, documented wrappers over system calls
+//! that nix does not cover. Every `unsafe` block carries a `// SAFETY:` comment.
+//!
+//! * [`process`]: prctl, process groups, fork/exec helpers (watchdog, notify).
+//! * [`net`]: socket options and packet sockets (netlink crate, VRRP daemon).
+
+pub mod net;
+pub mod process;

@@ -1,0 +1,1 @@
+//! Socket-level system calls (packet sockets, raw socket options).

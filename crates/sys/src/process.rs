@@ -1,0 +1,1 @@
+//! Process-level system calls (prctl, process groups).
