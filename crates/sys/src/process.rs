@@ -1,1 +1,193 @@
-//! Process-level system calls (prctl, process groups).
+//! Process-level system calls (prctl, signal masks, daemonising, exec hooks).
+//!
+//! Used by `sched` (signal masks for the signalfd), `watchdog` (child
+//! subreaper, death signal across exec) and `bin/keepalived` (daemonising).
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::{ForkResult, Pid};
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+fn errno(e: nix::errno::Errno) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+/// First real-time signal number of this C library (`SIGRTMIN`, 34 on glibc).
+pub fn sigrtmin() -> i32 {
+    libc::SIGRTMIN()
+}
+
+/// Last real-time signal number (`SIGRTMAX`, 64 on glibc).
+pub fn sigrtmax() -> i32 {
+    libc::SIGRTMAX()
+}
+
+/// A signal set holding the given raw signal numbers, real-time ones
+/// included (nix's `Signal` enum cannot name `SIGRTMIN+2`).
+///
+/// Returns `InvalidInput` for a number the kernel does not know.
+pub fn sigset_from_raw(signals: &[i32]) -> io::Result<SigSet> {
+    let mut raw = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given; the pointer is to
+    // a properly sized and aligned local.
+    let rc = unsafe { libc::sigemptyset(raw.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: sigemptyset succeeded, so the set is initialised.
+    let mut raw = unsafe { raw.assume_init() };
+    for &sig in signals {
+        // SAFETY: `raw` is an initialised sigset_t; sigaddset validates `sig`
+        // and reports EINVAL instead of writing out of bounds.
+        let rc = unsafe { libc::sigaddset(&mut raw, sig) };
+        if rc != 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad signal number {sig}")));
+        }
+    }
+    // SAFETY: `raw` was built by sigemptyset/sigaddset, so it is a valid set.
+    Ok(unsafe { SigSet::from_sigset_t_unchecked(raw) })
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` to this process
+/// when the thread that created it exits.
+pub fn set_pdeathsig(sig: Signal) -> io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(sig).map_err(errno)
+}
+
+/// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphaned descendants (e.g. double-forked
+/// scripts) are re-parented to this process instead of init.
+pub fn set_child_subreaper() -> io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(errno)
+}
+
+/// Arrange for the child started by `cmd` to get `sig` when its parent
+/// thread exits, set between fork and exec so there is no window where the
+/// parent can die unnoticed. The child should still compare `getppid()`
+/// with the expected parent after start (the parent may have died before
+/// the prctl).
+pub fn pdeathsig_on_exec(cmd: &mut Command, sig: Signal) {
+    let raw = sig as libc::c_int;
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // prctl, which is async-signal-safe; it touches no allocator or lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, raw as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Put the process in a new process group in the child started by `cmd`
+/// (so a group kill of scripts does not reach the daemon, and vice versa).
+pub fn new_process_group_on_exec(cmd: &mut Command) {
+    cmd.process_group(0);
+}
+
+/// Detach from the terminal the classic way: fork (the original process
+/// exits 0), `setsid`, fork again (the session leader exits), `chdir /`,
+/// `umask(umask)`, stdin/stdout/stderr to `/dev/null`.
+///
+/// Must be called while the process is single-threaded (before any thread,
+/// logger or IPC is created): only the calling thread survives a fork.
+/// Only returns in the daemon; the intermediate processes `_exit(0)`.
+pub fn daemonize(umask: u32) -> io::Result<()> {
+    // SAFETY: documented precondition: the process is single-threaded, so the
+    // child has a consistent copy of every lock and allocator.
+    match unsafe { nix::unistd::fork() }.map_err(errno)? {
+        ForkResult::Parent { .. } => exit_now(0),
+        ForkResult::Child => {}
+    }
+    nix::unistd::setsid().map_err(errno)?;
+    // SAFETY: still single-threaded (we are the only thread of the child).
+    match unsafe { nix::unistd::fork() }.map_err(errno)? {
+        ForkResult::Parent { .. } => exit_now(0),
+        ForkResult::Child => {}
+    }
+    std::env::set_current_dir("/")?;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as libc::mode_t));
+    redirect_stdio_to_null()?;
+    Ok(())
+}
+
+/// Point fds 0, 1 and 2 at `/dev/null`.
+pub fn redirect_stdio_to_null() -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    for fd in 0..=2 {
+        // SAFETY: dup2 onto the standard descriptors; `null` is a valid open
+        // fd for the whole call, and fds 0-2 are owned by the process, not by
+        // any Rust object that could be double-closed.
+        if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// `_exit(code)` without running atexit handlers or flushing stdio buffers
+/// that belong to the other side of a fork.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// Set the process umask; returns the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as libc::mode_t)).bits()
+}
+
+/// True when a process with this pid exists (signal 0 succeeds or fails
+/// with EPERM, which means it exists but belongs to someone else).
+pub fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match nix::sys::signal::kill(Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}
+
+/// Send a raw signal number (real-time signals included) to `pid`.
+pub fn kill_raw(pid: i32, sig: i32) -> io::Result<()> {
+    if pid <= 0 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to signal pid <= 0"));
+    }
+    // SAFETY: kill has no memory-safety preconditions; pid > 0 was checked so
+    // this never signals a process group or every process.
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rt_signals_go_into_sets() {
+        let json = sigrtmin() + 2;
+        let set = sigset_from_raw(&[libc::SIGHUP, json]).unwrap();
+        assert!(set.contains(Signal::SIGHUP));
+        assert!(!set.contains(Signal::SIGTERM));
+        assert_eq!(sigrtmin(), 34, "glibc SIGRTMIN");
+        assert_eq!(sigrtmax() - 1, 63, "keepalived STATS_CLEAR is 63 on glibc");
+    }
+
+    #[test]
+    fn bad_signal_is_an_error() {
+        assert!(sigset_from_raw(&[1000]).is_err());
+    }
+
+    #[test]
+    fn alive() {
+        assert!(process_alive(std::process::id() as i32));
+        assert!(!process_alive(0));
+        assert!(kill_raw(0, 0).is_err());
+    }
+}
