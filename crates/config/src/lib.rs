@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod model;
+pub use model::*;
+
 /// How to read the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -51,7 +54,15 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}:{}:{}: {}: {}", self.file.display(), self.line, self.col, sev, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.col,
+            sev,
+            self.message
+        )
     }
 }
 
@@ -71,22 +82,10 @@ pub struct Failed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The whole typed configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Config {}
-
-impl Config {
-    /// True when a VRRP child has work (any vrrp_instance).
-    pub fn has_vrrp(&self) -> bool {
-        false
-    }
-    /// True when a checker child has work (any virtual_server).
-    pub fn has_checker(&self) -> bool {
-        false
-    }
-}
-
 /// Read and validate the configuration.
 pub fn load(_opts: &LoadOptions) -> Result<Loaded, Failed> {
-    Ok(Loaded { config: Config::default(), diagnostics: Vec::new() })
+    Ok(Loaded {
+        config: Config::default(),
+        diagnostics: Vec::new(),
+    })
 }
