@@ -42,7 +42,10 @@ pub fn sigset_from_raw(signals: &[i32]) -> io::Result<SigSet> {
         // and reports EINVAL instead of writing out of bounds.
         let rc = unsafe { libc::sigaddset(&mut raw, sig) };
         if rc != 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad signal number {sig}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad signal number {sig}"),
+            ));
         }
     }
     // SAFETY: `raw` was built by sigemptyset/sigaddset, so it is a valid set.
@@ -107,7 +110,9 @@ pub fn daemonize(umask: u32) -> io::Result<()> {
         ForkResult::Child => {}
     }
     std::env::set_current_dir("/")?;
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as libc::mode_t));
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        umask as libc::mode_t,
+    ));
     redirect_stdio_to_null()?;
     Ok(())
 }
@@ -115,7 +120,10 @@ pub fn daemonize(umask: u32) -> io::Result<()> {
 /// Point fds 0, 1 and 2 at `/dev/null`.
 pub fn redirect_stdio_to_null() -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
     for fd in 0..=2 {
         // SAFETY: dup2 onto the standard descriptors; `null` is a valid open
         // fd for the whole call, and fds 0-2 are owned by the process, not by
@@ -136,7 +144,10 @@ pub fn exit_now(code: i32) -> ! {
 
 /// Set the process umask; returns the previous one.
 pub fn set_umask(mask: u32) -> u32 {
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as libc::mode_t)).bits()
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        mask as libc::mode_t,
+    ))
+    .bits()
 }
 
 /// True when a process with this pid exists (signal 0 succeeds or fails
@@ -155,12 +166,26 @@ pub fn process_alive(pid: i32) -> bool {
 /// Send a raw signal number (real-time signals included) to `pid`.
 pub fn kill_raw(pid: i32, sig: i32) -> io::Result<()> {
     if pid <= 0 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to signal pid <= 0"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "refusing to signal pid <= 0",
+        ));
     }
     // SAFETY: kill has no memory-safety preconditions; pid > 0 was checked so
     // this never signals a process group or every process.
     if unsafe { libc::kill(pid, sig) } != 0 {
         return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Send a raw signal to the calling thread only (`pthread_kill(self)`).
+pub fn raise_in_thread(sig: i32) -> io::Result<()> {
+    // SAFETY: pthread_self() is always a valid thread handle for the caller;
+    // pthread_kill validates the signal number.
+    let rc = unsafe { libc::pthread_kill(libc::pthread_self(), sig) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
     }
     Ok(())
 }
