@@ -1,0 +1,189 @@
+//! Typed messages for the parent ↔ child channels.
+//!
+//! Every message is a serde enum carried by ipc-channel (bincode). The
+//! configuration itself travels as JSON inside [`ConfigPayload`]: bincode
+//! cannot encode `#[serde(skip_serializing_if)]`, `untagged` enums and
+//! other self-describing serde features a large typed `Config` is likely
+//! to use, and JSON can. Both ends still see a typed `Config`.
+
+use config::Config;
+use ipc_channel::ipc::IpcSender;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// Which child a process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// The VRRP child (`Keepalived_vrrp`).
+    Vrrp,
+    /// The health-checker child (`Keepalived_healthcheckers`).
+    Checker,
+}
+
+impl Role {
+    /// The name keepalived uses in its process log lines ("VRRP child
+    /// process(%d) died", "Restart of Healthcheck process delayed ...").
+    pub fn upstream_name(self) -> &'static str {
+        match self {
+            Role::Vrrp => "VRRP",
+            Role::Checker => "Healthcheck",
+        }
+    }
+
+    /// The syslog ident of this child.
+    pub fn syslog_ident(self) -> &'static str {
+        match self {
+            Role::Vrrp => "Keepalived_vrrp",
+            Role::Checker => "Keepalived_healthcheckers",
+        }
+    }
+
+    /// The value of the hidden `--role` argument.
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            Role::Vrrp => "vrrp",
+            Role::Checker => "checker",
+        }
+    }
+
+    /// Parse the hidden `--role` argument.
+    pub fn from_arg(s: &str) -> Option<Role> {
+        match s {
+            "vrrp" => Some(Role::Vrrp),
+            "checker" => Some(Role::Checker),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.upstream_name())
+    }
+}
+
+/// A typed `Config`, serialised as JSON inside the bincode message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigPayload(pub Box<Config>);
+
+impl Serialize for ConfigPayload {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let json = serde_json::to_string(&*self.0).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&json)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigPayload {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = String::deserialize(d)?;
+        let cfg: Config = serde_json::from_str(&json).map_err(serde::de::Error::custom)?;
+        Ok(ConfigPayload(Box::new(cfg)))
+    }
+}
+
+/// The dump signals of keepalived (anatomy §1.6), as requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DumpKind {
+    /// SIGUSR1: `keepalived.data` / `keepalived_check.data`.
+    Data,
+    /// SIGUSR2: `keepalived.stats` (VRRP only).
+    Stats,
+    /// SIGRTMAX-1: stats dump then zero (VRRP only).
+    StatsClear,
+    /// SIGRTMIN+2: `keepalived.json` (VRRP only).
+    Json,
+}
+
+impl DumpKind {
+    /// The signal that requests this dump (glibc numbering at run time).
+    pub fn signal(self) -> i32 {
+        match self {
+            DumpKind::Data => libc::SIGUSR1,
+            DumpKind::Stats => libc::SIGUSR2,
+            DumpKind::StatsClear => sys::process::sigrtmax() - 1,
+            DumpKind::Json => sys::process::sigrtmin() + 2,
+        }
+    }
+
+    /// The dump a signal asks for, if any.
+    pub fn from_signal(sig: i32) -> Option<DumpKind> {
+        [
+            DumpKind::Data,
+            DumpKind::Stats,
+            DumpKind::StatsClear,
+            DumpKind::Json,
+        ]
+        .into_iter()
+        .find(|k| k.signal() == sig)
+    }
+
+    /// Whether the parent forwards this dump to `role` (USR2, stats-clear
+    /// and JSON go to the VRRP child only, as upstream).
+    pub fn forwarded_to(self, role: Role) -> bool {
+        matches!((self, role), (DumpKind::Data, _) | (_, Role::Vrrp))
+    }
+}
+
+/// Parent → child.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ToChild {
+    /// The first configuration (answered by [`FromChild::Loaded`]).
+    Config {
+        /// The whole validated configuration.
+        config: ConfigPayload,
+        /// Configuration generation (1 at start, +1 per accepted reload).
+        generation: u64,
+    },
+    /// A validated new configuration to apply in place (answered by
+    /// [`FromChild::ReloadResult`]).
+    Reload {
+        /// The whole validated configuration.
+        config: ConfigPayload,
+        /// Its generation.
+        generation: u64,
+    },
+    /// Liveness probe; answer with [`FromChild::HeartbeatAck`] of the same number.
+    Heartbeat(u64),
+    /// Write a state dump.
+    Dump(DumpKind),
+    /// Stop cleanly and exit 0.
+    Shutdown,
+}
+
+/// Child → parent.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum FromChild {
+    /// First message on a new connection: who we are and where to send.
+    Hello {
+        /// The child's pid.
+        pid: u32,
+        /// The child's role.
+        role: Role,
+        /// Sender for the parent's messages.
+        to_child: IpcSender<ToChild>,
+    },
+    /// The initial configuration is applied ("Startup complete" when all have).
+    Loaded {
+        /// The generation that was applied.
+        generation: u64,
+    },
+    /// Result of a [`ToChild::Reload`].
+    ReloadResult {
+        /// The generation it is about.
+        generation: u64,
+        /// `Err(reason)` when the child refused it and kept the old one.
+        result: Result<(), String>,
+    },
+    /// Answer to [`ToChild::Heartbeat`].
+    HeartbeatAck(u64),
+    /// A dump was written (or failed).
+    DumpDone {
+        /// Which dump.
+        kind: DumpKind,
+        /// File written, or why not.
+        result: Result<String, String>,
+    },
+    /// Internal: sent by the parent to its own one-shot server to unblock
+    /// the accept thread of a child that died before connecting.
+    Abort,
+}
