@@ -228,6 +228,7 @@ pub struct NotifyQueues {
     default_timeout: Option<Duration>,
     queues: HashMap<String, Queue>,
     next_seq: u64,
+    /// Results not yet returned by `poll` (spawn failures, statuses handed over).
     failed: Vec<NotifyDone>,
 }
 
@@ -315,6 +316,30 @@ impl NotifyQueues {
             .retain(|_, q| q.active.is_some() || !q.waiting.is_empty());
         done.sort_by_key(|d| d.seq);
         done
+    }
+
+    /// Hands over a status reaped elsewhere (`waitpid(-1)` in the loop); see
+    /// [`ScriptRunner::child_exited`]. Returns true if the pid was ours; the
+    /// result is then reported by the next [`NotifyQueues::poll`], which also
+    /// starts the queue's next script.
+    pub fn child_exited(&mut self, pid: i32, exit: crate::runner::ExitKind, now: Instant) -> bool {
+        let Some(f) = self.runner.child_exited(pid, exit, now) else {
+            return false;
+        };
+        for (name, q) in self.queues.iter_mut() {
+            if q.active.as_ref().is_some_and(|(h, _)| *h == f.handle) {
+                if let Some((_, job)) = q.active.take() {
+                    self.failed.push(NotifyDone {
+                        queue: name.clone(),
+                        seq: job.seq,
+                        command: job.spec.display(),
+                        outcome: Outcome::Finished(f),
+                    });
+                }
+                break;
+            }
+        }
+        true
     }
 
     /// When the loop must call [`NotifyQueues::poll`] at the latest.

@@ -421,6 +421,29 @@ impl ScriptRunner {
         done
     }
 
+    /// Hands over a status reaped elsewhere (e.g. by a loop that calls
+    /// `waitpid(-1)` on SIGCHLD, such as `sched::reap_children`). Returns the
+    /// finished script if `pid` is one of ours; otherwise `None` (the pid
+    /// belongs to someone else).
+    pub fn child_exited(&mut self, pid: i32, exit: ExitKind, now: Instant) -> Option<Finished> {
+        let h = *self
+            .running
+            .iter()
+            .find(|(_, r)| r.child.id() as i32 == pid)?
+            .0;
+        let r = self.running.remove(&h)?;
+        if r.timed_out {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        Some(Finished {
+            handle: h,
+            pid: pid as u32,
+            exit,
+            timed_out: r.timed_out,
+            duration: now.saturating_duration_since(r.started),
+        })
+    }
+
     /// Sends `sig` to the process group of a running script.
     pub fn signal(&self, h: Handle, sig: Signal) -> bool {
         match self.running.get(&h) {

@@ -526,3 +526,35 @@ fn fifo_lines_and_full_pipe() {
     fs::write(&reg, "").unwrap();
     assert!(NotifyFifo::open(&reg).is_err());
 }
+
+#[test]
+fn statuses_reaped_elsewhere_are_accepted() {
+    let d = tmpdir();
+    let s = script(d.path(), "e.sh", "#!/bin/sh\nexit 7\n");
+    let mut r = ScriptRunner::default();
+    let h = r
+        .spawn(
+            &ScriptSpec::new(vec![s.display().to_string()]),
+            Instant::now(),
+        )
+        .unwrap();
+    let pid = r.pid(h).unwrap() as i32;
+    // Someone else's waitpid(pid) (as a loop using waitpid(-1) would).
+    let st = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
+    assert_eq!(
+        st,
+        nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid), 7)
+    );
+    assert!(r
+        .child_exited(pid + 100_000, ExitKind::Exited(7), Instant::now())
+        .is_none());
+    let f = r
+        .child_exited(pid, ExitKind::Exited(7), Instant::now())
+        .unwrap();
+    assert_eq!(
+        (f.handle, f.exit, f.timed_out),
+        (h, ExitKind::Exited(7), false)
+    );
+    assert_eq!(r.running(), 0);
+    assert!(r.poll(Instant::now()).is_empty());
+}
