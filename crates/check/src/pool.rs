@@ -1,0 +1,589 @@
+//! Real servers, virtual servers, quorum and the desired IPVS table
+//! (keepalived `check/ipwrapper.c`: `init_service_rs` 400-440,
+//! `update_quorum_state` 512-585, `perform_svr_state` 587-625,
+//! `update_svr_wgt` 692-720, `update_svr_checker_state` 742-771;
+//! ha_suspend `check/check_api.c:517-536`, `650-690`).
+//!
+//! [`Engine`] owns every checker. The daemon calls [`Engine::on_timer`] when
+//! [`Engine::next_wakeup`] passes, starts the probes it is asked for, reports
+//! results with [`Engine::on_result`], and after [`Action::TableChanged`]
+//! maps [`Engine::desired_table`] onto IPVS.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::checker::{Checker, CheckerConfig, CheckerStep, ProbeOutcome, ProbeRequest};
+use crate::log::{self, LogLine};
+use crate::service::{Proto, RsAddr, VsName};
+use crate::time::Millis;
+
+/// keepalived's `IPVS_WEIGHT_LIMIT` (INT32_MAX).
+pub const WEIGHT_LIMIT: i64 = i32::MAX as i64;
+
+/// `sorry_server IP PORT` of a virtual server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SorryServerConfig {
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// Weight used while it is active (keepalived: 1).
+    pub weight: u32,
+    /// `sorry_server_inhibit`: keep it in the table with weight 0 when unused.
+    pub inhibit: bool,
+}
+
+/// One `real_server` block, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServerConfig {
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// `weight` (default 1).
+    pub weight: u32,
+    /// `inhibit_on_failure`: weight 0 instead of removal.
+    pub inhibit_on_failure: bool,
+    /// The checkers; all must be up for the server to be alive. A server
+    /// without checkers is always alive.
+    pub checkers: Vec<CheckerConfig>,
+}
+
+/// One `virtual_server` block, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServerConfig {
+    /// How it is named in logs.
+    pub name: VsName,
+    /// `protocol` (for real server names in logs).
+    pub proto: Proto,
+    /// `quorum` (default 1, already capped to the sum of weights).
+    pub quorum: u32,
+    /// `hysteresis` (default 0, already < quorum).
+    pub hysteresis: u32,
+    /// `ha_suspend`.
+    pub ha_suspend: bool,
+    /// `omega`: send down notifications at shutdown.
+    pub omega: bool,
+    /// `sorry_server`.
+    pub sorry_server: Option<SorryServerConfig>,
+    /// `real_server` blocks.
+    pub real_servers: Vec<RealServerConfig>,
+}
+
+/// Identifies a checker: indexes into the configuration lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckerId {
+    /// Virtual server index.
+    pub vs: usize,
+    /// Real server index within the virtual server.
+    pub rs: usize,
+    /// Checker index within the real server.
+    pub checker: usize,
+}
+
+/// Notifications for scripts (`notify_up`/`notify_down`,
+/// `quorum_up`/`quorum_down`), SMTP alerts and the notify FIFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notify {
+    /// A real server became alive.
+    RsUp {
+        /// Virtual server index.
+        vs: usize,
+        /// Real server index.
+        rs: usize,
+    },
+    /// A real server went down.
+    RsDown {
+        /// Virtual server index.
+        vs: usize,
+        /// Real server index.
+        rs: usize,
+    },
+    /// The virtual server gained quorum.
+    QuorumUp {
+        /// Virtual server index.
+        vs: usize,
+    },
+    /// The virtual server lost quorum.
+    QuorumDown {
+        /// Virtual server index.
+        vs: usize,
+    },
+}
+
+/// What the daemon must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Log this line at LOG_INFO.
+    Log(LogLine),
+    /// Start a probe for this checker.
+    StartProbe {
+        /// Which checker.
+        id: CheckerId,
+        /// Token, url index and deadline.
+        probe: ProbeRequest,
+    },
+    /// Abandon the probe in flight (close the socket / kill the script's
+    /// process group); its failure was already accounted for.
+    AbortProbe {
+        /// Which checker.
+        id: CheckerId,
+        /// The probe's token.
+        token: u64,
+    },
+    /// Run notifications.
+    Notify(Notify),
+    /// The desired table of this virtual server changed.
+    TableChanged {
+        /// Virtual server index.
+        vs: usize,
+    },
+}
+
+/// One destination of the desired table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DesiredDest {
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// Weight to program when present.
+    pub weight: u32,
+    /// Whether the destination must exist in IPVS.
+    pub present: bool,
+    /// Whether this is the sorry server.
+    pub sorry: bool,
+}
+
+#[derive(Debug)]
+struct RsState {
+    cfg: RealServerConfig,
+    name: RsAddr,
+    alive: bool,
+    effective_weight: i64,
+    checkers: Vec<Checker>,
+}
+
+impl RsState {
+    fn all_up(&self) -> bool {
+        self.checkers.iter().all(Checker::is_up)
+    }
+    fn dynamic_effective_weight(&self) -> i64 {
+        let base = i64::from(self.cfg.weight);
+        base + self
+            .checkers
+            .iter()
+            .filter_map(Checker::dynamic_weight)
+            .map(|w| w - base)
+            .sum::<i64>()
+    }
+}
+
+#[derive(Debug)]
+struct VsState {
+    cfg: VirtualServerConfig,
+    rss: Vec<RsState>,
+    quorum_up: bool,
+    sorry_active: bool,
+    vip_count: u32,
+}
+
+fn real_weight(w: i64) -> i64 {
+    w.clamp(0, WEIGHT_LIMIT)
+}
+
+impl VsState {
+    fn weight_sum(&self) -> i64 {
+        self.rss
+            .iter()
+            .filter(|r| r.alive)
+            .map(|r| real_weight(r.effective_weight))
+            .sum()
+    }
+
+    fn sorry_name(&self) -> Option<RsAddr> {
+        self.cfg.sorry_server.as_ref().map(|s| RsAddr {
+            addr: s.addr,
+            proto: self.cfg.proto,
+        })
+    }
+
+    /// `update_quorum_state`.
+    fn update_quorum(&mut self, vs: usize, init: bool, out: &mut Vec<Action>) {
+        let sum = self.weight_sum();
+        let q = i64::from(self.cfg.quorum);
+        let h = i64::from(self.cfg.hysteresis);
+        let threshold = if self.quorum_up { q - h } else { q + h };
+        if !self.quorum_up && sum >= threshold {
+            self.quorum_up = true;
+            out.push(Action::Log(log::gained_quorum(
+                self.cfg.quorum,
+                self.cfg.hysteresis,
+                threshold,
+                sum,
+                &self.cfg.name,
+            )));
+            if self.sorry_active {
+                let inhibit = self.cfg.sorry_server.as_ref().is_some_and(|s| s.inhibit);
+                if let Some(name) = self.sorry_name() {
+                    out.push(Action::Log(log::sorry_change(
+                        false,
+                        inhibit,
+                        &name,
+                        &self.cfg.name,
+                    )));
+                }
+                self.sorry_active = false;
+                out.push(Action::Log(log::quorum_pool(true, &self.cfg.name)));
+                out.push(Action::TableChanged { vs });
+            }
+            out.push(Action::Notify(Notify::QuorumUp { vs }));
+        } else if (self.quorum_up && (sum == 0 || sum < threshold))
+            || (init && !self.quorum_up && self.cfg.sorry_server.is_some() && !self.sorry_active)
+        {
+            self.quorum_up = false;
+            out.push(Action::Log(log::lost_quorum(
+                init,
+                self.cfg.quorum,
+                self.cfg.hysteresis,
+                threshold,
+                sum,
+                &self.cfg.name,
+            )));
+            if self.cfg.sorry_server.is_some() && !self.sorry_active {
+                let inhibit = self.cfg.sorry_server.as_ref().is_some_and(|s| s.inhibit);
+                if let Some(name) = self.sorry_name() {
+                    out.push(Action::Log(log::sorry_change(
+                        true,
+                        inhibit,
+                        &name,
+                        &self.cfg.name,
+                    )));
+                }
+                out.push(Action::Log(log::quorum_pool(false, &self.cfg.name)));
+                self.sorry_active = true;
+                out.push(Action::TableChanged { vs });
+            }
+            out.push(Action::Notify(Notify::QuorumDown { vs }));
+        }
+    }
+
+    /// `perform_svr_state`.
+    fn set_rs_alive(&mut self, vs: usize, rs: usize, alive: bool, out: &mut Vec<Action>) {
+        let r = &mut self.rss[rs];
+        if r.alive == alive {
+            return;
+        }
+        out.push(Action::Log(log::service_change(
+            alive,
+            r.cfg.inhibit_on_failure,
+            &r.name,
+            &self.cfg.name,
+        )));
+        r.alive = alive;
+        if !self.sorry_active {
+            out.push(Action::TableChanged { vs });
+        }
+        out.push(Action::Notify(if alive {
+            Notify::RsUp { vs, rs }
+        } else {
+            Notify::RsDown { vs, rs }
+        }));
+        self.update_quorum(vs, false, out);
+    }
+
+    /// `update_svr_wgt`.
+    fn set_rs_weight(&mut self, vs: usize, rs: usize, new: i64, out: &mut Vec<Action>) {
+        let r = &mut self.rss[rs];
+        let old_w = real_weight(r.effective_weight);
+        let new_w = real_weight(new);
+        r.effective_weight = new;
+        if old_w == new_w {
+            return;
+        }
+        out.push(Action::Log(log::weight_change(
+            old_w,
+            new_w,
+            r.alive,
+            &r.name,
+            &self.cfg.name,
+        )));
+        if r.alive && !self.sorry_active {
+            out.push(Action::TableChanged { vs });
+        }
+        self.update_quorum(vs, false, out);
+    }
+}
+
+/// The checker core for all virtual servers.
+#[derive(Debug)]
+pub struct Engine {
+    vss: Vec<VsState>,
+}
+
+impl Engine {
+    /// Builds the state at daemon start and returns the start-up actions
+    /// (initial tables, `Gained quorum` / `Starting with quorum down`,
+    /// `Activating healthchecker ...`).
+    ///
+    /// `warmup_jitter` returns the random part of each checker's first delay
+    /// given its `warmup` (keepalived: `warmup * random() / RAND_MAX`);
+    /// `vip_present(vs)` tells whether an ha_suspend VS's address is local.
+    pub fn new(
+        configs: Vec<VirtualServerConfig>,
+        now: Millis,
+        warmup_jitter: &mut dyn FnMut(Duration) -> Duration,
+        vip_present: &dyn Fn(usize) -> bool,
+    ) -> (Engine, Vec<Action>) {
+        let mut out = Vec::new();
+        let mut vss = Vec::with_capacity(configs.len());
+        for (vi, mut cfg) in configs.into_iter().enumerate() {
+            let rs_cfgs = std::mem::take(&mut cfg.real_servers);
+            let rss = rs_cfgs
+                .into_iter()
+                .map(|rc| {
+                    let name = RsAddr {
+                        addr: rc.addr,
+                        proto: cfg.proto,
+                    };
+                    let checkers = rc
+                        .checkers
+                        .iter()
+                        .map(|c| {
+                            let j = warmup_jitter(c.warmup);
+                            Checker::new(c.clone(), name, cfg.name.clone(), now, j)
+                        })
+                        .collect();
+                    RsState {
+                        effective_weight: i64::from(rc.weight),
+                        cfg: rc,
+                        name,
+                        alive: false,
+                        checkers,
+                    }
+                })
+                .collect();
+            let mut vs = VsState {
+                rss,
+                quorum_up: false,
+                sorry_active: false,
+                vip_count: u32::from(vip_present(vi)),
+                cfg,
+            };
+            // init_service_rs: servers whose checkers all start up are alive.
+            for r in &mut vs.rss {
+                r.alive = r.all_up();
+            }
+            vs.update_quorum(vi, true, &mut out);
+            out.push(Action::TableChanged { vs: vi });
+            vss.push(vs);
+        }
+        // register_checkers_thread: one line per checker.
+        for (vi, vs) in vss.iter_mut().enumerate() {
+            let enabled = !vs.cfg.ha_suspend || vs.vip_count > 0;
+            let _ = vi;
+            for r in &mut vs.rss {
+                for c in &mut r.checkers {
+                    c.set_enabled_quiet(enabled);
+                    out.push(Action::Log(log::checker_start(
+                        enabled,
+                        &r.name,
+                        &vs.cfg.name,
+                    )));
+                }
+            }
+        }
+        out.dedup_by(|a, b| {
+            matches!((a, b), (Action::TableChanged { vs: x }, Action::TableChanged { vs: y }) if x == y)
+        });
+        (Engine { vss }, out)
+    }
+
+    /// Number of virtual servers.
+    pub fn len(&self) -> usize {
+        self.vss.len()
+    }
+
+    /// Whether there is no virtual server.
+    pub fn is_empty(&self) -> bool {
+        self.vss.is_empty()
+    }
+
+    /// The earliest time [`Engine::on_timer`] has work to do.
+    pub fn next_wakeup(&self) -> Option<Millis> {
+        self.vss
+            .iter()
+            .flat_map(|v| v.rss.iter())
+            .flat_map(|r| r.checkers.iter())
+            .map(Checker::next_wakeup)
+            .min()
+    }
+
+    /// Runs every due timer: starts probes, fails probes past their deadline.
+    pub fn on_timer(&mut self, now: Millis) -> Vec<Action> {
+        let mut out = Vec::new();
+        for vi in 0..self.vss.len() {
+            for ri in 0..self.vss[vi].rss.len() {
+                for ci in 0..self.vss[vi].rss[ri].checkers.len() {
+                    let c = &mut self.vss[vi].rss[ri].checkers[ci];
+                    if c.next_wakeup() > now {
+                        continue;
+                    }
+                    let step = c.on_timer(now);
+                    self.apply(
+                        CheckerId {
+                            vs: vi,
+                            rs: ri,
+                            checker: ci,
+                        },
+                        step,
+                        &mut out,
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// A probe finished.
+    pub fn on_result(
+        &mut self,
+        now: Millis,
+        id: CheckerId,
+        token: u64,
+        outcome: ProbeOutcome,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(c) = self.checker_mut(id) else {
+            return out;
+        };
+        let step = c.on_result(now, token, outcome);
+        self.apply(id, step, &mut out);
+        out
+    }
+
+    fn checker_mut(&mut self, id: CheckerId) -> Option<&mut Checker> {
+        self.vss
+            .get_mut(id.vs)?
+            .rss
+            .get_mut(id.rs)?
+            .checkers
+            .get_mut(id.checker)
+    }
+
+    /// A checker's state, for status dumps.
+    pub fn checker(&self, id: CheckerId) -> Option<&Checker> {
+        self.vss
+            .get(id.vs)?
+            .rss
+            .get(id.rs)?
+            .checkers
+            .get(id.checker)
+    }
+
+    fn apply(&mut self, id: CheckerId, step: CheckerStep, out: &mut Vec<Action>) {
+        let vs = &mut self.vss[id.vs];
+        if let Some(token) = step.abort {
+            out.push(Action::AbortProbe { id, token });
+        }
+        if let Some(dw) = step.dynamic_weight.filter(|d| !d.silent) {
+            let _ = dw;
+            let w = vs.rss[id.rs].dynamic_effective_weight();
+            vs.set_rs_weight(id.vs, id.rs, w, out);
+        }
+        out.extend(step.logs.into_iter().map(Action::Log));
+        if step.changed.is_some() {
+            let all_up = vs.rss[id.rs].all_up();
+            vs.set_rs_alive(id.vs, id.rs, all_up, out);
+        }
+        if step.dynamic_weight.is_some_and(|d| d.silent) {
+            vs.rss[id.rs].effective_weight = vs.rss[id.rs].dynamic_effective_weight();
+        }
+        if let Some(probe) = step.start {
+            out.push(Action::StartProbe { id, probe });
+        }
+    }
+
+    /// An address of ha_suspend virtual server `vs` was added or removed
+    /// locally (the daemon matches addresses to virtual servers).
+    pub fn vip_event(&mut self, vs: usize, added: bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(v) = self.vss.get_mut(vs) else {
+            return out;
+        };
+        if !v.cfg.ha_suspend {
+            return out;
+        }
+        if added {
+            v.vip_count = v.vip_count.saturating_add(1);
+        } else {
+            v.vip_count = v.vip_count.saturating_sub(1);
+        }
+        let count = v.vip_count;
+        for r in &mut v.rss {
+            for c in &mut r.checkers {
+                if added != c.enabled() && (added || count == 0) {
+                    if let Some(l) = c.set_enabled(added) {
+                        out.push(Action::Log(l));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Shutdown notifications for `omega` virtual servers.
+    pub fn shutdown(&self) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (vi, v) in self.vss.iter().enumerate().filter(|(_, v)| v.cfg.omega) {
+            for (ri, r) in v.rss.iter().enumerate() {
+                if r.alive {
+                    out.push(Action::Notify(Notify::RsDown { vs: vi, rs: ri }));
+                }
+            }
+            out.push(Action::Notify(Notify::QuorumDown { vs: vi }));
+        }
+        out
+    }
+
+    /// Whether the virtual server has quorum.
+    pub fn quorum_up(&self, vs: usize) -> bool {
+        self.vss.get(vs).is_some_and(|v| v.quorum_up)
+    }
+
+    /// Whether a real server is alive (all its checkers up).
+    pub fn rs_alive(&self, vs: usize, rs: usize) -> bool {
+        self.vss
+            .get(vs)
+            .and_then(|v| v.rss.get(rs))
+            .is_some_and(|r| r.alive)
+    }
+
+    /// The desired destinations of a virtual server: every real server and
+    /// the sorry server, with whether each must be present and its weight.
+    pub fn desired_table(&self, vs: usize) -> Vec<DesiredDest> {
+        let Some(v) = self.vss.get(vs) else {
+            return Vec::new();
+        };
+        let mut t: Vec<DesiredDest> = v
+            .rss
+            .iter()
+            .map(|r| {
+                let in_pool = r.alive && !v.sorry_active;
+                DesiredDest {
+                    addr: r.cfg.addr,
+                    weight: if in_pool {
+                        u32::try_from(real_weight(r.effective_weight)).unwrap_or(u32::MAX)
+                    } else {
+                        0
+                    },
+                    present: in_pool || r.cfg.inhibit_on_failure,
+                    sorry: false,
+                }
+            })
+            .collect();
+        if let Some(s) = &v.cfg.sorry_server {
+            t.push(DesiredDest {
+                addr: s.addr,
+                weight: if v.sorry_active { s.weight } else { 0 },
+                present: v.sorry_active || s.inhibit,
+                sorry: true,
+            });
+        }
+        t
+    }
+}
