@@ -146,6 +146,23 @@ pub fn packet_socket(ethertype: u16) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Opens a raw IP socket (`SOCK_RAW`) for IP protocol `protocol` (e.g.
+/// 112 = VRRP), IPv4 or IPv6, close-on-exec and non-blocking. nix's
+/// `SockProtocol` has no variant for arbitrary IP protocol numbers.
+pub fn ip_raw_socket(ipv6: bool, protocol: u8) -> io::Result<OwnedFd> {
+    let domain = if ipv6 { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: plain socket(2) call with integer arguments; no pointers.
+    let fd = cvt(unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            libc::c_int::from(protocol),
+        )
+    })?;
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 fn sockaddr_ll(ifindex: u32, ethertype: u16, dst: Option<[u8; 6]>) -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is a plain C struct for which all-zero is valid.
     let mut sll: libc::sockaddr_ll = unsafe { MaybeUninit::zeroed().assume_init() };

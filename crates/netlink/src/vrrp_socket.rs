@@ -1,0 +1,336 @@
+//! Raw `IPPROTO_VRRP` (112) sockets for adverts, IPv4 and IPv6.
+//!
+//! One socket both sends and receives: bound to the interface
+//! (`SO_BINDTOIFINDEX`), joined to the multicast group on that interface,
+//! multicast TTL / hop limit and unicast TTL 255 (RFC 3768 §7.1, RFC 5798
+//! §5.1.1.3), multicast loop off (a router must not see its own adverts).
+//! The source address (`mcast_src_ip` / `unicast_src_ip`) is set per packet
+//! with an `IP_PKTINFO` / `IPV6_PKTINFO` control message, so the socket is
+//! not bound to an address and still receives multicast and unicast.
+
+use std::io::IoSlice;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6,
+};
+
+use crate::error::{Error, Result};
+use crate::types::Family;
+
+/// IP protocol number of VRRP.
+pub const IPPROTO_VRRP: u8 = 112;
+/// IPv4 VRRP multicast group (RFC 3768 §5.2.2).
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// IPv6 VRRP multicast group (RFC 5798 §5.1.2.2).
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// `SO_BINDTOIFINDEX` (Linux 5.0+; not in every libc crate version).
+const SO_BINDTOIFINDEX: libc::c_int = 62;
+
+/// How to open a [`VrrpSocket`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrrpSocketConfig {
+    /// IPv4 or IPv6.
+    pub family: Family,
+    /// Interface the socket is bound to (the instance's interface or VMAC).
+    pub ifindex: u32,
+    /// Multicast group to join (`vrrp_mcast_group4/6`); `None` for a
+    /// unicast-only instance. Defaults to 224.0.0.18 / ff02::12.
+    pub group: Option<IpAddr>,
+    /// Source address for sent packets (`mcast_src_ip` /
+    /// `unicast_src_ip`); `None` lets the kernel choose.
+    pub src: Option<IpAddr>,
+    /// Multicast TTL / hop limit (255).
+    pub multicast_ttl: u8,
+    /// Unicast TTL / hop limit (255; keepalived's `unicast_ttl`).
+    pub unicast_ttl: u8,
+    /// IPv6 only: let the kernel compute and verify the VRRP checksum at
+    /// offset 6 (`IPV6_CHECKSUM`), as keepalived does. Packets with a bad
+    /// checksum are then dropped by the kernel, not seen by the daemon.
+    pub kernel_checksum: bool,
+}
+
+impl VrrpSocketConfig {
+    /// Defaults for `family` on `ifindex`: the standard group, no source,
+    /// TTL 255, kernel checksum for IPv6.
+    pub fn new(family: Family, ifindex: u32) -> VrrpSocketConfig {
+        let group = match family {
+            Family::V4 => IpAddr::V4(VRRP_GROUP_V4),
+            Family::V6 => IpAddr::V6(VRRP_GROUP_V6),
+        };
+        VrrpSocketConfig {
+            family,
+            ifindex,
+            group: Some(group),
+            src: None,
+            multicast_ttl: 255,
+            unicast_ttl: 255,
+            kernel_checksum: true,
+        }
+    }
+}
+
+/// One received VRRP datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes in the buffer. IPv4: the IP header followed by the VRRP
+    /// packet, as the kernel delivers it on raw sockets. IPv6: the VRRP
+    /// packet only.
+    pub len: usize,
+    /// The datagram did not fit the buffer.
+    pub truncated: bool,
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address (group or our unicast address).
+    pub dst: Option<IpAddr>,
+    /// Receiving interface.
+    pub ifindex: Option<u32>,
+    /// TTL (IPv4) / hop limit (IPv6).
+    pub hop_limit: Option<u8>,
+}
+
+/// A non-blocking raw VRRP socket. Register [`AsRawFd::as_raw_fd`] with mio
+/// (`SourceFd`) for readability and call [`VrrpSocket::recv`] until it
+/// returns `None`.
+#[derive(Debug)]
+pub struct VrrpSocket {
+    fd: OwnedFd,
+    family: Family,
+    ifindex: u32,
+    src: Option<IpAddr>,
+}
+
+fn io(op: &'static str) -> impl Fn(Errno) -> Error {
+    move |e| Error::io(op, e.into())
+}
+
+fn int_opt(fd: BorrowedFd<'_>, op: &'static str, level: i32, name: i32, v: i32) -> Result<()> {
+    sys::net::setsockopt_int(fd, level, name, v).map_err(|e| Error::io(op, e))
+}
+
+impl VrrpSocket {
+    /// Opens and configures the socket (needs `CAP_NET_RAW`).
+    pub fn open(cfg: &VrrpSocketConfig) -> Result<VrrpSocket> {
+        for a in [cfg.group, cfg.src].into_iter().flatten() {
+            if Family::of(&a) != cfg.family {
+                return Err(Error::Invalid(format!(
+                    "{a} is not an {:?} address",
+                    cfg.family
+                )));
+            }
+        }
+        if cfg.group.is_some_and(|g| !g.is_multicast()) {
+            return Err(Error::Invalid(
+                "VRRP group is not a multicast address".into(),
+            ));
+        }
+        let v6 = cfg.family == Family::V6;
+        let fd =
+            sys::net::ip_raw_socket(v6, IPPROTO_VRRP).map_err(|e| Error::io("VRRP socket", e))?;
+        let b = fd.as_fd();
+        int_opt(
+            b,
+            "SO_BINDTOIFINDEX",
+            libc::SOL_SOCKET,
+            SO_BINDTOIFINDEX,
+            cfg.ifindex as i32,
+        )?;
+        if v6 {
+            let p = libc::IPPROTO_IPV6;
+            int_opt(
+                b,
+                "IPV6_MULTICAST_HOPS",
+                p,
+                libc::IPV6_MULTICAST_HOPS,
+                cfg.multicast_ttl.into(),
+            )?;
+            setsockopt(&fd, sockopt::Ipv6Ttl, &i32::from(cfg.unicast_ttl))
+                .map_err(io("IPV6_UNICAST_HOPS"))?;
+            int_opt(b, "IPV6_MULTICAST_LOOP", p, libc::IPV6_MULTICAST_LOOP, 0)?;
+            int_opt(
+                b,
+                "IPV6_MULTICAST_IF",
+                p,
+                libc::IPV6_MULTICAST_IF,
+                cfg.ifindex as i32,
+            )?;
+            setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true).map_err(io("IPV6_RECVPKTINFO"))?;
+            int_opt(b, "IPV6_RECVHOPLIMIT", p, libc::IPV6_RECVHOPLIMIT, 1)?;
+            if cfg.kernel_checksum {
+                int_opt(b, "IPV6_CHECKSUM", p, libc::IPV6_CHECKSUM, 6)?;
+            }
+        } else {
+            setsockopt(&fd, sockopt::IpMulticastTtl, &cfg.multicast_ttl)
+                .map_err(io("IP_MULTICAST_TTL"))?;
+            setsockopt(&fd, sockopt::Ipv4Ttl, &i32::from(cfg.unicast_ttl)).map_err(io("IP_TTL"))?;
+            setsockopt(&fd, sockopt::IpMulticastLoop, &false).map_err(io("IP_MULTICAST_LOOP"))?;
+            let src = match cfg.src {
+                Some(IpAddr::V4(a)) => Some(a),
+                _ => None,
+            };
+            sys::net::ipv4_multicast_if(b, cfg.ifindex, src)
+                .map_err(|e| Error::io("IP_MULTICAST_IF", e))?;
+            setsockopt(&fd, sockopt::Ipv4PacketInfo, &true).map_err(io("IP_PKTINFO"))?;
+            int_opt(b, "IP_RECVTTL", libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
+        }
+        let s = VrrpSocket {
+            fd,
+            family: cfg.family,
+            ifindex: cfg.ifindex,
+            src: cfg.src,
+        };
+        if let Some(g) = cfg.group {
+            s.join(g)?;
+        }
+        Ok(s)
+    }
+
+    /// The socket's family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The interface it is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    fn membership(&self, group: IpAddr, join: bool) -> Result<()> {
+        let r = match (group, self.family) {
+            (IpAddr::V4(g), Family::V4) => {
+                sys::net::ipv4_membership(self.fd.as_fd(), g, self.ifindex, join)
+            }
+            (IpAddr::V6(g), Family::V6) => {
+                sys::net::ipv6_membership(self.fd.as_fd(), g, self.ifindex, join)
+            }
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "group {group} is of the other family"
+                )))
+            }
+        };
+        r.map_err(|e| Error::io(if join { "join group" } else { "leave group" }, e))
+    }
+
+    /// Joins a multicast group on the socket's interface.
+    pub fn join(&self, group: IpAddr) -> Result<()> {
+        self.membership(group, true)
+    }
+
+    /// Leaves a multicast group.
+    pub fn leave(&self, group: IpAddr) -> Result<()> {
+        self.membership(group, false)
+    }
+
+    /// Sends one VRRP packet (no IP header) to `dst`: the group or a
+    /// unicast peer. IPv6 link-local and link-scope multicast destinations
+    /// get the socket's interface as scope. Returns `WouldBlock` as an
+    /// `Error::Io` if the socket buffer is full.
+    pub fn send_to(&self, pkt: &[u8], dst: IpAddr) -> Result<usize> {
+        let iov = [IoSlice::new(pkt)];
+        let fd = self.fd.as_raw_fd();
+        match (dst, self.family) {
+            (IpAddr::V4(d), Family::V4) => {
+                let addr = SockaddrIn::from(SocketAddrV4::new(d, 0));
+                let info;
+                let mut cmsgs = Vec::new();
+                if let Some(IpAddr::V4(s)) = self.src {
+                    info = libc::in_pktinfo {
+                        ipi_ifindex: 0,
+                        ipi_spec_dst: libc::in_addr {
+                            s_addr: u32::from_ne_bytes(s.octets()),
+                        },
+                        ipi_addr: libc::in_addr { s_addr: 0 },
+                    };
+                    cmsgs.push(ControlMessage::Ipv4PacketInfo(&info));
+                }
+                sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&addr))
+                    .map_err(io("send VRRP advert"))
+            }
+            (IpAddr::V6(d), Family::V6) => {
+                let link_scope = d.is_unicast_link_local()
+                    || (d.is_multicast() && d.segments()[0] & 0x000f <= 2);
+                let scope = if link_scope { self.ifindex } else { 0 };
+                let addr = SockaddrIn6::from(SocketAddrV6::new(d, 0, 0, scope));
+                let info;
+                let mut cmsgs = Vec::new();
+                if let Some(IpAddr::V6(s)) = self.src {
+                    info = libc::in6_pktinfo {
+                        ipi6_addr: libc::in6_addr {
+                            s6_addr: s.octets(),
+                        },
+                        ipi6_ifindex: self.ifindex,
+                    };
+                    cmsgs.push(ControlMessage::Ipv6PacketInfo(&info));
+                }
+                sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&addr))
+                    .map_err(io("send VRRP advert"))
+            }
+            _ => Err(Error::Invalid(format!(
+                "destination {dst} is of the other family"
+            ))),
+        }
+    }
+
+    /// Receives one datagram; `Ok(None)` when nothing is queued.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<Received>> {
+        loop {
+            match sys::net::recv_msg(self.fd.as_fd(), buf) {
+                Ok(m) => {
+                    let Some(src) = m.src else {
+                        continue; // no source address: not an IP datagram
+                    };
+                    return Ok(Some(Received {
+                        len: m.len,
+                        truncated: m.truncated,
+                        src,
+                        dst: m.dst,
+                        ifindex: m.ifindex,
+                        hop_limit: m.hop_limit,
+                    }));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io("receive VRRP advert", e)),
+            }
+        }
+    }
+}
+
+impl AsRawFd for VrrpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for VrrpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults() {
+        let c = VrrpSocketConfig::new(Family::V4, 3);
+        assert_eq!(c.group, Some(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18))));
+        assert_eq!((c.multicast_ttl, c.unicast_ttl), (255, 255));
+        let c = VrrpSocketConfig::new(Family::V6, 3);
+        assert_eq!(c.group, Some("ff02::12".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_configs_rejected_before_any_syscall() {
+        let mut c = VrrpSocketConfig::new(Family::V4, 3);
+        c.group = Some("192.0.2.1".parse().unwrap());
+        assert!(matches!(VrrpSocket::open(&c), Err(Error::Invalid(_))));
+        let mut c = VrrpSocketConfig::new(Family::V4, 3);
+        c.src = Some("2001:db8::1".parse().unwrap());
+        assert!(matches!(VrrpSocket::open(&c), Err(Error::Invalid(_))));
+    }
+}
