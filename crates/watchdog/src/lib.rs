@@ -1,1 +1,803 @@
-//! (to be written)
+//! The parent process ("watchdog"): validates the configuration once,
+//! starts the VRRP and checker children as fork+exec of the same binary,
+//! feeds them their configuration over typed IPC, watches them (SIGCHLD and
+//! heartbeats), restarts them with keepalived's back-off, reloads them in
+//! place on SIGHUP, forwards the dump signals and stops them on
+//! SIGTERM/SIGINT. Upstream: `core/main.c`, `lib/scheduler.c`,
+//! `vrrp/vrrp_daemon.c`, `check/check_daemon.c` (anatomy §1).
+
+mod backoff;
+
+pub use backoff::RestartBackoff;
+
+use config::{Config, LoadOptions};
+use ipc::{
+    pidfile, ChildServer, ConfigPayload, DumpKind, FromChild, ParentLink, Received, Role, ToChild,
+};
+use sched::{reap_children, signal_name, ChildExit, Event, Sched, TimerId};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// keepalived's `KEEPALIVED_EXIT_FATAL`.
+pub const EXIT_FATAL: i32 = 1;
+/// keepalived's `KEEPALIVED_EXIT_CONFIG`.
+pub const EXIT_CONFIG: i32 = 2;
+/// keepalived's `KEEPALIVED_EXIT_MISSING_PERMISSION`.
+pub const EXIT_MISSING_PERMISSION: i32 = 4;
+/// keepalived's `KEEPALIVED_EXIT_NO_CONFIG` (configuration file missing).
+pub const EXIT_NO_CONFIG: i32 = 6;
+
+/// Everything the parent needs, from the command line.
+#[derive(Debug, Clone)]
+pub struct WatchdogOptions {
+    /// How to load the configuration (`-f`, `-i`, `--lenient`).
+    pub load: LoadOptions,
+    /// Start the VRRP child (false with `-C/--check`).
+    pub vrrp: bool,
+    /// Start the checker child (false with `-P/--vrrp`).
+    pub checker: bool,
+    /// `--all`: start enabled children even without configuration for them.
+    pub all: bool,
+    /// `-R/--dont-respawn`: a dead child stops the daemon.
+    pub dont_respawn: bool,
+    /// Parent pid file (`-p`).
+    pub pid_file: PathBuf,
+    /// VRRP child pid file (`-r`); the child writes it.
+    pub vrrp_pid_file: PathBuf,
+    /// Checker child pid file (`-c`); the child writes it.
+    pub checkers_pid_file: PathBuf,
+    /// Program the children are exec'd from (`/proc/self/exe`).
+    pub exe: PathBuf,
+    /// Arguments given to every child before the hidden role arguments
+    /// (the user's options, so children log the same way).
+    pub child_args: Vec<OsString>,
+    /// Interval between heartbeats.
+    pub heartbeat_interval: Duration,
+    /// A child silent for this long is SIGKILLed and restarted.
+    pub heartbeat_timeout: Duration,
+    /// Grace time for children at shutdown before SIGKILL (`child_wait_time`).
+    pub child_wait: Duration,
+    /// Version banner used in "Stopped Keepalived v..." .
+    pub version: String,
+}
+
+impl WatchdogOptions {
+    /// Options with keepalived's defaults for `config_file`.
+    pub fn new(config_file: PathBuf) -> Self {
+        WatchdogOptions {
+            load: LoadOptions {
+                path: config_file,
+                ..Default::default()
+            },
+            vrrp: true,
+            checker: true,
+            all: false,
+            dont_respawn: false,
+            pid_file: pidfile::PARENT.into(),
+            vrrp_pid_file: pidfile::VRRP.into(),
+            checkers_pid_file: pidfile::CHECKERS.into(),
+            exe: "/proc/self/exe".into(),
+            child_args: Vec::new(),
+            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(5),
+            child_wait: Duration::from_secs(5),
+            version: "Keepalived".into(),
+        }
+    }
+}
+
+/// Hidden argument naming the child's role (`vrrp` / `checker`).
+pub const ARG_ROLE: &str = "--ka-role";
+/// Hidden argument naming the parent's one-shot IPC server.
+pub const ARG_IPC: &str = "--ka-ipc-server";
+/// Hidden argument carrying the parent's pid.
+pub const ARG_PARENT: &str = "--ka-parent-pid";
+
+/// Where one child is in its life.
+#[derive(Debug)]
+enum Phase {
+    /// Not running and not scheduled (not configured, or stopped).
+    Idle,
+    /// Forked, waiting for its Hello.
+    Connecting { pid: i32, server: ChildServer },
+    /// Connected.
+    Running { pid: i32, link: ParentLink },
+    /// Killed or stopping, no usable link; waiting to be reaped.
+    Dying { pid: i32 },
+    /// Dead; restart timer armed.
+    RestartWait(TimerId),
+}
+
+#[derive(Debug)]
+struct Child {
+    role: Role,
+    phase: Phase,
+    started: Instant,
+    backoff: RestartBackoff,
+    /// Last heartbeat answer (or the start/connect time).
+    last_seen: Instant,
+    hb_seq: u64,
+    /// Why we killed it, reported when it is reaped.
+    kill_reason: Option<String>,
+    /// Generation whose Loaded/ReloadResult we wait for.
+    awaiting: Option<u64>,
+    pid_file: PathBuf,
+}
+
+impl Child {
+    fn new(role: Role, pid_file: PathBuf) -> Self {
+        Child {
+            role,
+            phase: Phase::Idle,
+            started: Instant::now(),
+            backoff: RestartBackoff::new(),
+            last_seen: Instant::now(),
+            hb_seq: 0,
+            kill_reason: None,
+            awaiting: None,
+            pid_file,
+        }
+    }
+
+    fn pid(&self) -> Option<i32> {
+        match &self.phase {
+            Phase::Connecting { pid, .. } | Phase::Running { pid, .. } | Phase::Dying { pid } => {
+                Some(*pid)
+            }
+            _ => None,
+        }
+    }
+
+    fn prog(&self) -> &'static str {
+        self.role.syslog_ident()
+    }
+}
+
+/// What ended the main loop.
+enum Stop {
+    /// SIGTERM/SIGINT or a child's death with `-R`: exit 0.
+    Requested,
+    /// A child's permanent error: exit with this code.
+    Permanent(i32),
+}
+
+struct Watchdog {
+    opts: WatchdogOptions,
+    sched: Sched,
+    config: Config,
+    generation: u64,
+    children: Vec<Child>,
+    heartbeat: TimerId,
+    /// "Startup complete" / "Reload complete" not yet logged.
+    reloading: Option<&'static str>,
+    reload_queued: bool,
+}
+
+/// Signals the parent handles.
+fn parent_signals() -> Vec<i32> {
+    vec![
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGCHLD,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        DumpKind::Json.signal(),
+        DumpKind::StatsClear.signal(),
+    ]
+}
+
+/// Run the parent until it stops; returns the process exit code.
+///
+/// The caller has set up logging, daemonised, and logged the start banner.
+/// Must run on the main thread before any other thread exists (signals are
+/// blocked for the signalfd here).
+pub fn run(opts: WatchdogOptions) -> i32 {
+    let mut sched = match Sched::with_signals(&parent_signals()) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{e}");
+            return EXIT_FATAL;
+        }
+    };
+    // Refuse to run twice (upstream keepalived_running()).
+    let mut pid_files = vec![&opts.pid_file];
+    if opts.vrrp {
+        pid_files.push(&opts.vrrp_pid_file);
+    }
+    if opts.checker {
+        pid_files.push(&opts.checkers_pid_file);
+    }
+    if pid_files.iter().any(|p| pidfile::running(p).is_some()) {
+        log::info!("daemon is already running");
+        return 0;
+    }
+    let me = std::process::id();
+    if let Err(e) = pidfile::write(&opts.pid_file, me) {
+        log::error!("Unable to write pidfile {}: {e}", opts.pid_file.display());
+    }
+    if let Err(e) = sys::process::set_child_subreaper() {
+        log::warn!("cannot become child subreaper: {e}");
+    }
+
+    log::info!("Configuration file {}", opts.load.path.display());
+    let config = match load_config(&opts.load) {
+        Ok(c) => c,
+        Err(code) => {
+            pidfile::remove_if_ours(&opts.pid_file, me);
+            log::info!("Stopped {}", opts.version);
+            return code;
+        }
+    };
+    let heartbeat = sched.timer_after(opts.heartbeat_interval);
+    let children = vec![
+        Child::new(Role::Vrrp, opts.vrrp_pid_file.clone()),
+        Child::new(Role::Checker, opts.checkers_pid_file.clone()),
+    ];
+    let mut wd = Watchdog {
+        opts,
+        sched,
+        config,
+        generation: 1,
+        children,
+        heartbeat,
+        reloading: Some("Startup complete"),
+        reload_queued: false,
+    };
+    wd.start_configured_children();
+    let stop = wd.main_loop();
+    let code = wd.shutdown(stop);
+    pidfile::remove_if_ours(&wd.opts.pid_file, me);
+    log::info!("Stopped {}", wd.opts.version);
+    code
+}
+
+/// Load and validate; logs every diagnostic. `Err(exit code)`.
+fn load_config(opts: &LoadOptions) -> Result<Config, i32> {
+    if !opts.path.exists() {
+        log::error!(
+            "Configuration file '{}' does not exist",
+            opts.path.display()
+        );
+        return Err(EXIT_NO_CONFIG);
+    }
+    match config::load(opts) {
+        Ok(loaded) => {
+            for d in &loaded.diagnostics {
+                log::warn!("{d}");
+            }
+            Ok(loaded.config)
+        }
+        Err(failed) => {
+            for d in &failed.diagnostics {
+                match d.severity {
+                    config::Severity::Error => log::error!("{d}"),
+                    config::Severity::Warning => log::warn!("{d}"),
+                }
+            }
+            Err(EXIT_CONFIG)
+        }
+    }
+}
+
+impl Watchdog {
+    fn wanted(&self, role: Role) -> bool {
+        match role {
+            Role::Vrrp => self.opts.vrrp && (self.opts.all || self.config.has_vrrp()),
+            Role::Checker => self.opts.checker && (self.opts.all || self.config.has_checker()),
+        }
+    }
+
+    fn start_configured_children(&mut self) {
+        let mut started = 0;
+        // Upstream forks the checker first, then VRRP (start_keepalived()).
+        for idx in [1, 0] {
+            if self.wanted(self.children[idx].role)
+                && matches!(self.children[idx].phase, Phase::Idle)
+            {
+                self.start_child(idx);
+                started += 1;
+            }
+        }
+        if started == 0 && self.children.iter().all(|c| matches!(c.phase, Phase::Idle)) {
+            log::warn!("Warning - keepalived has no configuration to run");
+            self.finish_reload_if_done();
+        }
+    }
+
+    fn start_child(&mut self, idx: usize) {
+        let role = self.children[idx].role;
+        let server = match ChildServer::listen(self.sched.waker()) {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!(
+                    "Unable to start {} child process: {e}",
+                    role.upstream_name()
+                );
+                self.schedule_restart(idx, None);
+                return;
+            }
+        };
+        let mut cmd = Command::new(&self.opts.exe);
+        cmd.args(&self.opts.child_args)
+            .arg(ARG_ROLE)
+            .arg(role.as_arg())
+            .arg(ARG_IPC)
+            .arg(server.name())
+            .arg(ARG_PARENT)
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null());
+        sys::process::pdeathsig_on_exec(&mut cmd, nix::sys::signal::Signal::SIGTERM);
+        match cmd.spawn() {
+            Ok(child) => {
+                // Reaped through SIGCHLD + waitpid(-1); the handle is not needed.
+                let pid = child.id() as i32;
+                drop(child);
+                log::info!("Starting {} child process, pid={pid}", role.upstream_name());
+                let c = &mut self.children[idx];
+                c.phase = Phase::Connecting { pid, server };
+                c.started = Instant::now();
+                c.last_seen = Instant::now();
+                c.kill_reason = None;
+                c.awaiting = Some(self.generation);
+            }
+            Err(e) => {
+                log::error!(
+                    "Unable to start {} child process: {e}",
+                    role.upstream_name()
+                );
+                server.abort();
+                self.schedule_restart(idx, None);
+            }
+        }
+    }
+
+    fn main_loop(&mut self) -> Stop {
+        let mut events = Vec::new();
+        loop {
+            events.clear();
+            if let Err(e) = self.sched.wait(&mut events, None) {
+                log::error!("event loop failed: {e}");
+                return Stop::Permanent(EXIT_FATAL);
+            }
+            for ev in std::mem::take(&mut events) {
+                let stop = match ev {
+                    Event::Signal(si) => self.on_signal(si.signo),
+                    Event::Wake => {
+                        self.poll_children();
+                        None
+                    }
+                    Event::Timer(id) => self.on_timer(id),
+                    Event::Io(_) => None,
+                };
+                if let Some(stop) = stop {
+                    return stop;
+                }
+            }
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32) -> Option<Stop> {
+        match sig {
+            libc::SIGTERM | libc::SIGINT => Some(Stop::Requested),
+            libc::SIGHUP => {
+                self.reload();
+                None
+            }
+            libc::SIGCHLD => self.reap(),
+            other => {
+                if let Some(kind) = DumpKind::from_signal(other) {
+                    self.forward_dump(kind, other);
+                }
+                None
+            }
+        }
+    }
+
+    fn forward_dump(&mut self, kind: DumpKind, sig: i32) {
+        for c in &self.children {
+            if let (true, Some(pid)) = (kind.forwarded_to(c.role), c.pid()) {
+                if let Err(e) = sys::process::kill_raw(pid, sig) {
+                    log::info!(
+                        "Unable to send {} to {} child {pid}: {e}",
+                        signal_name(sig),
+                        c.role.upstream_name()
+                    );
+                }
+            }
+        }
+    }
+
+    fn poll_children(&mut self) {
+        for idx in 0..self.children.len() {
+            // Connection accepted?
+            let accepted = match &mut self.children[idx].phase {
+                Phase::Connecting { server, .. } => server.try_accept(),
+                _ => None,
+            };
+            if let Some(res) = accepted {
+                let prev = std::mem::replace(&mut self.children[idx].phase, Phase::Idle);
+                let Phase::Connecting { pid, .. } = prev else {
+                    unreachable!("checked above")
+                };
+                match res {
+                    Ok(link) if link.pid as i32 == pid && link.role == self.children[idx].role => {
+                        let msg = ToChild::Config {
+                            config: ConfigPayload(Box::new(self.config.clone())),
+                            generation: self.generation,
+                        };
+                        if let Err(e) = link.send(msg) {
+                            log::error!(
+                                "Unable to send the configuration to {}: {e}",
+                                self.children[idx].prog()
+                            );
+                        }
+                        let c = &mut self.children[idx];
+                        c.awaiting = Some(self.generation);
+                        c.last_seen = Instant::now();
+                        c.phase = Phase::Running { pid, link };
+                    }
+                    Ok(link) => {
+                        log::error!(
+                            "Unexpected IPC peer (pid {} role {:?}) for {} child {pid}",
+                            link.pid,
+                            link.role,
+                            self.children[idx].role.upstream_name()
+                        );
+                        self.children[idx].kill_reason = Some("wrong IPC peer".into());
+                        let _ = sys::process::kill_raw(pid, libc::SIGKILL);
+                        self.children[idx].phase = Phase::Dying { pid };
+                    }
+                    Err(e) => {
+                        log::error!(
+                            "{} child {pid} failed to connect: {e}",
+                            self.children[idx].role.upstream_name()
+                        );
+                        // It will be reaped (or killed by the heartbeat check).
+                        self.children[idx].kill_reason =
+                            Some(format!("IPC connection failed: {e}"));
+                        let _ = sys::process::kill_raw(pid, libc::SIGKILL);
+                        self.children[idx].phase = Phase::Dying { pid };
+                    }
+                }
+            }
+            // Messages.
+            loop {
+                let msg = match &mut self.children[idx].phase {
+                    Phase::Running { link, .. } => link.try_recv(),
+                    _ => None,
+                };
+                let Some(msg) = msg else { break };
+                self.on_child_message(idx, msg);
+            }
+        }
+    }
+
+    fn on_child_message(&mut self, idx: usize, msg: Received<FromChild>) {
+        let now = Instant::now();
+        let c = &mut self.children[idx];
+        c.last_seen = now;
+        match msg {
+            Received::Msg(FromChild::HeartbeatAck(_)) => {}
+            Received::Msg(FromChild::Loaded { generation }) => {
+                if c.awaiting == Some(generation) {
+                    c.awaiting = None;
+                }
+                self.finish_reload_if_done();
+            }
+            Received::Msg(FromChild::ReloadResult { generation, result }) => {
+                if let Err(e) = result {
+                    log::error!(
+                        "{} child refused the new configuration: {e}",
+                        c.role.upstream_name()
+                    );
+                }
+                if c.awaiting == Some(generation) {
+                    c.awaiting = None;
+                }
+                self.finish_reload_if_done();
+            }
+            Received::Msg(FromChild::DumpDone { kind, result }) => match result {
+                Ok(path) => log::debug!(
+                    "{} child wrote {kind:?} dump to {path}",
+                    c.role.upstream_name()
+                ),
+                Err(e) => log::debug!("{} child {kind:?} dump: {e}", c.role.upstream_name()),
+            },
+            Received::Msg(FromChild::Hello { .. }) | Received::Msg(FromChild::Abort) => {
+                log::warn!(
+                    "unexpected message from the {} child",
+                    c.role.upstream_name()
+                );
+            }
+            Received::Closed(_) => {
+                // The child is exiting; SIGCHLD does the rest. Stop waiting for it.
+                c.awaiting = None;
+                self.finish_reload_if_done();
+            }
+        }
+    }
+
+    fn finish_reload_if_done(&mut self) {
+        if self
+            .children
+            .iter()
+            .any(|c| c.awaiting.is_some() && c.pid().is_some())
+        {
+            return;
+        }
+        if let Some(line) = self.reloading.take() {
+            log::info!("{line}");
+        }
+        if self.reload_queued {
+            self.reload_queued = false;
+            self.reload();
+        }
+    }
+
+    fn on_timer(&mut self, id: TimerId) -> Option<Stop> {
+        if id == self.heartbeat {
+            self.check_heartbeats();
+            self.sched
+                .rearm_after(self.heartbeat, self.opts.heartbeat_interval);
+            return None;
+        }
+        for idx in 0..self.children.len() {
+            if matches!(self.children[idx].phase, Phase::RestartWait(t) if t == id) {
+                self.children[idx].phase = Phase::Idle;
+                if self.wanted(self.children[idx].role) {
+                    self.start_child(idx);
+                }
+            }
+        }
+        None
+    }
+
+    fn check_heartbeats(&mut self) {
+        let now = Instant::now();
+        let timeout = self.opts.heartbeat_timeout;
+        for c in &mut self.children {
+            let silent = now.saturating_duration_since(c.last_seen);
+            match &c.phase {
+                Phase::Running { pid, link } if c.kill_reason.is_none() => {
+                    if silent > timeout {
+                        let reason = format!(
+                            "{} child process({pid}) has not answered heartbeats for {:.1} s - killing it",
+                            c.role.upstream_name(),
+                            silent.as_secs_f64()
+                        );
+                        log::error!("{reason}");
+                        c.kill_reason = Some(reason);
+                        let _ = sys::process::kill_raw(*pid, libc::SIGKILL);
+                    } else {
+                        c.hb_seq += 1;
+                        let _ = link.send(ToChild::Heartbeat(c.hb_seq));
+                    }
+                }
+                // Allow a slow exec + connect more time than a heartbeat.
+                Phase::Connecting { pid, .. }
+                    if c.kill_reason.is_none() && silent > timeout.max(Duration::from_secs(10)) =>
+                {
+                    let reason = format!(
+                        "{} child process({pid}) did not connect within {:.1} s - killing it",
+                        c.role.upstream_name(),
+                        silent.as_secs_f64()
+                    );
+                    log::error!("{reason}");
+                    c.kill_reason = Some(reason);
+                    let _ = sys::process::kill_raw(*pid, libc::SIGKILL);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn reap(&mut self) -> Option<Stop> {
+        for (pid, exit) in reap_children() {
+            let Some(idx) = self.children.iter().position(|c| c.pid() == Some(pid)) else {
+                log::debug!("reaped unknown child {pid} ({exit})");
+                continue;
+            };
+            if let Some(stop) = self.child_died(idx, pid, exit) {
+                return Some(stop);
+            }
+        }
+        None
+    }
+
+    /// keepalived's `report_child_status()` + `*_respawn_thread()`.
+    fn child_died(&mut self, idx: usize, pid: i32, exit: ChildExit) -> Option<Stop> {
+        let c = &mut self.children[idx];
+        let prev = std::mem::replace(&mut c.phase, Phase::Idle);
+        if let Phase::Connecting { server, .. } = prev {
+            server.abort();
+        }
+        c.awaiting = None;
+        pidfile::remove_if_ours(&c.pid_file, pid as u32);
+        let prog = c.prog();
+        if let Some(reason) = c.kill_reason.take() {
+            log::info!("{prog} killed by the watchdog: {reason}");
+        }
+        match exit {
+            ChildExit::Exited(code @ (EXIT_FATAL | EXIT_CONFIG | EXIT_MISSING_PERMISSION)) => {
+                let what = match code {
+                    EXIT_CONFIG => "CONFIG",
+                    EXIT_MISSING_PERMISSION => "missing permission",
+                    _ => "FATAL",
+                };
+                log::info!("{prog} exited with permanent error {what}. Terminating");
+                return Some(Stop::Permanent(code));
+            }
+            ChildExit::Exited(0) => {}
+            ChildExit::Exited(code) => log::info!("{prog} exited with status {code}"),
+            ChildExit::Signaled(sig, _) if sig == libc::SIGSEGV => {
+                log::info!("{prog} exited due to segmentation fault (SIGSEGV).")
+            }
+            ChildExit::Signaled(sig, _) => log::info!(
+                "{prog} exited due to signal {sig} ({}){}",
+                strsignal(sig),
+                if sig == libc::SIGKILL {
+                    " - has rlimit_rttime been exceeded?"
+                } else {
+                    ""
+                }
+            ),
+        }
+        let name = c.role.upstream_name();
+        if self.opts.dont_respawn {
+            log::error!("{name} child process({pid}) died: Exiting");
+            return Some(Stop::Requested);
+        }
+        log::error!("{name} child process({pid}) died: Respawning");
+        log::info!("  Please log an issue at https://github.com/acassen/keepalived/issues/");
+        log::info!("  and include a full copy of your keepalived configuration files, and");
+        log::info!("  copies of the keepalived system log entries around the time this happened");
+        let uptime = c.started.elapsed();
+        self.schedule_restart(idx, Some(uptime));
+        self.finish_reload_if_done();
+        None
+    }
+
+    fn schedule_restart(&mut self, idx: usize, uptime: Option<Duration>) {
+        let c = &mut self.children[idx];
+        let delay = c.backoff.on_exit(uptime.unwrap_or_default());
+        if let Some(d) = delay {
+            log::info!(
+                "Restart of {} process delayed {d} seconds to limit respawn rate",
+                c.role.upstream_name()
+            );
+        }
+        match delay {
+            _ if !self.wanted(self.children[idx].role) => self.children[idx].phase = Phase::Idle,
+            None | Some(0) => self.start_child(idx),
+            Some(d) => {
+                let t = self.sched.timer_after(Duration::from_secs(d));
+                self.children[idx].phase = Phase::RestartWait(t);
+            }
+        }
+    }
+
+    /// SIGHUP: re-read and validate; in place on success, nothing changes on failure.
+    fn reload(&mut self) {
+        if self.reloading.is_some() {
+            log::info!("Reload queued: children are still loading the previous configuration");
+            self.reload_queued = true;
+            return;
+        }
+        log::info!("Reloading ...");
+        let config = match load_config(&self.opts.load) {
+            Ok(c) => c,
+            Err(_) => {
+                log::error!(
+                    "Reload failed: configuration errors; the running configuration is unchanged"
+                );
+                return;
+            }
+        };
+        self.generation += 1;
+        self.config = config;
+        self.reloading = Some("Reload complete");
+        let generation = self.generation;
+        for c in &mut self.children {
+            if let Phase::Running { link, .. } = &c.phase {
+                let msg = ToChild::Reload {
+                    config: ConfigPayload(Box::new(self.config.clone())),
+                    generation,
+                };
+                match link.send(msg) {
+                    Ok(()) => c.awaiting = Some(generation),
+                    Err(e) => {
+                        log::error!("Unable to send the new configuration to {}: {e}", c.prog())
+                    }
+                }
+            } else if matches!(c.phase, Phase::Connecting { .. }) {
+                // It gets the new config when it connects.
+                c.awaiting = Some(generation);
+            }
+        }
+        // A child that is now configured but not running is started (upstream core/main.c).
+        self.start_configured_children();
+        self.finish_reload_if_done();
+    }
+
+    /// keepalived's `sigend()`: SIGTERM to VRRP then checker, wait, SIGKILL.
+    fn shutdown(&mut self, stop: Stop) -> i32 {
+        log::info!("Stopping");
+        if let Err(e) = self.sched.set_signals(&[libc::SIGCHLD]) {
+            log::warn!("{e}");
+        }
+        for c in &mut self.children {
+            match std::mem::replace(&mut c.phase, Phase::Idle) {
+                Phase::RestartWait(t) => {
+                    self.sched.cancel(t);
+                }
+                Phase::Connecting { pid, server } => {
+                    server.abort();
+                    c.phase = Phase::Dying { pid };
+                }
+                other => c.phase = other,
+            }
+        }
+        for c in &self.children {
+            if let Some(pid) = c.pid() {
+                let _ = sys::process::kill_raw(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + self.opts.child_wait;
+        let mut events = Vec::new();
+        while self.children.iter().any(|c| c.pid().is_some()) && Instant::now() < deadline {
+            events.clear();
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = self
+                .sched
+                .wait(&mut events, Some(left.min(Duration::from_millis(100))));
+            self.reap_at_shutdown();
+        }
+        for c in &mut self.children {
+            if let Some(pid) = c.pid() {
+                log::info!("{} process failed to die - forcing termination", c.prog());
+                let _ = sys::process::kill_raw(pid, libc::SIGKILL);
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                pidfile::remove_if_ours(&c.pid_file, pid as u32);
+                c.phase = Phase::Idle;
+            }
+        }
+        match stop {
+            Stop::Requested => 0,
+            Stop::Permanent(code) => code,
+        }
+    }
+
+    fn reap_at_shutdown(&mut self) {
+        for (pid, exit) in reap_children() {
+            if let Some(c) = self.children.iter_mut().find(|c| c.pid() == Some(pid)) {
+                if exit != ChildExit::Exited(0) {
+                    log::info!("{} {exit}", c.prog());
+                }
+                pidfile::remove_if_ours(&c.pid_file, pid as u32);
+                c.phase = Phase::Idle;
+            }
+        }
+    }
+}
+
+/// strsignal() text for the signals a child typically dies of.
+fn strsignal(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "Killed",
+        libc::SIGTERM => "Terminated",
+        libc::SIGABRT => "Aborted",
+        libc::SIGSEGV => "Segmentation fault",
+        libc::SIGBUS => "Bus error",
+        libc::SIGILL => "Illegal instruction",
+        libc::SIGFPE => "Floating point exception",
+        libc::SIGINT => "Interrupt",
+        libc::SIGHUP => "Hangup",
+        libc::SIGPIPE => "Broken pipe",
+        libc::SIGUSR1 => "User defined signal 1",
+        libc::SIGUSR2 => "User defined signal 2",
+        _ => "Unknown signal",
+    }
+}
