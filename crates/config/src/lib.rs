@@ -10,7 +10,13 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
+mod diag;
+mod keywords;
+mod lexer;
 pub mod model;
+mod parse;
+mod tree;
+mod values;
 pub use model::*;
 
 /// How to read the configuration.
@@ -83,9 +89,76 @@ pub struct Failed {
 }
 
 /// Read and validate the configuration.
-pub fn load(_opts: &LoadOptions) -> Result<Loaded, Failed> {
-    Ok(Loaded {
-        config: Config::default(),
-        diagnostics: Vec::new(),
-    })
+///
+/// Pure: reads the files named by `opts.path` and its includes, nothing else
+/// (when `config_id` is `None` the host name is read from
+/// `/proc/sys/kernel/hostname`, as keepalived's default `-i`).
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Failed> {
+    let mut diags = diag::Diags {
+        lenient: opts.lenient,
+        ..Default::default()
+    };
+    let config_id = opts.config_id.clone().unwrap_or_else(default_config_id);
+    let mut lx = lexer::Lexer::new(&mut diags, config_id);
+    if !lx.read_main(&opts.path) {
+        return Err(Failed {
+            diagnostics: diags.into_diagnostics(),
+        });
+    }
+    let items = std::mem::take(&mut lx.items);
+    drop(lx);
+    let nodes = tree::build(items, &mut diags);
+    let config = parse::Parser::new(&mut diags).run(&nodes);
+    let failed = diags.has_errors();
+    let diagnostics = diags.into_diagnostics();
+    if failed {
+        Err(Failed { diagnostics })
+    } else {
+        Ok(Loaded {
+            config,
+            diagnostics,
+        })
+    }
+}
+
+/// keepalived's default config-id: the host name up to the first `.`.
+fn default_config_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().split('.').next().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The closest candidate, if close enough to be a typo.
+pub(crate) fn suggest_iter<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let w = word.to_ascii_lowercase();
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    candidates
+        .map(|c| (distance(&w, &c.to_ascii_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// [`suggest_iter`] over a slice.
+pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    suggest_iter(word, candidates.iter().copied())
 }

@@ -1,0 +1,764 @@
+//! Reader: physical lines → tokens with keepalived's rules (anatomy §2.1).
+//!
+//! Handles comments (`!`, `#` outside quotes), `include*` with globs and brace
+//! expansion (relative to the including file's directory, as keepalived's
+//! chdir does), `@id`/`@^id` conditional lines, `$NAME=value` definitions
+//! (multi-line with a trailing `\`), `$NAME`/`${NAME}` substitution,
+//! `~SEQ(...)`/`~LST(...)` repetition, and `{`/`}` wherever they appear
+//! outside quotes. The output is a flat stream of [`Item`]s from all files;
+//! every token keeps its file, line and column.
+
+use crate::diag::{Diags, Loc};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One word of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// Text, without the surrounding quotes when quoted.
+    pub text: String,
+    /// Where it starts.
+    pub loc: Loc,
+    /// It was written in double quotes.
+    pub quoted: bool,
+}
+
+/// A lexical item: a line of words, or a brace.
+#[derive(Debug, Clone)]
+pub(crate) enum Item {
+    /// The words of one logical line (never empty).
+    Words(Vec<Token>),
+    /// `{`.
+    Open(Loc),
+    /// `}`.
+    Close(Loc),
+}
+
+/// A line being processed: text plus the original column of every byte.
+#[derive(Debug, Clone)]
+struct LineBuf {
+    text: String,
+    cols: Vec<u32>,
+    file: u32,
+    line: u32,
+}
+
+impl LineBuf {
+    fn loc_at(&self, byte: usize) -> Loc {
+        let col = self
+            .cols
+            .get(byte)
+            .copied()
+            .or_else(|| self.cols.last().map(|c| c + 1))
+            .unwrap_or(1);
+        Loc {
+            file: self.file,
+            line: self.line,
+            col,
+        }
+    }
+    /// Drop the first `n` bytes.
+    fn skip(&mut self, n: usize) {
+        self.text.drain(..n);
+        self.cols.drain(..n);
+    }
+    fn trim_start(&mut self) {
+        let n = self.text.len() - self.text.trim_start_matches([' ', '\t']).len();
+        self.skip(n);
+    }
+    fn trim_end(&mut self) {
+        let n = self.text.trim_end_matches([' ', '\t']).len();
+        self.text.truncate(n);
+        self.cols.truncate(n);
+    }
+}
+
+const MAX_INCLUDE_DEPTH: usize = 32;
+const MAX_SUBST_DEPTH: usize = 32;
+const MAX_LINE: usize = 1024 * 64;
+
+/// Reads a file tree into items.
+#[derive(Debug)]
+pub(crate) struct Lexer<'d> {
+    diags: &'d mut Diags,
+    config_id: String,
+    defs: HashMap<String, String>,
+    /// Output.
+    pub items: Vec<Item>,
+    stack: Vec<PathBuf>,
+    /// Multi-line definition being collected: name, value so far.
+    pending_def: Option<(String, String)>,
+    rng: u64,
+}
+
+impl<'d> Lexer<'d> {
+    /// A lexer for `config_id` (selects `@id` lines).
+    pub fn new(diags: &'d mut Diags, config_id: String) -> Self {
+        let seed = std::process::id() as u64 ^ 0x9E37_79B9_7F4A_7C15;
+        Lexer {
+            diags,
+            config_id,
+            defs: HashMap::new(),
+            items: Vec::new(),
+            stack: Vec::new(),
+            pending_def: None,
+            rng: seed,
+        }
+    }
+
+    /// Read the main file. Returns false when it cannot be read.
+    pub fn read_main(&mut self, path: &Path) -> bool {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                self.read_bytes(path, &bytes);
+                true
+            }
+            Err(e) => {
+                let f = self.diags.add_file(path);
+                self.diags.error(
+                    Loc {
+                        file: f,
+                        line: 0,
+                        col: 0,
+                    },
+                    format!("Unable to find configuration file {} ({e})", path.display()),
+                );
+                false
+            }
+        }
+    }
+
+    fn read_bytes(&mut self, path: &Path, bytes: &[u8]) {
+        let file = self.diags.add_file(path);
+        let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.stack.push(canon);
+        let text = String::from_utf8_lossy(bytes);
+        for (i, raw) in text.split('\n').enumerate() {
+            let line = (i + 1) as u32;
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            if raw.contains('\0') {
+                self.diags.warn(
+                    Loc { file, line, col: 1 },
+                    "configuration appears to have embedded NULs - ignoring line",
+                );
+                continue;
+            }
+            if raw.len() > MAX_LINE {
+                self.diags
+                    .error(Loc { file, line, col: 1 }, "line too long - ignoring");
+                continue;
+            }
+            self.physical_line(raw, file, line, path);
+        }
+        if let Some((name, value)) = self.pending_def.take() {
+            self.defs.insert(name, value);
+        }
+        self.stack.pop();
+    }
+
+    fn physical_line(&mut self, raw: &str, file: u32, line: u32, path: &Path) {
+        let Some(lb) = self.decomment(raw, file, line) else {
+            return;
+        };
+        // Continuation of a multi-line $NAME= definition.
+        if let Some((name, mut value)) = self.pending_def.take() {
+            if lb.text.is_empty() {
+                self.defs.insert(name, value);
+                return;
+            }
+            if let Some(stripped) = lb.text.strip_suffix('\\') {
+                value.push('\n');
+                value.push_str(stripped);
+                self.pending_def = Some((name, value));
+            } else {
+                value.push('\n');
+                value.push_str(&lb.text);
+                self.defs.insert(name, value);
+            }
+            return;
+        }
+        if lb.text.is_empty() {
+            return;
+        }
+        if let Some((flag, rest_at)) = include_word(&lb.text) {
+            let mut pat = lb.text[rest_at..].trim().to_string();
+            if pat.len() >= 2 && pat.starts_with('"') && pat.ends_with('"') {
+                pat = pat[1..pat.len() - 1].to_string();
+            }
+            let loc = lb.loc_at(0);
+            self.include(&pat, flag, loc, path);
+            return;
+        }
+        self.logical(lb, 0);
+    }
+
+    /// `@`, `$NAME=`, substitution, `~SEQ`, then tokens.
+    fn logical(&mut self, mut lb: LineBuf, depth: usize) {
+        if depth > MAX_SUBST_DEPTH {
+            self.diags.error(
+                lb.loc_at(0),
+                "definitions nest too deeply (recursive definition?)",
+            );
+            return;
+        }
+        if lb.text.starts_with('@') {
+            let (neg, start) = if lb.text.starts_with("@^") {
+                (true, 2)
+            } else {
+                (false, 1)
+            };
+            let end = lb.text.find([' ', '\t']).unwrap_or(lb.text.len());
+            let id = &lb.text[start..end];
+            let matched = (id == self.config_id) != neg;
+            if !matched || end == lb.text.len() {
+                return;
+            }
+            lb.skip(end);
+            lb.trim_start();
+            if lb.text.is_empty() {
+                return;
+            }
+        }
+        if lb.text.starts_with('$') {
+            if let Some((name, value)) = definition(&lb.text) {
+                if let Some(v) = value.strip_suffix('\\') {
+                    self.pending_def = Some((name, v.to_string()));
+                } else {
+                    self.defs.insert(name, value);
+                }
+                return;
+            }
+        }
+        if lb.text.starts_with("~SEQ") || lb.text.starts_with("~LST") {
+            self.sequence(lb, depth);
+            return;
+        }
+        if lb.text.contains('$') {
+            if let Some(new) = self.substitute(&lb) {
+                // A multi-line definition expands into several lines.
+                let parts: Vec<LineBuf> = split_lines(new);
+                for mut p in parts {
+                    p.trim_start();
+                    p.trim_end();
+                    if !p.text.is_empty() {
+                        self.logical(p, depth + 1);
+                    }
+                }
+                return;
+            }
+        }
+        self.tokenise(&lb);
+    }
+
+    /// Strip comments outside quotes, handle `\#`/`\!`, trim. None = error reported, drop.
+    fn decomment(&mut self, raw: &str, file: u32, line: u32) -> Option<LineBuf> {
+        let mut text = String::with_capacity(raw.len());
+        let mut cols = Vec::with_capacity(raw.len());
+        let mut in_quote = false;
+        let mut quote_col = 0;
+        let mut col = 0u32;
+        let mut chars = raw.chars().peekable();
+        while let Some(c) = chars.next() {
+            col += 1;
+            if c == '"' {
+                in_quote = !in_quote;
+                quote_col = col;
+            } else if !in_quote {
+                if c == '!' || c == '#' {
+                    break;
+                }
+                if c == '\\' && matches!(chars.peek(), Some('#') | Some('!')) {
+                    let n = chars.next().unwrap_or('#');
+                    let start = text.len();
+                    text.push(n);
+                    cols.resize(start + n.len_utf8(), col);
+                    col += 1;
+                    continue;
+                }
+            }
+            let start = text.len();
+            text.push(c);
+            cols.resize(start + c.len_utf8(), col);
+        }
+        let mut lb = LineBuf {
+            text,
+            cols,
+            file,
+            line,
+        };
+        if in_quote {
+            self.diags.error(
+                Loc {
+                    file,
+                    line,
+                    col: quote_col,
+                },
+                format!("Unterminated quote '{}'", raw.trim()),
+            );
+            return None;
+        }
+        lb.trim_start();
+        lb.trim_end();
+        Some(lb)
+    }
+
+    fn include(&mut self, pattern: &str, flag: Option<char>, loc: Loc, path: &Path) {
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            self.diags
+                .error(loc, format!("include nesting too deep at '{pattern}'"));
+            return;
+        }
+        if pattern.is_empty() {
+            self.diags.error(loc, "include: missing file name");
+            return;
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let wildcard = pattern.contains(['*', '?', '[']);
+        let mut matched_any = false;
+        for alt in brace_expand(pattern) {
+            let full = if Path::new(&alt).is_absolute() {
+                alt.clone()
+            } else if base.as_os_str().is_empty() {
+                alt.clone()
+            } else {
+                format!("{}/{}", glob::Pattern::escape(&base.to_string_lossy()), alt)
+            };
+            let mut files: Vec<PathBuf> = match glob::glob(&full) {
+                Ok(paths) => paths.filter_map(Result::ok).collect(),
+                Err(e) => {
+                    self.diags
+                        .error(loc, format!("include: invalid pattern '{alt}': {e}"));
+                    continue;
+                }
+            };
+            files.sort();
+            if files.is_empty() && flag == Some('b') {
+                self.diags
+                    .error(loc, format!("include: no file matches '{alt}'"));
+            }
+            for f in files {
+                matched_any = true;
+                let canon = f.canonicalize().unwrap_or_else(|_| f.clone());
+                if self.stack.contains(&canon) {
+                    self.diags.error(
+                        loc,
+                        format!("include loop: '{}' includes itself", f.display()),
+                    );
+                    continue;
+                }
+                if f.is_dir() {
+                    if flag == Some('r') {
+                        self.diags.error(
+                            loc,
+                            format!("include: '{}' is not a regular file", f.display()),
+                        );
+                    }
+                    continue;
+                }
+                match std::fs::read(&f) {
+                    Ok(bytes) => self.read_bytes(&f, &bytes),
+                    Err(e) => {
+                        let msg = format!("include: cannot read '{}': {e}", f.display());
+                        if flag == Some('r') {
+                            self.diags.error(loc, msg);
+                        } else {
+                            self.diags.warn(loc, msg);
+                        }
+                    }
+                }
+            }
+        }
+        if !matched_any {
+            let msg = format!("include '{pattern}' matches no file");
+            let strict = match flag {
+                Some('w') | Some('a') => true,
+                Some('m') => !wildcard,
+                _ => false,
+            };
+            if strict {
+                self.diags.error(loc, msg);
+            } else {
+                self.diags.warn(loc, msg);
+            }
+        }
+    }
+
+    /// Replace `$NAME` / `${NAME}`; None when nothing changed.
+    fn substitute(&mut self, lb: &LineBuf) -> Option<LineBuf> {
+        let t = &lb.text;
+        let b = t.as_bytes();
+        let mut out = String::with_capacity(t.len());
+        let mut cols = Vec::with_capacity(t.len());
+        let mut i = 0;
+        let mut changed = false;
+        while i < b.len() {
+            if b[i] == b'$' {
+                let col = lb.cols[i];
+                // ${NAME [params]}
+                if b.get(i + 1) == Some(&b'{') {
+                    if let Some(end) = t[i + 2..].find('}') {
+                        let inner = &t[i + 2..i + 2 + end];
+                        if let Some(v) = self.lookup_braced(inner) {
+                            out.push_str(&v);
+                            cols.resize(out.len(), col);
+                            i += 3 + end;
+                            changed = true;
+                            continue;
+                        }
+                    }
+                } else {
+                    let n = b[i + 1..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                        .count();
+                    let next = b.get(i + 1 + n).copied();
+                    if n > 0
+                        && matches!(
+                            next,
+                            None | Some(b' ') | Some(b'\t') | Some(b',') | Some(b')')
+                        )
+                    {
+                        let name = &t[i + 1..i + 1 + n];
+                        if let Some(v) = self.defs.get(name) {
+                            out.push_str(v);
+                            cols.resize(out.len(), col);
+                            i += 1 + n;
+                            changed = true;
+                            continue;
+                        }
+                    }
+                }
+            }
+            let c = t[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            cols.resize(out.len(), lb.cols[i]);
+            i += c.len_utf8();
+        }
+        changed.then_some(LineBuf {
+            text: out,
+            cols,
+            file: lb.file,
+            line: lb.line,
+        })
+    }
+
+    fn lookup_braced(&mut self, inner: &str) -> Option<String> {
+        let mut words = inner.split_whitespace();
+        let name = words.next()?;
+        if let Some(v) = self.defs.get(name) {
+            return Some(v.clone());
+        }
+        match name {
+            "_PWD" => {
+                let dir = self
+                    .stack
+                    .last()
+                    .and_then(|p| p.parent())
+                    .map(|p| p.display().to_string());
+                Some(dir.unwrap_or_default())
+            }
+            "_INSTANCE" => Some(self.config_id.clone()),
+            "_HASH" => Some("#".into()),
+            "_BANG" => Some("!".into()),
+            "_ENV" => Some(
+                words
+                    .next()
+                    .and_then(|n| std::env::var(n).ok())
+                    .unwrap_or_default(),
+            ),
+            "_RANDOM" => {
+                let min: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+                let max: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(32767);
+                self.rng ^= self.rng << 13;
+                self.rng ^= self.rng >> 7;
+                self.rng ^= self.rng << 17;
+                let span = max.saturating_sub(min) + 1;
+                Some((min + self.rng % span).to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// `~SEQ(var, [start,] [step,] end) text`, `~SEQx(...)`, `~LST(var, v1, v2...) text`.
+    fn sequence(&mut self, mut lb: LineBuf, depth: usize) {
+        let loc = lb.loc_at(0);
+        let hex = lb.text.starts_with("~SEQx");
+        let is_lst = lb.text.starts_with("~LST");
+        let open = if hex { 5 } else { 4 };
+        if lb.text.as_bytes().get(open) != Some(&b'(') {
+            self.diags
+                .error(loc, format!("Invalid sequence specification '{}'", lb.text));
+            return;
+        }
+        let Some(close) = lb.text.find(')') else {
+            self.diags.error(
+                loc,
+                format!("Invalid ~SEQ specification '{}' (missing ')')", lb.text),
+            );
+            return;
+        };
+        let spec = LineBuf {
+            text: lb.text[open + 1..close].to_string(),
+            cols: lb.cols[open + 1..close].to_vec(),
+            file: lb.file,
+            line: lb.line,
+        };
+        let spec = self.substitute(&spec).unwrap_or(spec);
+        let args: Vec<String> = spec.text.split(',').map(|s| s.trim().to_string()).collect();
+        lb.skip(close + 1);
+        lb.trim_start();
+        if args.len() < 2 || args[0].is_empty() {
+            self.diags.error(
+                loc,
+                "Invalid ~SEQ/~LST specification: expected (var, ...)".to_string(),
+            );
+            return;
+        }
+        let var = args[0].clone();
+        let values: Vec<String> = if is_lst {
+            args[1..].to_vec()
+        } else {
+            let nums: Option<Vec<i64>> = args[1..].iter().map(|a| a.parse::<i64>().ok()).collect();
+            let Some(nums) = nums else {
+                self.diags.error(
+                    loc,
+                    format!(
+                        "Invalid ~SEQ specification - non-numeric value in '{}'",
+                        args[1..].join(",")
+                    ),
+                );
+                return;
+            };
+            let (start, step, end) = match nums.as_slice() {
+                [end] => (1, 1, *end),
+                [start, end] => (*start, 1, *end),
+                [start, step, end] => (*start, *step, *end),
+                _ => {
+                    self.diags
+                        .error(loc, "Invalid ~SEQ specification - too many values");
+                    return;
+                }
+            };
+            if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
+                self.diags.error(
+                    loc,
+                    format!("Invalid ~SEQ specification - start {start}, step {step}, end {end}"),
+                );
+                return;
+            }
+            if hex && (start < 0 || end < 0) {
+                self.diags
+                    .error(loc, "~SEQx is only valid for positive numbers");
+                return;
+            }
+            let count = (end - start) / step + 1;
+            if count > 1_000_000 {
+                self.diags
+                    .error(loc, "~SEQ would generate more than 1000000 lines");
+                return;
+            }
+            let mut v = Vec::with_capacity(count as usize);
+            let mut n = start;
+            while (step > 0 && n <= end) || (step < 0 && n >= end) {
+                v.push(if hex { format!("{n:x}") } else { n.to_string() });
+                n += step;
+            }
+            v
+        };
+        if lb.text.is_empty() {
+            return;
+        }
+        for v in values {
+            self.defs.insert(var.clone(), v);
+            self.logical(lb.clone(), depth + 1);
+        }
+    }
+
+    /// Split into words and braces.
+    fn tokenise(&mut self, lb: &LineBuf) {
+        let t = &lb.text;
+        let b = t.as_bytes();
+        let mut words: Vec<Token> = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b' ' || c == b'\t' {
+                i += 1;
+                continue;
+            }
+            if c == b'{' || c == b'}' {
+                if !words.is_empty() {
+                    self.items.push(Item::Words(std::mem::take(&mut words)));
+                }
+                let loc = lb.loc_at(i);
+                self.items.push(if c == b'{' {
+                    Item::Open(loc)
+                } else {
+                    Item::Close(loc)
+                });
+                i += 1;
+                continue;
+            }
+            let loc = lb.loc_at(i);
+            if c == b'"' {
+                match t[i + 1..].find('"') {
+                    Some(end) => {
+                        words.push(Token {
+                            text: t[i + 1..i + 1 + end].to_string(),
+                            loc,
+                            quoted: true,
+                        });
+                        i += end + 2;
+                    }
+                    None => {
+                        self.diags
+                            .error(loc, format!("Unmatched quote: '{}'", &t[i..]));
+                        words.push(Token {
+                            text: t[i + 1..].to_string(),
+                            loc,
+                            quoted: true,
+                        });
+                        i = b.len();
+                    }
+                }
+                continue;
+            }
+            let start = i;
+            while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'{' | b'}') {
+                i += 1;
+            }
+            words.push(Token {
+                text: t[start..i].to_string(),
+                loc,
+                quoted: false,
+            });
+        }
+        if !words.is_empty() {
+            self.items.push(Item::Words(words));
+        }
+    }
+}
+
+/// `include`, `includer`, `includem`, `includew`, `includeb`, `includea` + blank.
+fn include_word(text: &str) -> Option<(Option<char>, usize)> {
+    let rest = text.strip_prefix("include")?;
+    let (flag, n) = match rest.as_bytes().first() {
+        Some(b' ') | Some(b'\t') => (None, 7),
+        Some(c @ (b'r' | b'm' | b'w' | b'b' | b'a'))
+            if matches!(rest.as_bytes().get(1), Some(b' ') | Some(b'\t')) =>
+        {
+            (Some(*c as char), 8)
+        }
+        _ => return None,
+    };
+    Some((flag, n))
+}
+
+/// `$NAME=VALUE` (no blank before `=`).
+fn definition(text: &str) -> Option<(String, String)> {
+    let rest = &text[1..];
+    let eq = rest.find('=')?;
+    let name = &rest[..eq];
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    if !(first.is_ascii_alphabetic() || first == '_')
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    Some((
+        name.to_string(),
+        rest[eq + 1..].trim_start_matches([' ', '\t']).to_string(),
+    ))
+}
+
+fn split_lines(lb: LineBuf) -> Vec<LineBuf> {
+    if !lb.text.contains('\n') {
+        return vec![lb];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in lb.text.char_indices() {
+        if c == '\n' {
+            out.push(LineBuf {
+                text: lb.text[start..i].to_string(),
+                cols: lb.cols[start..i].to_vec(),
+                file: lb.file,
+                line: lb.line,
+            });
+            start = i + 1;
+        }
+    }
+    out.push(LineBuf {
+        text: lb.text[start..].to_string(),
+        cols: lb.cols[start..].to_vec(),
+        file: lb.file,
+        line: lb.line,
+    });
+    out
+}
+
+/// Shell-style `{a,b}` expansion (GLOB_BRACE), left to right, nested.
+pub(crate) fn brace_expand(p: &str) -> Vec<String> {
+    let b = p.as_bytes();
+    let Some(open) = b.iter().position(|&c| c == b'{') else {
+        return vec![p.to_string()];
+    };
+    let mut depth = 0;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, &c) in b.iter().enumerate().skip(open) {
+        match c {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![p.to_string()];
+    };
+    if commas.is_empty() {
+        // `{x}` is literal; expand what follows.
+        return brace_expand(&p[close + 1..])
+            .into_iter()
+            .map(|s| format!("{}{}", &p[..=close], s))
+            .collect();
+    }
+    let mut out = Vec::new();
+    let mut s = open + 1;
+    for &e in commas.iter().chain(std::iter::once(&close)) {
+        let alt = format!("{}{}{}", &p[..open], &p[s..e], &p[close + 1..]);
+        out.extend(brace_expand(&alt));
+        s = e + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn braces_expand() {
+        assert_eq!(brace_expand("a{b,c}d"), vec!["abd", "acd"]);
+        assert_eq!(
+            brace_expand("{x,y}/{1,2}"),
+            vec!["x/1", "x/2", "y/1", "y/2"]
+        );
+        assert_eq!(brace_expand("plain"), vec!["plain"]);
+    }
+
+    #[test]
+    fn definitions_need_no_space() {
+        assert_eq!(definition("$A=1"), Some(("A".into(), "1".into())));
+        assert_eq!(definition("$A =1"), None);
+        assert_eq!(definition("$_x9= v"), Some(("_x9".into(), "v".into())));
+    }
+}
