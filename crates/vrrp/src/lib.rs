@@ -1,1 +1,46 @@
-//! (to be written)
+//! Sans-IO VRRP (RFC 3768 v2, RFC 5798 v3) protocol core for keepalived-rs,
+//! behaving like keepalived 2.2.7.
+//!
+//! No sockets, no clock, no threads: the daemon feeds [`Input`]s with the
+//! current [`time::Instant`] to [`Instance::handle`] and performs the
+//! returned [`Action`]s in order (send datagrams, arm timers in its timer
+//! heap, add/remove VIPs, send GARPs, run notify scripts, log).
+//!
+//! ```
+//! use keepalived_vrrp::{Instance, InstanceConfig, Input, Action, time::Instant, wire::Family};
+//! let mut cfg = InstanceConfig::new("VI_1", 51, Family::V4);
+//! cfg.priority = 90;
+//! cfg.src_addr = Some("192.0.2.1".parse().unwrap());
+//! cfg.vips = vec!["192.0.2.100".parse().unwrap()];
+//! let mut vi = Instance::new(cfg);
+//! let actions = vi.handle(Instant::from_micros(0), Input::Startup);
+//! // Log "(VI_1) Entering BACKUP STATE (init)", state INIT->BACKUP, notify
+//! // BACKUP, then arm the master-down timer at 3.648437 s.
+//! assert_eq!(actions.last().unwrap().to_string(), "arm-timer master-down 3.648437");
+//! ```
+//!
+//! Modules: [`wire`] (codecs), [`timers`] (skew / master-down arithmetic),
+//! [`rx`] (received datagrams, rejection reasons and their log text),
+//! [`track`] (script rise/fall, weights), [`stats`], [`ratelimit`],
+//! [`replay`] (the text format of the replay tests).
+
+pub mod action;
+pub mod config;
+pub mod instance;
+pub mod ratelimit;
+pub mod replay;
+pub mod rx;
+pub mod stats;
+pub mod time;
+pub mod timers;
+pub mod track;
+pub mod wire;
+
+pub use action::{Action, Input, LogLine, NotifyEvent, OutPacket, State, TimerKind};
+pub use config::{
+    Auth, InitialState, InstanceConfig, TrackConfig, TrackKind, UnicastPeer, V3Checksum,
+};
+pub use instance::{Advert, Instance};
+pub use rx::{LogLevel, RxError, RxPacket};
+pub use stats::Stats;
+pub use track::{ScriptOutcome, ScriptTracker, TrackStatus};
