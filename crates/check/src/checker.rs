@@ -574,7 +574,7 @@ impl Checker {
             self.has_run = true;
             return self.cfg.delay_loop;
         }
-        if !(self.is_up || !self.has_run) {
+        if !self.is_up && self.has_run {
             self.has_run = true;
             return self.cfg.delay_loop;
         }
