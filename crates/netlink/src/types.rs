@@ -195,7 +195,9 @@ pub struct IfAddr {
     pub peer: Option<IpAddr>,
     /// IPv4 broadcast (`brd`); `None` = no broadcast attribute.
     pub broadcast: Option<Ipv4Addr>,
-    /// Scope (`scope`), default global.
+    /// Scope (`scope`), default global. IPv4 only in effect: for IPv6 the
+    /// kernel ignores the requested scope and derives it from the address
+    /// (keepalived rejects `scope` on IPv6 lines).
     pub scope: Scope,
     /// IPv4 label (`label eth0:1`), at most 15 bytes.
     pub label: Option<String>,

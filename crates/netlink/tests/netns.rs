@@ -1,0 +1,705 @@
+//! Namespace tests (root only; skipped with a message otherwise).
+//!
+//! Each test creates two network namespaces `ka-nl-<pid>-<n>-{a,b}` joined
+//! by a veth pair (`va` in A, `vb` in B; 192.0.2.1/24 and 192.0.2.2/24),
+//! runs its body on threads that `setns()` into A or B (the network
+//! namespace is per thread; the test process's other threads stay in the
+//! root namespace), and deletes the namespaces in a Drop guard.
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use keepalived_netlink::{
+    garp_frame, na_frame, AddOutcome, AddrFlags, Announcer, DelOutcome, Error, Event, EventSocket,
+    Family, IfAddr, Route, Rtnl, Scope, VrrpSocket, VrrpSocketConfig, ETH_P_ARP, ETH_P_IPV6,
+};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+const MAC_A: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x0b, 0x01];
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Two namespaces and a veth between them; deleted on drop.
+struct Pair {
+    a: String,
+    b: String,
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+fn setup() -> Option<Pair> {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP: namespace tests need root");
+        return None;
+    }
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let base = format!("ka-nl-{}-{n}", std::process::id());
+    let p = Pair {
+        a: format!("{base}-a"),
+        b: format!("{base}-b"),
+    };
+    run(&["ip", "netns", "add", &p.a]);
+    run(&["ip", "netns", "add", &p.b]);
+    run(&[
+        "ip", "link", "add", "va", "netns", &p.a, "type", "veth", "peer", "name", "vb", "netns",
+        &p.b,
+    ]);
+    for (ns, dev, mac, ip) in [
+        (&p.a, "va", "02:00:00:00:0b:01", "192.0.2.1/24"),
+        (&p.b, "vb", "02:00:00:00:0b:02", "192.0.2.2/24"),
+    ] {
+        run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        run(&["ip", "-n", ns, "link", "set", dev, "address", mac]);
+        run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        run(&["ip", "-n", ns, "addr", "add", ip, "dev", dev]);
+    }
+    Some(p)
+}
+
+/// Runs `f` on a new thread that has entered namespace `ns`.
+fn spawn_in<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+            .expect("setns CLONE_NEWNET");
+        f()
+    })
+}
+
+fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    match spawn_in(ns, f).join() {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+/// Waits until `fd` is readable or `ms` elapse.
+fn wait_readable(fd: &impl AsFd, ms: u16) -> bool {
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
+}
+
+fn ip_addr_show(ns: &str, dev: &str) -> String {
+    run(&["ip", "-n", ns, "-o", "addr", "show", "dev", dev])
+}
+
+#[test]
+fn links_and_addresses() {
+    let Some(p) = setup() else { return };
+    let ns = p.a.clone();
+    let index = in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let va = rt.link_by_name("va").unwrap();
+        assert_eq!(va.mac, Some(MAC_A));
+        assert_eq!(va.mtu, Some(1500));
+        assert!(va.is_admin_up());
+        assert_eq!(va.hw_type, 1);
+        assert_eq!(rt.ifindex("va").unwrap(), va.index);
+        assert_eq!(rt.ifname(va.index).unwrap(), "va");
+        assert_eq!(rt.link_by_index(va.index).unwrap(), va);
+        assert!(matches!(
+            rt.link_by_name("nosuch0"),
+            Err(Error::NoSuchInterface(_))
+        ));
+        assert!(matches!(
+            rt.link_by_index(9999),
+            Err(Error::NoSuchInterface(_))
+        ));
+        let names: Vec<String> = rt.links().unwrap().into_iter().map(|l| l.name).collect();
+        assert!(names.contains(&"lo".to_string()) && names.contains(&"va".to_string()));
+        va.index
+    });
+
+    // `192.0.2.10/24 brd 192.0.2.255 dev va scope global label va:1`
+    let mut v1 = IfAddr::new(index, "192.0.2.10".parse().unwrap(), 24);
+    v1.broadcast = v1.computed_broadcast();
+    v1.label = Some("va:1".into());
+    // `192.0.2.11/32 dev va scope host`
+    let mut v2 = IfAddr::new(index, "192.0.2.11".parse().unwrap(), 32);
+    v2.scope = Scope::Host;
+    // `192.0.2.12/32 dev va scope 42`
+    let mut v3 = IfAddr::new(index, "192.0.2.12".parse().unwrap(), 32);
+    v3.scope = Scope::Other(42);
+    // `2001:db8::10/64 dev va -nodad noprefixroute`
+    let mut v6 = IfAddr::new(index, "2001:db8::10".parse().unwrap(), 64);
+    v6.flags = AddrFlags::NODAD | AddrFlags::NOPREFIXROUTE;
+    // `2001:db8::11/128 dev va home -nodad` (preferred_lft 0, as keepalived
+    // does for /128). The scope asked for is ignored by the kernel for IPv6
+    // (it follows the address type), which is why keepalived rejects
+    // `scope` on IPv6 lines.
+    let mut v7 = IfAddr::new(index, "2001:db8::11".parse().unwrap(), 128);
+    v7.flags = AddrFlags::NODAD | AddrFlags::HOMEADDRESS;
+    v7.scope = Scope::Link;
+    v7.preferred_lft = Some(0);
+    let all = vec![v1.clone(), v2.clone(), v3.clone(), v6.clone(), v7.clone()];
+
+    let all2 = all.clone();
+    let listed = in_ns(&p.a, move || {
+        let rt = Rtnl::new().unwrap();
+        for a in &all2 {
+            assert_eq!(rt.add_address(a).unwrap(), AddOutcome::Added, "{a}");
+        }
+        for a in &all2 {
+            assert_eq!(
+                rt.add_address(a).unwrap(),
+                AddOutcome::AlreadyPresent,
+                "{a}"
+            );
+        }
+        rt.addresses(None, Some(all2[0].ifindex)).unwrap()
+    });
+    let out = ip_addr_show(&ns, "va");
+    eprintln!("{out}");
+    assert!(out.contains("inet 192.0.2.10/24 brd 192.0.2.255 scope global secondary va:1"));
+    assert!(out.contains("inet 192.0.2.11/32 scope host va"));
+    assert!(out.contains("inet 192.0.2.12/32 scope 42 va"));
+    assert!(out.contains("inet6 2001:db8::10/64 scope global nodad noprefixroute"));
+    assert!(out.contains("inet6 2001:db8::11/128 scope global nodad home deprecated"));
+    assert!(out.contains("preferred_lft 0sec"));
+
+    // Our own dump agrees.
+    let find = |a: &IfAddr| {
+        listed
+            .iter()
+            .find(|l| l.addr == a.addr)
+            .unwrap_or_else(|| panic!("{a} not listed"))
+            .clone()
+    };
+    let l1 = find(&v1);
+    assert_eq!(
+        (l1.prefix_len, l1.broadcast, l1.scope, l1.label.as_deref()),
+        (
+            24,
+            Some(Ipv4Addr::new(192, 0, 2, 255)),
+            Scope::Global,
+            Some("va:1")
+        )
+    );
+    assert!(l1
+        .flags
+        .contains(AddrFlags::SECONDARY | AddrFlags::PERMANENT));
+    assert_eq!(find(&v2).scope, Scope::Host);
+    assert_eq!(find(&v3).scope, Scope::Other(42));
+    let l6 = find(&v6);
+    assert!(l6
+        .flags
+        .contains(AddrFlags::NODAD | AddrFlags::NOPREFIXROUTE));
+    assert_eq!(l6.prefix_len, 64);
+    let l7 = find(&v7);
+    assert_eq!(l7.scope, Scope::Global);
+    assert_eq!(l7.preferred_lft, Some(0));
+    assert!(l7
+        .flags
+        .contains(AddrFlags::HOMEADDRESS | AddrFlags::DEPRECATED));
+
+    // Family filter.
+    let v4only = in_ns(&p.a, || {
+        Rtnl::new()
+            .unwrap()
+            .addresses(Some(Family::V4), None)
+            .unwrap()
+    });
+    assert!(v4only.iter().all(|a| a.family() == Family::V4));
+    assert!(v4only
+        .iter()
+        .any(|a| a.addr == IpAddr::from([127, 0, 0, 1])));
+
+    // Delete: Deleted then NotPresent.
+    let all3 = all.clone();
+    in_ns(&p.a, move || {
+        let rt = Rtnl::new().unwrap();
+        for a in &all3 {
+            assert_eq!(rt.del_address(a).unwrap(), DelOutcome::Deleted, "{a}");
+        }
+        for a in &all3 {
+            assert_eq!(rt.del_address(a).unwrap(), DelOutcome::NotPresent, "{a}");
+        }
+    });
+    let out = ip_addr_show(&ns, "va");
+    for a in &all {
+        assert!(
+            !out.contains(&format!(" {}/", a.addr)),
+            "{a} still there: {out}"
+        );
+    }
+    assert!(out.contains("inet 192.0.2.1/24"));
+}
+
+#[test]
+fn routes() {
+    let Some(p) = setup() else { return };
+    let ns = p.a.clone();
+    in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let index = rt.ifindex("va").unwrap();
+        let mut r = Route::new("198.51.100.0".parse().unwrap(), 24);
+        r.gateway = Some("192.0.2.2".parse().unwrap());
+        r.ifindex = Some(index);
+        r.table = 100;
+        r.metric = Some(7);
+        r.src = Some("192.0.2.1".parse().unwrap());
+        assert_eq!(rt.add_route(&r).unwrap(), AddOutcome::Added);
+        assert_eq!(rt.add_route(&r).unwrap(), AddOutcome::AlreadyPresent);
+        let mut h = Route::new("203.0.113.7".parse().unwrap(), 32);
+        h.ifindex = Some(index);
+        h.scope = Scope::Link;
+        h.table = 1000; // > 255: only in RTA_TABLE
+        assert_eq!(rt.add_route(&h).unwrap(), AddOutcome::Added);
+    });
+    let t100 = run(&["ip", "-n", &ns, "route", "show", "table", "100"]);
+    let t1000 = run(&["ip", "-n", &ns, "route", "show", "table", "1000"]);
+    eprintln!("{t100}{t1000}");
+    assert!(t100
+        .contains("198.51.100.0/24 via 192.0.2.2 dev va proto keepalived src 192.0.2.1 metric 7"));
+    assert!(t1000.contains("203.0.113.7 dev va proto keepalived scope link"));
+    in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let index = rt.ifindex("va").unwrap();
+        let mut r = Route::new("198.51.100.0".parse().unwrap(), 24);
+        r.gateway = Some("192.0.2.2".parse().unwrap());
+        r.ifindex = Some(index);
+        r.table = 100;
+        r.metric = Some(7);
+        assert_eq!(rt.del_route(&r).unwrap(), DelOutcome::Deleted);
+        assert_eq!(rt.del_route(&r).unwrap(), DelOutcome::NotPresent);
+    });
+    let t100 = run(&["ip", "-n", &ns, "route", "show", "table", "100"]);
+    assert!(!t100.contains("198.51.100.0/24"), "{t100}");
+}
+
+/// Drains `s` until `pred` has matched every expected event or 5 s pass.
+/// A predicate on one event.
+type Want = Box<dyn Fn(&Event) -> bool>;
+
+fn collect_until(s: &mut EventSocket, mut want: Vec<Want>) -> Vec<Event> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while !want.is_empty() && Instant::now() < deadline {
+        wait_readable(s, 200);
+        for e in s.drain().unwrap() {
+            if let Some(i) = want.iter().position(|w| w(&e)) {
+                drop(want.remove(i));
+            }
+            seen.push(e);
+        }
+    }
+    assert!(want.is_empty(), "missing events; saw {seen:?}");
+    seen
+}
+
+#[test]
+fn events() {
+    let Some(p) = setup() else { return };
+    let ns = p.a.clone();
+    // The event socket lives on a thread in A; commands are sent from here
+    // (root namespace, `ip -n`) in lockstep over channels.
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let h = spawn_in(&p.a, move || {
+        let rt = Rtnl::new().unwrap();
+        let mut s = EventSocket::new().unwrap();
+        s.prime(&rt.links().unwrap());
+        let va = rt.ifindex("va").unwrap();
+        // Nothing pending at start.
+        assert!(s.drain().unwrap().is_empty());
+        ready_tx.send(()).unwrap();
+
+        go_rx.recv().unwrap(); // link down
+        collect_until(
+            &mut s,
+            vec![Box::new(
+                move |e| matches!(e, Event::LinkDown { index, name } if *index == va && name == "va"),
+            )],
+        );
+        ready_tx.send(()).unwrap();
+
+        go_rx.recv().unwrap(); // link up
+        collect_until(
+            &mut s,
+            vec![Box::new(
+                move |e| matches!(e, Event::LinkUp { index, name } if *index == va && name == "va"),
+            )],
+        );
+        ready_tx.send(()).unwrap();
+
+        go_rx.recv().unwrap(); // address add (IPv4 and IPv6)
+        collect_until(
+            &mut s,
+            vec![
+                Box::new(move |e| {
+                    matches!(e, Event::AddrAdded(a) if a.ifindex == va
+                    && a.addr == IpAddr::from([192, 0, 2, 50]) && a.prefix_len == 24
+                    && a.label.as_deref() == Some("va:5"))
+                }),
+                Box::new(move |e| {
+                    matches!(e, Event::AddrAdded(a) if a.ifindex == va
+                    && a.addr == "2001:db8::50".parse::<IpAddr>().unwrap() && a.prefix_len == 64)
+                }),
+            ],
+        );
+        ready_tx.send(()).unwrap();
+
+        go_rx.recv().unwrap(); // address delete
+        collect_until(
+            &mut s,
+            vec![
+                Box::new(move |e| {
+                    matches!(e, Event::AddrRemoved(a) if a.ifindex == va
+                    && a.addr == IpAddr::from([192, 0, 2, 50]))
+                }),
+                Box::new(move |e| {
+                    matches!(e, Event::AddrRemoved(a) if a.ifindex == va
+                    && a.addr == "2001:db8::50".parse::<IpAddr>().unwrap())
+                }),
+            ],
+        );
+        ready_tx.send(()).unwrap();
+
+        go_rx.recv().unwrap(); // new link, then removed
+        collect_until(
+            &mut s,
+            vec![
+                Box::new(|e| matches!(e, Event::LinkAdded(l) if l.name == "vc")),
+                Box::new(|e| matches!(e, Event::LinkRemoved { name, .. } if name == "vc")),
+            ],
+        );
+        assert_eq!(s.malformed(), 0);
+        assert_eq!(s.overruns(), 0);
+    });
+    let step = |cmds: &[&[&str]]| {
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("event thread");
+        for c in cmds {
+            run(c);
+        }
+        go_tx.send(()).unwrap();
+    };
+    step(&[&["ip", "-n", &ns, "link", "set", "va", "down"]]);
+    step(&[&["ip", "-n", &ns, "link", "set", "va", "up"]]);
+    step(&[
+        &[
+            "ip",
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            "192.0.2.50/24",
+            "dev",
+            "va",
+            "label",
+            "va:5",
+        ],
+        &[
+            "ip",
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            "2001:db8::50/64",
+            "dev",
+            "va",
+            "nodad",
+        ],
+    ]);
+    step(&[
+        &["ip", "-n", &ns, "addr", "del", "192.0.2.50/24", "dev", "va"],
+        &[
+            "ip",
+            "-n",
+            &ns,
+            "addr",
+            "del",
+            "2001:db8::50/64",
+            "dev",
+            "va",
+        ],
+    ]);
+    step(&[
+        &[
+            "ip", "-n", &ns, "link", "add", "vc", "type", "veth", "peer", "name", "vd",
+        ],
+        &["ip", "-n", &ns, "link", "del", "vc"],
+    ]);
+    if let Err(e) = h.join() {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// Opens an AF_PACKET socket in B bound to `vb` for `ethertype`, then runs
+/// `send` in A, and returns the first frame for which `pick` is true.
+fn capture_in_b(
+    p: &Pair,
+    ethertype: u16,
+    send: impl FnOnce() + Send + 'static,
+    pick: impl Fn(&[u8]) -> bool + Send + 'static,
+) -> Vec<u8> {
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let rt = Rtnl::new().unwrap();
+        let vb = rt.ifindex("vb").unwrap();
+        let fd = sys::net::packet_socket(ethertype).unwrap();
+        sys::net::packet_bind(fd.as_fd(), vb, ethertype).unwrap();
+        ready_tx.send(()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 2048];
+        while Instant::now() < deadline {
+            wait_readable(&fd, 200);
+            while let Ok((n, ifindex)) = sys::net::packet_recv(fd.as_fd(), &mut buf) {
+                assert_eq!(ifindex, vb);
+                if pick(&buf[..n]) {
+                    return buf[..n].to_vec();
+                }
+            }
+        }
+        panic!("no matching frame captured in B");
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    in_ns(&p.a, send);
+    match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    }
+}
+
+#[test]
+fn gratuitous_arp_crosses_veth() {
+    let Some(p) = setup() else { return };
+    let vip = Ipv4Addr::new(192, 0, 2, 200);
+    let frame = capture_in_b(
+        &p,
+        ETH_P_ARP,
+        move || {
+            let rt = Rtnl::new().unwrap();
+            let va = rt.link_by_name("va").unwrap();
+            let a = Announcer::new().unwrap();
+            a.send_garp(va.index, va.mac.unwrap(), vip).unwrap();
+        },
+        move |f| f.len() >= 42 && f[38..42] == vip.octets(),
+    );
+    // Decode: Ethernet with etherparse, ARP fields by offset (RFC 826).
+    let eth = etherparse::Ethernet2HeaderSlice::from_slice(&frame).unwrap();
+    assert_eq!(eth.destination(), [0xff; 6]);
+    assert_eq!(eth.source(), MAC_A);
+    assert_eq!(eth.ether_type(), etherparse::EtherType::ARP);
+    let arp = &frame[14..];
+    assert_eq!(u16::from_be_bytes([arp[6], arp[7]]), 1, "ARP request");
+    assert_eq!(&arp[8..14], &MAC_A, "sender MAC");
+    assert_eq!(&arp[14..18], &vip.octets(), "sender IP");
+    assert_eq!(&arp[24..28], &vip.octets(), "target IP");
+    assert_eq!(&frame[..42], &garp_frame(MAC_A, vip)[..]);
+}
+
+#[test]
+fn unsolicited_na_crosses_veth() {
+    let Some(p) = setup() else { return };
+    let vip: Ipv6Addr = "2001:db8::200".parse().unwrap();
+    let frame = capture_in_b(
+        &p,
+        ETH_P_IPV6,
+        move || {
+            let rt = Rtnl::new().unwrap();
+            let va = rt.link_by_name("va").unwrap();
+            let a = Announcer::new().unwrap();
+            a.send_na(va.index, va.mac.unwrap(), vip, true).unwrap();
+        },
+        move |f| f.len() >= 86 && f[54] == 136 && f[62..78] == vip.octets(),
+    );
+    let pkt = etherparse::SlicedPacket::from_ethernet(&frame).unwrap();
+    let Some(etherparse::NetSlice::Ipv6(ip)) = pkt.net else {
+        panic!("not IPv6")
+    };
+    assert_eq!(ip.header().hop_limit(), 255);
+    assert_eq!(ip.header().source_addr(), vip);
+    assert_eq!(
+        ip.header().destination_addr(),
+        "ff02::1".parse::<Ipv6Addr>().unwrap()
+    );
+    let Some(etherparse::TransportSlice::Icmpv6(icmp)) = pkt.transport else {
+        panic!("not ICMPv6")
+    };
+    assert_eq!(icmp.type_u8(), 136);
+    // etherparse recomputes the checksum from the IPv6 pseudo-header.
+    let computed = icmp
+        .icmp_type()
+        .calc_checksum(
+            vip.octets(),
+            [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            icmp.payload(),
+        )
+        .unwrap();
+    assert_eq!(icmp.checksum(), computed);
+    assert_eq!(frame[58], 0xa0, "R and O flags");
+    assert_eq!(&frame[80..86], &MAC_A, "target link-layer address option");
+    assert_eq!(&frame[..86], &na_frame(MAC_A, vip, true)[..]);
+}
+
+/// A fake VRRPv2 advert (the vrrp crate builds real ones).
+const ADVERT: [u8; 20] = [
+    0x21, 51, 100, 1, 0, 1, 0x00, 0x00, 192, 0, 2, 200, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+#[test]
+fn vrrp_ipv4_multicast_and_unicast() {
+    let Some(p) = setup() else { return };
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let rt = Rtnl::new().unwrap();
+        let vb = rt.ifindex("vb").unwrap();
+        let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V4, vb)).unwrap();
+        ready_tx.send(()).unwrap();
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 1500];
+        while got.len() < 2 && Instant::now() < deadline {
+            wait_readable(&s, 200);
+            while let Some(r) = s.recv(&mut buf).unwrap() {
+                got.push((r, buf[..r.len].to_vec()));
+            }
+        }
+        (vb, got)
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let va = rt.ifindex("va").unwrap();
+        let mut cfg = VrrpSocketConfig::new(Family::V4, va);
+        cfg.src = Some("192.0.2.1".parse().unwrap());
+        let s = VrrpSocket::open(&cfg).unwrap();
+        assert_eq!(
+            s.send_to(&ADVERT, "224.0.0.18".parse().unwrap()).unwrap(),
+            20
+        );
+        assert_eq!(
+            s.send_to(&ADVERT, "192.0.2.2".parse().unwrap()).unwrap(),
+            20
+        );
+        // Multicast loop is off: A does not see its own advert.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut buf = [0u8; 1500];
+        assert!(s.recv(&mut buf).unwrap().is_none());
+    });
+    let (vb, got) = match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    assert_eq!(got.len(), 2, "{got:?}");
+    let dsts = ["224.0.0.18", "192.0.2.2"];
+    for ((r, bytes), dst) in got.iter().zip(dsts) {
+        assert_eq!(r.src, IpAddr::from([192, 0, 2, 1]));
+        assert_eq!(r.dst, Some(dst.parse().unwrap()));
+        assert_eq!(r.hop_limit, Some(255), "TTL 255 reported");
+        assert_eq!(r.ifindex, Some(vb));
+        assert!(!r.truncated);
+        // Raw IPv4: header included.
+        let ip = etherparse::Ipv4HeaderSlice::from_slice(bytes).unwrap();
+        assert_eq!(ip.ttl(), 255);
+        assert_eq!(ip.protocol(), etherparse::IpNumber(112));
+        assert_eq!(ip.source_addr(), Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(ip.destination_addr().to_string(), dst);
+        assert_eq!(&bytes[ip.slice().len()..], &ADVERT);
+    }
+}
+
+#[test]
+fn vrrp_ipv6_multicast() {
+    let Some(p) = setup() else { return };
+    // A global source without DAD so it is usable at once.
+    run(&[
+        "ip",
+        "-n",
+        &p.a,
+        "addr",
+        "add",
+        "2001:db8::1/64",
+        "dev",
+        "va",
+        "nodad",
+    ]);
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let rt = Rtnl::new().unwrap();
+        let vb = rt.ifindex("vb").unwrap();
+        let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V6, vb)).unwrap();
+        ready_tx.send(()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 1500];
+        while Instant::now() < deadline {
+            wait_readable(&s, 200);
+            if let Some(r) = s.recv(&mut buf).unwrap() {
+                return (vb, r, buf[..r.len].to_vec());
+            }
+        }
+        panic!("no IPv6 advert received in B");
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let src: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    in_ns(&p.a, move || {
+        let rt = Rtnl::new().unwrap();
+        let va = rt.ifindex("va").unwrap();
+        let mut cfg = VrrpSocketConfig::new(Family::V6, va);
+        cfg.src = Some(IpAddr::V6(src));
+        let s = VrrpSocket::open(&cfg).unwrap();
+        let mut v3 = ADVERT;
+        v3[0] = 0x31;
+        assert_eq!(s.send_to(&v3[..8], "ff02::12".parse().unwrap()).unwrap(), 8);
+    });
+    let (vb, r, bytes) = match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    assert_eq!(r.src, IpAddr::V6(src));
+    assert_eq!(r.dst, Some("ff02::12".parse().unwrap()));
+    assert_eq!(r.hop_limit, Some(255));
+    assert_eq!(r.ifindex, Some(vb));
+    // IPv6 raw sockets deliver the payload only; the kernel filled in the
+    // checksum at offset 6 (IPV6_CHECKSUM).
+    assert_eq!(bytes.len(), 8);
+    assert_eq!(&bytes[..6], &[0x31, 51, 100, 1, 0, 1]);
+    assert_ne!(&bytes[6..8], &[0, 0]);
+    // RFC 5798 §5.2.8: the checksum over the pseudo-header (next header
+    // 112) and the packet verifies to 0xffff.
+    let mut sum: u32 = 0;
+    let mut add = |b: &[u8]| {
+        for c in b.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+    };
+    add(&src.octets());
+    add(&"ff02::12".parse::<Ipv6Addr>().unwrap().octets());
+    add(&8u32.to_be_bytes());
+    add(&[0, 0, 0, 112]);
+    add(&bytes);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    assert_eq!(sum, 0xffff);
+}
