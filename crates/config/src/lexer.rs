@@ -89,6 +89,9 @@ pub(crate) struct Lexer<'d> {
     /// Multi-line definition being collected: name, value so far.
     pending_def: Option<(String, String)>,
     rng: u64,
+    /// First non-breaking space seen in the current file, and how many.
+    nbsp: Option<Loc>,
+    nbsp_count: usize,
 }
 
 impl<'d> Lexer<'d> {
@@ -103,6 +106,8 @@ impl<'d> Lexer<'d> {
             stack: Vec::new(),
             pending_def: None,
             rng: seed,
+            nbsp: None,
+            nbsp_count: 0,
         }
     }
 
@@ -133,6 +138,7 @@ impl<'d> Lexer<'d> {
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         self.stack.push(canon);
         let text = String::from_utf8_lossy(bytes);
+        let outer_nbsp = (self.nbsp.take(), std::mem::take(&mut self.nbsp_count));
         for (i, raw) in text.split('\n').enumerate() {
             let line = (i + 1) as u32;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -153,6 +159,16 @@ impl<'d> Lexer<'d> {
         if let Some((name, value)) = self.pending_def.take() {
             self.defs.insert(name, value);
         }
+        if let Some(loc) = self.nbsp.take() {
+            self.diags.warn(
+                loc,
+                format!(
+                    "{} non-breaking space(s) (U+00A0) in this file treated as blanks; keepalived 2.2.7 rejects such lines with \"Unknown keyword ' '\"",
+                    self.nbsp_count
+                ),
+            );
+        }
+        (self.nbsp, self.nbsp_count) = outer_nbsp;
         self.stack.pop();
     }
 
@@ -264,6 +280,15 @@ impl<'d> Lexer<'d> {
                 in_quote = !in_quote;
                 quote_col = col;
             } else if !in_quote {
+                if c == '\u{a0}' {
+                    // Non-breaking space pasted from a web page: a blank (with a warning).
+                    let start = text.len();
+                    text.push(' ');
+                    cols.resize(start + 1, col);
+                    self.nbsp.get_or_insert(Loc { file, line, col });
+                    self.nbsp_count += 1;
+                    continue;
+                }
                 if c == '!' || c == '#' {
                     break;
                 }
