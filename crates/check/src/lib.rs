@@ -18,6 +18,7 @@ pub mod pool;
 pub mod service;
 pub mod smtp;
 pub mod time;
+pub mod tls;
 pub mod udp;
 
 pub use checker::{
