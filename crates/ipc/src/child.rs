@@ -179,6 +179,24 @@ pub struct ChildOptions {
     pub pid_file: Option<PathBuf>,
     /// The parent's pid: exit at once if we were already re-parented.
     pub parent_pid: Option<i32>,
+    /// Command-line switches that change what a child does.
+    pub flags: ChildFlags,
+}
+
+/// The command-line switches children act on (they get the parent's
+/// command line, so these are parsed once in `bin/keepalived`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChildFlags {
+    /// `-V/--dont-release-vrrp`: keep VIPs and routes at stop.
+    pub dont_release_vrrp: bool,
+    /// `-I/--dont-release-ipvs`: keep the IPVS table at stop.
+    pub dont_release_ipvs: bool,
+    /// `-X/--release-vips`: drop VIPs on transition from signal.
+    pub release_vips: bool,
+    /// `-a/--address-monitoring`: log all address changes.
+    pub address_monitoring: bool,
+    /// `-D` count (detailed logging).
+    pub log_detail: u8,
 }
 
 /// Signals every child handles.

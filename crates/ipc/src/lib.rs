@@ -17,7 +17,7 @@ pub mod parent;
 pub mod pidfile;
 
 pub use bridge::{Bridge, Received};
-pub use child::{run_child, ChildEvent, ChildHandler, ChildLink, ChildOptions};
+pub use child::{run_child, ChildEvent, ChildFlags, ChildHandler, ChildLink, ChildOptions};
 pub use error::IpcError;
 pub use messages::{ConfigPayload, DumpKind, FromChild, Role, ToChild};
 pub use parent::{ChildServer, ParentLink};

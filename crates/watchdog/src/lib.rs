@@ -61,6 +61,10 @@ pub struct WatchdogOptions {
     pub child_wait: Duration,
     /// Version banner used in "Stopped Keepalived v..." .
     pub version: String,
+    /// `--ignore-sigint`: SIGINT does not stop the daemon.
+    pub ignore_sigint: bool,
+    /// `-d/--dump-conf`: log the loaded configuration.
+    pub dump_conf: bool,
 }
 
 impl WatchdogOptions {
@@ -84,6 +88,8 @@ impl WatchdogOptions {
             heartbeat_timeout: Duration::from_secs(5),
             child_wait: Duration::from_secs(5),
             version: "Keepalived".into(),
+            ignore_sigint: false,
+            dump_conf: false,
         }
     }
 }
@@ -231,6 +237,12 @@ pub fn run(opts: WatchdogOptions) -> i32 {
             return code;
         }
     };
+    for w in missing_interfaces(&config) {
+        log::warn!("WARNING - {w}");
+    }
+    if opts.dump_conf {
+        dump_config(&config);
+    }
     let heartbeat = sched.timer_after(opts.heartbeat_interval);
     let children = vec![
         Child::new(Role::Vrrp, opts.vrrp_pid_file.clone()),
@@ -381,6 +393,7 @@ impl Watchdog {
 
     fn on_signal(&mut self, sig: i32) -> Option<Stop> {
         match sig {
+            libc::SIGINT if self.opts.ignore_sigint => None,
             libc::SIGTERM | libc::SIGINT => Some(Stop::Requested),
             libc::SIGHUP => {
                 self.reload();
@@ -780,6 +793,38 @@ impl Watchdog {
                 c.phase = Phase::Idle;
             }
         }
+    }
+}
+
+/// Interfaces named by `vrrp_instance ... interface` that do not exist in
+/// this network namespace, as keepalived's warning text ("interface eth9 for
+/// vrrp_instance VI_1 doesn't exist"). Checked in `/sys/class/net`.
+pub fn missing_interfaces(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for vi in &config.vrrp_instances {
+        if let Some(ifname) = &vi.interface {
+            if !interface_exists(ifname) {
+                out.push(format!(
+                    "interface {ifname} for vrrp_instance {} doesn't exist",
+                    vi.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn interface_exists(ifname: &str) -> bool {
+    !ifname.is_empty()
+        && !ifname.contains('/')
+        && std::path::Path::new("/sys/class/net").join(ifname).exists()
+}
+
+/// `-d`: the loaded configuration, one log line per JSON line.
+fn dump_config(config: &Config) {
+    match serde_json::to_string_pretty(config) {
+        Ok(s) => s.lines().for_each(|l| log::info!("{l}")),
+        Err(e) => log::error!("cannot dump the configuration: {e}"),
     }
 }
 
