@@ -341,9 +341,7 @@ impl<'d> Lexer<'d> {
         let wildcard = pattern.contains(['*', '?', '[']);
         let mut matched_any = false;
         for alt in brace_expand(pattern) {
-            let full = if Path::new(&alt).is_absolute() {
-                alt.clone()
-            } else if base.as_os_str().is_empty() {
+            let full = if Path::new(&alt).is_absolute() || base.as_os_str().is_empty() {
                 alt.clone()
             } else {
                 format!("{}/{}", glob::Pattern::escape(&base.to_string_lossy()), alt)

@@ -254,12 +254,12 @@ pub(crate) fn virtual_ip(d: &mut Diags, kw: &str, words: &[Token]) -> Option<Vir
         };
         match w.text.as_str() {
             "dev" => {
-                let Some(x) = need(d) else { return None };
+                let x = need(d)?;
                 v.dev = Some(x.text.clone());
                 i += 1;
             }
             "scope" => {
-                let Some(x) = need(d) else { return None };
+                let x = need(d)?;
                 if addr.is_ipv6() {
                     d.error(
                         w.loc,
@@ -277,7 +277,7 @@ pub(crate) fn virtual_ip(d: &mut Diags, kw: &str, words: &[Token]) -> Option<Vir
                 i += 1;
             }
             "brd" | "broadcast" => {
-                let Some(x) = need(d) else { return None };
+                let x = need(d)?;
                 if !addr.is_ipv4() {
                     d.error(w.loc, format!("{kw}: broadcast is only valid for IPv4"));
                     ok = false;
@@ -307,7 +307,7 @@ pub(crate) fn virtual_ip(d: &mut Diags, kw: &str, words: &[Token]) -> Option<Vir
                 i += 1;
             }
             "label" => {
-                let Some(x) = need(d) else { return None };
+                let x = need(d)?;
                 if addr.is_ipv6() {
                     d.error(
                         w.loc,
@@ -326,13 +326,13 @@ pub(crate) fn virtual_ip(d: &mut Diags, kw: &str, words: &[Token]) -> Option<Vir
                 i += 1;
             }
             "peer" => {
-                let Some(x) = need(d) else { return None };
+                let x = need(d)?;
                 v.peer = addr_prefix(d, kw, x);
                 ok &= v.peer.is_some();
                 i += 1;
             }
             "preferred_lft" => {
-                let Some(x) = need(d) else { return None };
+                let x = need(d)?;
                 v.preferred_lft = match x.text.as_str() {
                     "forever" => Some(PreferredLft::Forever),
                     s => match s.parse() {
