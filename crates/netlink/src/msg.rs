@@ -11,18 +11,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{
-    Arphrd, Ifa, IfaF, Ifla, RtAddrFamily, RtScope, RtTable, Rta, RtaType, Rtm, Rtn, Rtprot,
+    Arphrd, FrAct, Frattr, Ifa, IfaF, Ifla, RtAddrFamily, RtScope, RtTable, Rta, RtaType, Rtm, Rtn,
+    Rtprot,
 };
 use neli::nl::{NlPayload, NlmsghdrBuilder};
 use neli::rtnl::{
-    Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, Rtattr, RtattrBuilder, Rtmsg,
-    RtmsgBuilder,
+    FibmsgBuilder, Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, Rtattr, RtattrBuilder,
+    Rtmsg, RtmsgBuilder,
 };
 use neli::types::{Buffer, RtBuffer};
 use neli::{FromBytesWithInput, Size, ToBytes};
 
 use crate::error::{Error, Result};
-use crate::types::{AddrFlags, Family, IfAddr, Link, Route, Scope};
+use crate::types::{AddrFlags, Family, IfAddr, Link, Route, Rule, Scope};
 
 /// `sizeof(struct nlmsghdr)`.
 pub(crate) const NLMSG_HDRLEN: usize = 16;
@@ -40,6 +41,8 @@ pub(crate) const NLM_F_DUMP_INTR: u16 = 0x10;
 const IFA_FLAGS: u16 = 8;
 /// `IFA_CACHEINFO`.
 const IFA_CACHEINFO: u16 = 6;
+/// `IFA_PROTO` (u8).
+const IFA_PROTO: u16 = 11;
 /// `RTM_NEWLINK` .. `RTM_DELADDR`.
 pub(crate) const RTM_NEWLINK: u16 = 16;
 pub(crate) const RTM_DELLINK: u16 = 17;
@@ -165,6 +168,7 @@ pub(crate) fn decode_addr(payload: &[u8]) -> Result<IfAddr> {
     let mut label = None;
     let mut flags = AddrFlags(u32::from(msg.ifa_flags().bits()));
     let mut preferred_lft = None;
+    let mut protocol = None;
     for attr in msg.rtattrs().iter() {
         let p = attr.rta_payload().as_ref();
         match u16::from(*attr.rta_type()) {
@@ -184,6 +188,7 @@ pub(crate) fn decode_addr(payload: &[u8]) -> Result<IfAddr> {
             IFA_CACHEINFO => {
                 preferred_lft = u32_at(p, 0).filter(|&v| v != u32::MAX);
             }
+            IFA_PROTO => protocol = p.first().copied(),
             _ => {}
         }
     }
@@ -211,6 +216,7 @@ pub(crate) fn decode_addr(payload: &[u8]) -> Result<IfAddr> {
         label,
         flags,
         preferred_lft,
+        protocol,
     })
 }
 
@@ -343,6 +349,9 @@ pub(crate) fn addr_request(seq: u32, a: &IfAddr, add: bool) -> Result<Vec<u8>> {
             b.extend_from_slice(&[0u8; 8]);
             attrs.push(attr(Ifa::UnrecognizedConst(IFA_CACHEINFO), b)?);
         }
+        if let Some(proto) = a.protocol {
+            attrs.push(attr(Ifa::UnrecognizedConst(IFA_PROTO), vec![proto])?);
+        }
     }
     let msg = IfaddrmsgBuilder::default()
         .ifa_family(af(a.family()))
@@ -422,6 +431,79 @@ pub(crate) fn route_request(seq: u32, r: &Route, add: bool) -> Result<Vec<u8>> {
         )
     } else {
         frame(Rtm::Delroute, NlmF::ACK, seq, msg)
+    }
+}
+
+/// `FRA_PROTOCOL`.
+const FRA_PROTOCOL: u16 = 21;
+
+fn ifname_attr(n: &str) -> Result<Vec<u8>> {
+    if n.is_empty() || n.len() >= libc::IFNAMSIZ || n.as_bytes().contains(&0) {
+        return Err(Error::Invalid(format!("interface name '{n}'")));
+    }
+    let mut b = n.as_bytes().to_vec();
+    b.push(0);
+    Ok(b)
+}
+
+/// `RTM_NEWRULE` (create, exclusive) or `RTM_DELRULE`.
+pub(crate) fn rule_request(seq: u32, r: &Rule, add: bool) -> Result<Vec<u8>> {
+    let mut attrs = RtBuffer::new();
+    let mut lens = [0u8; 2];
+    for (i, (p, ty)) in [(r.src, Frattr::Src), (r.dst, Frattr::Dst)]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some((a, len)) = p {
+            let max = if a.is_ipv4() { 32 } else { 128 };
+            if Family::of(&a) != r.family || len > max {
+                return Err(Error::Invalid(format!("rule prefix {a}/{len}")));
+            }
+            attrs.push(attr(ty, ip_bytes(&a))?);
+            lens[i] = len;
+        }
+    }
+    if let Some(p) = r.priority {
+        attrs.push(attr(Frattr::Priority, p.to_ne_bytes().to_vec())?);
+    }
+    if let Some(m) = r.fwmark {
+        attrs.push(attr(Frattr::Fwmark, m.to_ne_bytes().to_vec())?);
+    }
+    if let Some(m) = r.fwmask {
+        attrs.push(attr(Frattr::Fwmask, m.to_ne_bytes().to_vec())?);
+    }
+    if let Some(n) = &r.iif {
+        attrs.push(attr(Frattr::Iifname, ifname_attr(n)?)?);
+    }
+    if let Some(n) = &r.oif {
+        attrs.push(attr(Frattr::Oifname, ifname_attr(n)?)?);
+    }
+    attrs.push(attr(Frattr::Table, r.table.to_ne_bytes().to_vec())?);
+    if add {
+        attrs.push(attr(
+            Frattr::UnrecognizedConst(FRA_PROTOCOL),
+            vec![r.protocol],
+        )?);
+    }
+    let msg = FibmsgBuilder::default()
+        .fib_family(af(r.family))
+        .fib_src_len(lens[0])
+        .fib_dst_len(lens[1])
+        .fib_tos(0)
+        .fib_table(RtTable::from(u8::try_from(r.table).unwrap_or(0)))
+        .fib_action(FrAct::FrActToTbl)
+        .rtattrs(attrs)
+        .build()
+        .map_err(|e| Error::Invalid(format!("fib_rule_hdr: {e}")))?;
+    if add {
+        frame(
+            Rtm::Newrule,
+            NlmF::ACK | NlmF::CREATE | NlmF::EXCL,
+            seq,
+            msg,
+        )
+    } else {
+        frame(Rtm::Delrule, NlmF::ACK, seq, msg)
     }
 }
 
@@ -515,12 +597,14 @@ mod tests {
         a.flags = AddrFlags::NODAD | AddrFlags::NOPREFIXROUTE;
         a.scope = Scope::Link;
         a.preferred_lft = Some(0);
+        a.protocol = Some(18);
         let got = addr_request(1, &a, true).unwrap();
         let (msgs, _) = split(&got);
         let back = decode_addr(msgs[0].payload).unwrap();
         assert_eq!(back.flags, AddrFlags(0x202));
         assert_eq!(back.scope, Scope::Link);
         assert_eq!(back.preferred_lft, Some(0));
+        assert_eq!(back.protocol, Some(18));
         assert_eq!(back.addr, a.addr);
         // ifaddrmsg byte 2 carries the low 8 bits (NODAD = 0x02), scope 253.
         assert_eq!(&msgs[0].payload[..4], &[10, 64, 0x02, 253]);

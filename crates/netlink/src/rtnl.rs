@@ -8,7 +8,7 @@ use nix::sys::time::TimeVal;
 
 use crate::error::{Error, Result};
 use crate::msg::{self, RawMsg};
-use crate::types::{AddOutcome, DelOutcome, Family, IfAddr, Link, Route};
+use crate::types::{AddOutcome, DelOutcome, Family, IfAddr, Link, Route, Rule};
 
 /// Receive buffer size for replies (large enough for any dump datagram).
 const RECV_BUF: usize = 64 * 1024;
@@ -259,6 +259,32 @@ impl Rtnl {
             libc::ESRCH => Ok(DelOutcome::NotPresent),
             errno => Err(Error::Kernel {
                 op: "delete route",
+                errno,
+            }),
+        }
+    }
+
+    /// Adds a policy-routing rule; an identical existing one gives
+    /// `AlreadyPresent`.
+    pub fn add_rule(&self, r: &Rule) -> Result<AddOutcome> {
+        match self.ack_errno("add rule", |s| msg::rule_request(s, r, true))? {
+            0 => Ok(AddOutcome::Added),
+            libc::EEXIST => Ok(AddOutcome::AlreadyPresent),
+            errno => Err(Error::Kernel {
+                op: "add rule",
+                errno,
+            }),
+        }
+    }
+
+    /// Deletes a policy-routing rule; an absent one gives `NotPresent`
+    /// (`ENOENT`).
+    pub fn del_rule(&self, r: &Rule) -> Result<DelOutcome> {
+        match self.ack_errno("delete rule", |s| msg::rule_request(s, r, false))? {
+            0 => Ok(DelOutcome::Deleted),
+            libc::ENOENT => Ok(DelOutcome::NotPresent),
+            errno => Err(Error::Kernel {
+                op: "delete rule",
                 errno,
             }),
         }

@@ -208,6 +208,10 @@ pub struct IfAddr {
     /// forever. keepalived uses 0 for a /128 VIP (deprecated, never chosen
     /// as a source address).
     pub preferred_lft: Option<u32>,
+    /// Address protocol (`IFA_PROTO`, kernel 5.18+): who added it. Lets the
+    /// daemon recognise its own leftover VIPs at start-up. `None` = not
+    /// sent / not reported.
+    pub protocol: Option<u8>,
 }
 
 impl IfAddr {
@@ -223,6 +227,7 @@ impl IfAddr {
             label: None,
             flags: AddrFlags::empty(),
             preferred_lft: None,
+            protocol: None,
         }
     }
 
@@ -335,6 +340,50 @@ impl Route {
             src: None,
             protocol: Self::PROTO_KEEPALIVED,
             family: Family::of(&dst),
+        }
+    }
+}
+
+/// A policy-routing rule (`virtual_rules` basics): `from SRC/LEN to DST/LEN
+/// fwmark M/MASK iif IF oif IF priority P table T`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// Family of the rule (needed when no address is given).
+    pub family: Family,
+    /// `from` prefix.
+    pub src: Option<(IpAddr, u8)>,
+    /// `to` prefix.
+    pub dst: Option<(IpAddr, u8)>,
+    /// `lookup` / `table` (the action is always "to table").
+    pub table: u32,
+    /// `priority` / `preference`; `None` lets the kernel pick on add.
+    pub priority: Option<u32>,
+    /// `fwmark`.
+    pub fwmark: Option<u32>,
+    /// `fwmark .../MASK`.
+    pub fwmask: Option<u32>,
+    /// `iif` interface name.
+    pub iif: Option<String>,
+    /// `oif` interface name.
+    pub oif: Option<String>,
+    /// Protocol set on add (`FRA_PROTOCOL`), default 18 (keepalived).
+    pub protocol: u8,
+}
+
+impl Rule {
+    /// A rule sending `family` traffic to `table`, nothing else matched.
+    pub fn new(family: Family, table: u32) -> Rule {
+        Rule {
+            family,
+            src: None,
+            dst: None,
+            table,
+            priority: None,
+            fwmark: None,
+            fwmask: None,
+            iif: None,
+            oif: None,
+            protocol: Route::PROTO_KEEPALIVED,
         }
     }
 }

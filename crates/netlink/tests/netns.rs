@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use keepalived_netlink::{
     garp_frame, na_frame, AddOutcome, AddrFlags, Announcer, DelOutcome, Error, Event, EventSocket,
-    Family, IfAddr, Route, Rtnl, Scope, VrrpSocket, VrrpSocketConfig, ETH_P_ARP, ETH_P_IPV6,
+    Family, IfAddr, Route, Rtnl, Rule, Scope, VrrpSocket, VrrpSocketConfig, ETH_P_ARP, ETH_P_IPV6,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
@@ -142,6 +142,7 @@ fn links_and_addresses() {
     let mut v1 = IfAddr::new(index, "192.0.2.10".parse().unwrap(), 24);
     v1.broadcast = v1.computed_broadcast();
     v1.label = Some("va:1".into());
+    v1.protocol = Some(18);
     // `192.0.2.11/32 dev va scope host`
     let mut v2 = IfAddr::new(index, "192.0.2.11".parse().unwrap(), 32);
     v2.scope = Scope::Host;
@@ -293,6 +294,44 @@ fn routes() {
     });
     let t100 = run(&["ip", "-n", &ns, "route", "show", "table", "100"]);
     assert!(!t100.contains("198.51.100.0/24"), "{t100}");
+}
+
+#[test]
+fn rules() {
+    let Some(p) = setup() else { return };
+    let ns = p.a.clone();
+    let mut r = Rule::new(Family::V4, 100);
+    r.src = Some(("192.0.2.0".parse().unwrap(), 24));
+    r.priority = Some(100);
+    let mut m = Rule::new(Family::V4, 1000);
+    m.dst = Some(("198.51.100.0".parse().unwrap(), 24));
+    m.fwmark = Some(7);
+    m.fwmask = Some(0xff);
+    m.iif = Some("va".into());
+    m.priority = Some(101);
+    let (r2, m2) = (r.clone(), m.clone());
+    in_ns(&p.a, move || {
+        let rt = Rtnl::new().unwrap();
+        for x in [&r2, &m2] {
+            assert_eq!(rt.add_rule(x).unwrap(), AddOutcome::Added);
+            assert_eq!(rt.add_rule(x).unwrap(), AddOutcome::AlreadyPresent);
+        }
+    });
+    let out = run(&["ip", "-n", &ns, "rule", "show"]);
+    eprintln!("{out}");
+    assert!(out.contains("100:\tfrom 192.0.2.0/24 lookup 100 proto keepalived"));
+    assert!(out.contains(
+        "101:\tfrom all to 198.51.100.0/24 fwmark 0x7/0xff iif va lookup 1000 proto keepalived"
+    ));
+    in_ns(&p.a, move || {
+        let rt = Rtnl::new().unwrap();
+        for x in [&r, &m] {
+            assert_eq!(rt.del_rule(x).unwrap(), DelOutcome::Deleted);
+            assert_eq!(rt.del_rule(x).unwrap(), DelOutcome::NotPresent);
+        }
+    });
+    let out = run(&["ip", "-n", &ns, "rule", "show"]);
+    assert!(!out.contains("keepalived"), "{out}");
 }
 
 /// Drains `s` until `pred` has matched every expected event or 5 s pass.
