@@ -771,3 +771,112 @@ fn omega_shutdown_notifies() {
         ]
     );
 }
+
+/// Runs one checker of kind `kind` through outcomes at the given times and
+/// returns the log lines with their times.
+fn run_outcomes(kind: CheckKind, retry: u32, outcomes: &[ProbeOutcome]) -> Vec<String> {
+    let c = CheckerConfig {
+        kind,
+        connect_timeout: Duration::from_secs(2),
+        retry,
+        delay_before_retry: Duration::from_secs(1),
+        delay_loop: Duration::from_secs(5),
+        warmup: Duration::ZERO,
+        alpha: false,
+        log_all_failures: false,
+    };
+    let (mut e, _) = Engine::new(
+        vec![vs(vec![rs("192.0.2.100:25", 1, vec![c])])],
+        Millis::ZERO,
+        &mut |_| Duration::ZERO,
+        &|_| true,
+    );
+    let mut lines = Vec::new();
+    for o in outcomes {
+        let t = e.next_wakeup().unwrap();
+        for a in e.on_timer(t) {
+            if let Action::StartProbe { id, probe } = a {
+                for a in e.on_result(t, id, probe.token, o.clone()) {
+                    if let Action::Log(l) = a {
+                        lines.push(format!("{t} {l}"));
+                    }
+                }
+            }
+        }
+    }
+    lines
+}
+
+#[test]
+fn smtp_dns_udp_ping_wording() {
+    use keepalived_check::dns::DnsFailure;
+    use keepalived_check::smtp::SmtpFailure;
+    let ok = ProbeOutcome::Success(None);
+    let smtp = run_outcomes(
+        CheckKind::Smtp {
+            server: sa("192.0.2.100:25"),
+        },
+        1,
+        &[
+            ok.clone(),
+            ProbeOutcome::Failure(ProbeFailure::Smtp(SmtpFailure::BadBanner)),
+            ProbeOutcome::Failure(ProbeFailure::Smtp(SmtpFailure::BadHelo)),
+            ok.clone(),
+        ],
+    );
+    assert_eq!(
+        smtp,
+        vec![
+            "1.000s Remote SMTP server [192.0.2.100]:tcp:25 succeed on service.",
+            // 6 s: first failure, retry 1 → silent retry at 7 s.
+            "7.000s SMTP_CHECK Bad HELO response from server [192.0.2.100]:25",
+            "7.000s Removing service [192.0.2.100]:tcp:25 from VS [203.0.113.10]:tcp:80",
+            "7.000s Lost quorum 1-0=1 > 0 for VS [203.0.113.10]:tcp:80",
+            "12.000s Remote SMTP server [192.0.2.100]:tcp:25 succeed on service.",
+            "12.000s Adding service [192.0.2.100]:tcp:25 to VS [203.0.113.10]:tcp:80",
+            "12.000s Gained quorum 1+0=1 <= 1 for VS [203.0.113.10]:tcp:80",
+        ]
+    );
+    let dns = run_outcomes(
+        CheckKind::Dns,
+        3,
+        &[ProbeOutcome::Failure(ProbeFailure::Dns(DnsFailure::Rcode(
+            2,
+        )))],
+    );
+    assert_eq!(
+        dns[0],
+        "1.000s DNS_CHECK ([192.0.2.100]:tcp:25) read error occurred. (rcode = 2)"
+    );
+    let udp = run_outcomes(
+        CheckKind::Udp,
+        0,
+        &[
+            ok.clone(),
+            ProbeOutcome::Failure(ProbeFailure::ReplyMismatch),
+        ],
+    );
+    assert_eq!(
+        &udp[..2],
+        &[
+            "1.000s UDP connection to [192.0.2.100]:tcp:25 success.",
+            "6.000s UDP_CHECK on service [192.0.2.100]:tcp:25 failed.",
+        ]
+    );
+    let ping = run_outcomes(
+        CheckKind::Ping,
+        1,
+        &[
+            ok,
+            ProbeOutcome::Failure(ProbeFailure::Timeout),
+            ProbeOutcome::Failure(ProbeFailure::Timeout),
+        ],
+    );
+    assert_eq!(
+        &ping[..2],
+        &[
+            "1.000s ICMP connection to [192.0.2.100]:tcp:25 success.",
+            "7.000s ICMP CHECK on service [192.0.2.100]:tcp:25 of [203.0.113.10]:tcp:80 failed after 1 retries.",
+        ]
+    );
+}
