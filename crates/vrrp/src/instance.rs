@@ -629,7 +629,9 @@ impl Instance {
             Some(at) if at <= now => {}
             _ => return, // stale or early
         }
+        // The daemon's timer is consumed by this expiry.
         self.set_timer(kind, None);
+        self.announced[kind.index()] = None;
         match (kind, self.state) {
             (TimerKind::MasterDown, State::Backup) => {
                 self.log(
