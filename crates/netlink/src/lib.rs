@@ -11,7 +11,8 @@
 //!   [`Rtnl::add_address`] (→ [`AddOutcome::AlreadyPresent`] on `EEXIST`),
 //!   [`Rtnl::del_address`] (→ [`DelOutcome::NotPresent`] on
 //!   `EADDRNOTAVAIL`), [`Rtnl::add_route`], [`Rtnl::del_route`],
-//!   [`Rtnl::add_rule`], [`Rtnl::del_rule`],
+//!   [`Rtnl::add_rule`], [`Rtnl::del_rule`], [`Rtnl::add_macvlan`],
+//!   [`Rtnl::del_link`],
 //!   [`Rtnl::set_link_up`].
 //! * [`EventSocket`]: non-blocking `drain() -> Vec<Event>`.
 //! * [`Announcer`]: [`Announcer::send_garp`], [`Announcer::send_na`]; frame
@@ -50,7 +51,8 @@ pub use error::{Error, Result};
 pub use events::{Event, EventSocket};
 pub use rtnl::Rtnl;
 pub use types::{
-    AddOutcome, AddrFlags, BadScope, DelOutcome, Family, IfAddr, Link, Route, Rule, Scope,
+    AddOutcome, AddrFlags, BadScope, DelOutcome, Family, IfAddr, Link, MacvlanMode, Route, Rule,
+    Scope,
 };
 pub use vrrp_socket::{
     Received, VrrpSocket, VrrpSocketConfig, IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6,

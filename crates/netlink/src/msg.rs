@@ -11,8 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{
-    Arphrd, FrAct, Frattr, Ifa, IfaF, Ifla, RtAddrFamily, RtScope, RtTable, Rta, RtaType, Rtm, Rtn,
-    Rtprot,
+    Arphrd, FrAct, Frattr, Ifa, IfaF, Ifla, IflaInfo, RtAddrFamily, RtScope, RtTable, Rta, RtaType,
+    Rtm, Rtn, Rtprot,
 };
 use neli::nl::{NlPayload, NlmsghdrBuilder};
 use neli::rtnl::{
@@ -23,7 +23,7 @@ use neli::types::{Buffer, RtBuffer};
 use neli::{FromBytesWithInput, Size, ToBytes};
 
 use crate::error::{Error, Result};
-use crate::types::{AddrFlags, Family, IfAddr, Link, Route, Rule, Scope};
+use crate::types::{AddrFlags, Family, IfAddr, Link, MacvlanMode, Route, Rule, Scope};
 
 /// `sizeof(struct nlmsghdr)`.
 pub(crate) const NLMSG_HDRLEN: usize = 16;
@@ -138,6 +138,8 @@ pub(crate) fn decode_link(payload: &[u8]) -> Result<Link> {
         mac: None,
         mtu: None,
         hw_type: u16::from(*msg.ifi_type()),
+        kind: None,
+        parent: None,
     };
     for attr in msg.rtattrs().iter() {
         let p = attr.rta_payload().as_ref();
@@ -149,6 +151,16 @@ pub(crate) fn decode_link(payload: &[u8]) -> Result<Link> {
                 }
             }
             Ifla::Mtu => link.mtu = u32_at(p, 0),
+            Ifla::Link => link.parent = u32_at(p, 0).filter(|&i| i != 0),
+            Ifla::Linkinfo => {
+                // Nested: IFLA_INFO_KIND (string). A malformed nest only
+                // loses the kind.
+                if let Ok(h) = attr.get_attr_handle::<IflaInfo>() {
+                    link.kind = h
+                        .get_attribute(IflaInfo::Kind)
+                        .map(|k| cstr(k.rta_payload().as_ref()));
+                }
+            }
             _ => {}
         }
     }
@@ -266,6 +278,57 @@ pub(crate) fn get_link(seq: u32, index: u32, name: Option<&str>) -> Result<Vec<u
         .map_err(|e| Error::Invalid(format!("ifinfomsg: {e}")))?;
     let flags = if dump { NlmF::DUMP } else { NlmF::ACK };
     frame(Rtm::Getlink, flags, seq, msg)
+}
+
+/// `IFLA_MACVLAN_MODE`.
+const IFLA_MACVLAN_MODE: u16 = 1;
+
+/// `RTM_NEWLINK` creating a macvlan `name` on `parent` with `mac`.
+pub(crate) fn new_macvlan(
+    seq: u32,
+    parent: u32,
+    name: &str,
+    mac: [u8; 6],
+    mode: MacvlanMode,
+) -> Result<Vec<u8>> {
+    let mode_attr = attr(
+        IflaInfo::UnrecognizedConst(IFLA_MACVLAN_MODE),
+        mode.to_u32().to_ne_bytes().to_vec(),
+    )?;
+    let data = attr(IflaInfo::Data, Vec::new())?
+        .nest(&mode_attr)
+        .map_err(|e| Error::Invalid(format!("linkinfo data: {e}")))?;
+    let kind = attr(IflaInfo::Kind, b"macvlan".to_vec())?;
+    let linkinfo = attr(Ifla::Linkinfo, Vec::new())?
+        .nest(&kind)
+        .and_then(|l| l.nest(&data))
+        .map_err(|e| Error::Invalid(format!("linkinfo: {e}")))?;
+    let mut attrs = RtBuffer::new();
+    attrs.push(attr(Ifla::Ifname, ifname_attr(name)?)?);
+    attrs.push(attr(Ifla::Link, parent.to_ne_bytes().to_vec())?);
+    attrs.push(attr(Ifla::Address, mac.to_vec())?);
+    attrs.push(linkinfo);
+    let msg = IfinfomsgBuilder::default()
+        .ifi_family(RtAddrFamily::Unspecified)
+        .rtattrs(attrs)
+        .build()
+        .map_err(|e| Error::Invalid(format!("ifinfomsg: {e}")))?;
+    frame(
+        Rtm::Newlink,
+        NlmF::ACK | NlmF::CREATE | NlmF::EXCL,
+        seq,
+        msg,
+    )
+}
+
+/// `RTM_DELLINK` by index.
+pub(crate) fn del_link(seq: u32, index: u32) -> Result<Vec<u8>> {
+    let msg = IfinfomsgBuilder::default()
+        .ifi_family(RtAddrFamily::Unspecified)
+        .ifi_index(index as libc::c_int)
+        .build()
+        .map_err(|e| Error::Invalid(format!("ifinfomsg: {e}")))?;
+    frame(Rtm::Dellink, NlmF::ACK, seq, msg)
 }
 
 /// `RTM_NEWLINK` changing only `IFF_UP`.

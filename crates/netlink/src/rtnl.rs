@@ -8,7 +8,7 @@ use nix::sys::time::TimeVal;
 
 use crate::error::{Error, Result};
 use crate::msg::{self, RawMsg};
-use crate::types::{AddOutcome, DelOutcome, Family, IfAddr, Link, Route, Rule};
+use crate::types::{AddOutcome, DelOutcome, Family, IfAddr, Link, MacvlanMode, Route, Rule};
 
 /// Receive buffer size for replies (large enough for any dump datagram).
 const RECV_BUF: usize = 64 * 1024;
@@ -200,6 +200,35 @@ impl Rtnl {
     /// Sets a link administratively up or down (`ip link set dev X up`).
     pub fn set_link_up(&self, index: u32, up: bool) -> Result<()> {
         self.ack("set link", |s| msg::set_link_up(s, index, up))
+    }
+
+    /// Creates a macvlan `name` on `parent` with hardware address `mac`
+    /// (keepalived's VMAC: `vrrp.VRID`, 00:00:5e:00:01:VRID, private mode).
+    /// The link is created down. An existing `name` gives `AlreadyPresent`
+    /// (the caller checks it is really ours with [`Rtnl::link_by_name`]).
+    pub fn add_macvlan(
+        &self,
+        parent: u32,
+        name: &str,
+        mac: [u8; 6],
+        mode: MacvlanMode,
+    ) -> Result<AddOutcome> {
+        let op = "add macvlan";
+        match self.ack_errno(op, |s| msg::new_macvlan(s, parent, name, mac, mode))? {
+            0 => Ok(AddOutcome::Added),
+            libc::EEXIST => Ok(AddOutcome::AlreadyPresent),
+            errno => Err(Error::Kernel { op, errno }),
+        }
+    }
+
+    /// Deletes a link (a VMAC); an absent one gives `NotPresent`.
+    pub fn del_link(&self, index: u32) -> Result<DelOutcome> {
+        let op = "delete link";
+        match self.ack_errno(op, |s| msg::del_link(s, index))? {
+            0 => Ok(DelOutcome::Deleted),
+            libc::ENODEV => Ok(DelOutcome::NotPresent),
+            errno => Err(Error::Kernel { op, errno }),
+        }
     }
 
     /// Addresses, optionally of one family and/or one interface.

@@ -272,6 +272,13 @@ pub struct Link {
     pub mtu: Option<u32>,
     /// ARP hardware type (`ifi_type`, 1 = Ethernet, 772 = loopback).
     pub hw_type: u16,
+    /// Link kind (`IFLA_INFO_KIND`: "veth", "macvlan", "bridge", ...), if
+    /// the kernel reports one.
+    pub kind: Option<String>,
+    /// Parent/lower link index (`IFLA_LINK`), e.g. a macvlan's base
+    /// interface. For veth it is the peer's index (maybe in another
+    /// namespace).
+    pub parent: Option<u32>,
 }
 
 impl Link {
@@ -290,6 +297,27 @@ impl Link {
     /// `IFF_NOARP` set (keepalived sends no gratuitous ARP there).
     pub fn is_noarp(&self) -> bool {
         self.flags & libc::IFF_NOARP as u32 != 0
+    }
+}
+
+/// macvlan mode (`IFLA_MACVLAN_MODE`). keepalived's VMAC uses `Private`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MacvlanMode {
+    /// `MACVLAN_MODE_PRIVATE` (1): no traffic between macvlans of a parent.
+    Private,
+    /// `MACVLAN_MODE_VEPA` (2).
+    Vepa,
+    /// `MACVLAN_MODE_BRIDGE` (4).
+    Bridge,
+}
+
+impl MacvlanMode {
+    pub(crate) fn to_u32(self) -> u32 {
+        match self {
+            MacvlanMode::Private => 1,
+            MacvlanMode::Vepa => 2,
+            MacvlanMode::Bridge => 4,
+        }
     }
 }
 

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use keepalived_netlink::{
     garp_frame, na_frame, AddOutcome, AddrFlags, Announcer, DelOutcome, Error, Event, EventSocket,
-    Family, IfAddr, Route, Rtnl, Rule, Scope, VrrpSocket, VrrpSocketConfig, ETH_P_ARP, ETH_P_IPV6,
+    Family, IfAddr, MacvlanMode, Route, Rtnl, Rule, Scope, VrrpSocket, VrrpSocketConfig, ETH_P_ARP,
+    ETH_P_IPV6,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
@@ -294,6 +295,56 @@ fn routes() {
     });
     let t100 = run(&["ip", "-n", &ns, "route", "show", "table", "100"]);
     assert!(!t100.contains("198.51.100.0/24"), "{t100}");
+}
+
+#[test]
+fn vmac_macvlan_and_garp_from_vmac() {
+    let Some(p) = setup() else { return };
+    let ns = p.a.clone();
+    const VMAC: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x01, 51];
+    let vip = Ipv4Addr::new(192, 0, 2, 51);
+    let frame = capture_in_b(
+        &p,
+        ETH_P_ARP,
+        move || {
+            let rt = Rtnl::new().unwrap();
+            let va = rt.link_by_name("va").unwrap();
+            assert_eq!(va.kind.as_deref(), Some("veth"));
+            let added = rt.add_macvlan(va.index, "vrrp.51", VMAC, MacvlanMode::Private);
+            assert_eq!(added.unwrap(), AddOutcome::Added);
+            let again = rt.add_macvlan(va.index, "vrrp.51", VMAC, MacvlanMode::Private);
+            assert_eq!(again.unwrap(), AddOutcome::AlreadyPresent);
+            let vm = rt.link_by_name("vrrp.51").unwrap();
+            assert_eq!(vm.kind.as_deref(), Some("macvlan"));
+            assert_eq!(vm.parent, Some(va.index));
+            assert_eq!(vm.mac, Some(VMAC));
+            assert!(!vm.is_admin_up());
+            rt.set_link_up(vm.index, true).unwrap();
+            assert!(rt.link_by_index(vm.index).unwrap().is_admin_up());
+            // GARP leaves through the base interface with the VMAC as
+            // source, as keepalived does by default.
+            let a = Announcer::new().unwrap();
+            a.send_garp(va.index, VMAC, vip).unwrap();
+        },
+        move |f| f.len() >= 42 && f[38..42] == vip.octets(),
+    );
+    assert_eq!(&frame[6..12], &VMAC, "Ethernet source is the VMAC");
+    assert_eq!(&frame[22..28], &VMAC, "ARP sender is the VMAC");
+    let out = run(&["ip", "-d", "-n", &ns, "link", "show", "vrrp.51"]);
+    eprintln!("{out}");
+    assert!(out.contains("vrrp.51@va"));
+    assert!(out.contains("link/ether 00:00:5e:00:01:33"));
+    assert!(out.contains("macvlan mode private"));
+    in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let vm = rt.ifindex("vrrp.51").unwrap();
+        assert_eq!(rt.del_link(vm).unwrap(), DelOutcome::Deleted);
+        assert_eq!(rt.del_link(vm).unwrap(), DelOutcome::NotPresent);
+        assert!(matches!(
+            rt.link_by_name("vrrp.51"),
+            Err(Error::NoSuchInterface(_))
+        ));
+    });
 }
 
 #[test]
