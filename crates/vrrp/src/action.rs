@@ -216,8 +216,12 @@ pub enum Input<'a> {
     /// The source address for adverts (the interface's primary address
     /// when not configured) appeared, changed or went away.
     SourceAddress(Option<IpAddr>),
-    /// Sync group: every member wants MASTER, go now.
+    /// Sync group: the group goes MASTER (every member wants it); a BACKUP
+    /// member goes MASTER now (keepalived `vrrp_sync_master`).
     SyncGoMaster,
+    /// Sync group: another member is in FAULT (`true`) or no member is any
+    /// more (`false`). While set the instance stays in FAULT.
+    SyncFault(bool),
     /// Sync group: another member left MASTER or faulted; go BACKUP.
     SyncGoBackup,
     /// New parameters after SIGHUP for the same instance (same VRID,

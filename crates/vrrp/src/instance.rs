@@ -35,6 +35,7 @@ enum Block {
     Script(String),
     File(String, i64),
     Other(String),
+    Sync,
     Init,
 }
 
@@ -64,6 +65,7 @@ pub struct Instance {
     chksum_compat_auto: bool,
     src: Option<IpAddr>,
     interface_up: bool,
+    sync_fault: bool,
     track_status: Vec<TrackStatus>,
     stats: Stats,
 }
@@ -99,6 +101,7 @@ impl Instance {
             chksum_compat_auto: false,
             src,
             interface_up: true,
+            sync_fault: false,
             track_status: vec![TrackStatus::Unknown; n],
             stats: Stats::default(),
         }
@@ -136,6 +139,11 @@ impl Instance {
     /// Address and priority of the master last accepted by this backup.
     pub fn master(&self) -> Option<(IpAddr, u8)> {
         self.master_saddr.map(|a| (a, self.master_priority))
+    }
+    /// The state this instance would be in disregarding its sync group
+    /// (keepalived `wantstate`).
+    pub fn wantstate(&self) -> State {
+        self.wantstate
     }
     /// The VIPs are currently installed (as far as this instance asked).
     pub fn vips_set(&self) -> bool {
@@ -191,9 +199,13 @@ impl Instance {
                 self.reevaluate(now, &mut out);
             }
             Input::SyncGoMaster => {
-                if matches!(self.state, State::Backup) && self.wantstate == State::Master {
+                if self.state == State::Backup {
                     self.enter_master(now, &mut out);
                 }
+            }
+            Input::SyncFault(f) => {
+                self.sync_fault = f;
+                self.reevaluate(now, &mut out);
             }
             Input::SyncGoBackup => {
                 if self.state == State::Master {
@@ -289,6 +301,9 @@ impl Instance {
                 Effect::Init => init = true,
                 Effect::Weight(_) => {}
             }
+        }
+        if self.sync_fault {
+            return Some(Block::Sync);
         }
         init.then_some(Block::Init)
     }
@@ -410,7 +425,7 @@ impl Instance {
                 format!("({n}): entering FAULT state (tracked file {f} has status {v})")
             }
             Block::Other(s) => format!("({n}) entering FAULT state (tracked {s})"),
-            Block::Init => return None,
+            Block::Init | Block::Sync => return None,
         })
     }
 

@@ -22,7 +22,7 @@
 //!   sync_group track(kind:name:weight[:reverse])`.
 //! * `@SECONDS INPUT`: `startup`, `timer KIND`, `shutdown`,
 //!   `interface up|down`, `track KIND NAME up|down|unknown|value=N`,
-//!   `source ADDR|none`, `sync-go-master`, `sync-go-backup`,
+//!   `source ADDR|none`, `sync-go-master`, `sync-go-backup`, `sync-fault on|off`,
 //!   `reload KEY=VALUE ...` (config changes), and
 //!   `rx src=ADDR [prio=N] [advert=S] [ttl=N] [vrid=N] [version=N] [type=N]
 //!   [dst=ADDR] [vip=a,b] [auth_pass=P] [auth_type=N] [bad_checksum] [trunc=N] [extra=N]`
@@ -392,6 +392,7 @@ pub fn run(text: &str, regenerate: bool) -> Result<String, ReplayError> {
             ["shutdown"] => vi.handle(s.at, Input::Shutdown),
             ["sync-go-master"] => vi.handle(s.at, Input::SyncGoMaster),
             ["sync-go-backup"] => vi.handle(s.at, Input::SyncGoBackup),
+            ["sync-fault", v] => vi.handle(s.at, Input::SyncFault(*v == "on")),
             ["timer", k] => {
                 let kind =
                     TimerKind::from_name(k).ok_or_else(|| err(l, format!("unknown timer {k}")))?;

@@ -326,15 +326,20 @@ impl fmt::Display for Line<'_> {
 }
 
 impl fmt::Display for RxError {
+    /// The log text with `?` as instance name, or the kind when keepalived
+    /// logs nothing for it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}",
-            Line {
-                iname: "?",
-                e: self
-            }
-        )
+        match self.log_level() {
+            Some(_) => write!(
+                f,
+                "{}",
+                Line {
+                    iname: "?",
+                    e: self
+                }
+            ),
+            None => f.write_str(self.kind()),
+        }
     }
 }
 
