@@ -138,13 +138,66 @@ pub fn dest_line(svc: &ServiceKey, d: &Destination) -> String {
     out
 }
 
-/// The whole table as `ipvsadm -S -n` prints it (one line each, `\n`-terminated).
+/// A reconciliation step as the equivalent ipvsadm command line
+/// (`-A`/`-E`/`-D` for services, `-a`/`-e`/`-d` for destinations).
+pub fn op_line(op: &crate::diff::Op) -> String {
+    use crate::diff::Op;
+    match op {
+        Op::AddService(s) => service_line(s),
+        Op::EditService(s) => format!("-E{}", &service_line(s)[2..]),
+        Op::DelService(k) => format!("-D {}", svc_arg(k)),
+        Op::AddDest(k, d) => dest_line(k, d),
+        Op::EditDest(k, d) => format!("-e{}", &dest_line(k, d)[2..]),
+        Op::DelDest(k, d) => format!("-d {} -r {}", svc_arg(k), addr_port(&d.addr, d.port)),
+    }
+}
+
+/// ipvsadm's listing order of services: fwmark (0 for address services),
+/// family, protocol, address, port (libipvs `ipvs_cmp_services`).
+fn service_order(k: &ServiceKey) -> (u32, u16, u16, Vec<u8>, u16) {
+    match k {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => (
+            0,
+            Family::of(addr).to_raw(),
+            protocol.to_raw(),
+            ip_bytes(addr),
+            *port,
+        ),
+        ServiceKey::Fwmark { family, mark } => (*mark, family.to_raw(), 0, Vec::new(), 0),
+    }
+}
+
+fn ip_bytes(a: &IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
+/// The whole table as `ipvsadm -S -n` prints it (one line each, `\n`-terminated),
+/// sorted the way ipvsadm sorts: services by fwmark, family, protocol, address,
+/// port; destinations by family, address, port. The kernel's dump order
+/// (hash buckets, newest destination first) does not matter.
 pub fn save(table: &[VirtualService]) -> String {
+    let mut services: Vec<&VirtualService> = table.iter().collect();
+    services.sort_by_key(|v| service_order(&v.service.key));
     let mut out = String::new();
-    for v in table {
+    for v in services {
         out.push_str(&service_line(&v.service));
         out.push('\n');
-        for d in &v.dests {
+        let mut dests: Vec<&Destination> = v.dests.iter().collect();
+        dests.sort_by_key(|d| {
+            (
+                Family::of(&d.key.addr).to_raw(),
+                ip_bytes(&d.key.addr),
+                d.key.port,
+            )
+        });
+        for d in dests {
             out.push_str(&dest_line(&v.service.key, d));
             out.push('\n');
         }
@@ -388,6 +441,36 @@ mod tests {
                 family: Family::Inet6,
                 mark: 8
             }
+        );
+    }
+
+    #[test]
+    fn save_sorts_like_ipvsadm() {
+        let mut t = parse(SAVED).unwrap();
+        t.reverse();
+        for v in &mut t {
+            v.dests.reverse();
+        }
+        assert_eq!(save(&t), SAVED);
+    }
+
+    #[test]
+    fn ops_print_as_ipvsadm_commands() {
+        use crate::diff::Op;
+        let t = parse(SAVED).unwrap();
+        let k = t[0].service.key;
+        assert_eq!(
+            op_line(&Op::EditService(t[0].service.clone())),
+            "-E -t 10.0.0.1:80 -s rr"
+        );
+        assert_eq!(op_line(&Op::DelService(k)), "-D -t 10.0.0.1:80");
+        assert_eq!(
+            op_line(&Op::EditDest(k, t[0].dests[1].clone())),
+            "-e -t 10.0.0.1:80 -r 10.0.0.3:8080 -m -w 3"
+        );
+        assert_eq!(
+            op_line(&Op::DelDest(t[2].service.key, t[2].dests[0].key)),
+            "-d -t [2001:db8::1]:443 -r [2001:db8::2]:443"
         );
     }
 

@@ -1,0 +1,122 @@
+//! `ipvs-probe`: drive IPVS through this crate from the command line, for the
+//! qemu guest tests (and by hand). Rules are ipvsadm save-format text.
+//!
+//! ```text
+//! ipvs-probe info                  IPVS version line (as ipvsadm -L prints it)
+//! ipvs-probe save                  the kernel table, printed like `ipvsadm -Sn`
+//! ipvs-probe add FILE              add every service/dest of FILE (plain NEW_* calls)
+//! ipvs-probe plan FILE [--keep]    print the reconciliation ops kernel -> FILE
+//! ipvs-probe sync FILE [--keep]    print and apply them (--keep: leave unknown services)
+//! ipvs-probe flush
+//! ipvs-probe timeouts              print "tcp tcpfin udp"
+//! ipvs-probe set-timeouts T F U
+//! ipvs-probe json                  the table with stats, as JSON-ish Debug
+//! ```
+//! Exit status: 0 ok, 1 IPVS error, 2 usage / file error, 3 IPVS missing.
+
+use std::process::ExitCode;
+
+use keepalived_ipvs::{diff, ipvsadm, DiffOptions, Ipvs, IpvsError, Timeouts};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail::Usage(m)) => {
+            eprintln!("ipvs-probe: {m}");
+            ExitCode::from(2)
+        }
+        Err(Fail::Ipvs(e @ IpvsError::NotAvailable { .. })) => {
+            eprintln!("ipvs-probe: {e}");
+            eprintln!("{}", e.keepalived_log_line());
+            ExitCode::from(3)
+        }
+        Err(Fail::Ipvs(e)) => {
+            eprintln!("ipvs-probe: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Fail {
+    Usage(String),
+    Ipvs(IpvsError),
+}
+
+impl From<IpvsError> for Fail {
+    fn from(e: IpvsError) -> Self {
+        Fail::Ipvs(e)
+    }
+}
+
+fn rules(path: Option<&String>) -> Result<Vec<keepalived_ipvs::VirtualService>, Fail> {
+    let path = path.ok_or_else(|| Fail::Usage("missing FILE".into()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Fail::Usage(format!("{path}: {e}")))?;
+    ipvsadm::parse(&text).map_err(|e| Fail::Usage(format!("{path}: {e}")))
+}
+
+fn run(args: &[String]) -> Result<(), Fail> {
+    let cmd = args.first().map(String::as_str).unwrap_or("");
+    let keep = args.iter().any(|a| a == "--keep");
+    let opts = DiffOptions {
+        remove_unknown_services: !keep,
+    };
+    match cmd {
+        "info" => {
+            let info = Ipvs::open()?.info()?;
+            println!("IP Virtual Server version {info}");
+        }
+        "save" => print!("{}", ipvsadm::save(&Ipvs::open()?.table()?)),
+        "json" => println!("{:#?}", Ipvs::open()?.table()?),
+        "add" => {
+            let want = rules(args.get(1))?;
+            let mut ipvs = Ipvs::open()?;
+            for v in &want {
+                ipvs.add_service(&v.service)?;
+                for d in &v.dests {
+                    ipvs.add_dest(&v.service.key, d)?;
+                }
+            }
+        }
+        "plan" | "sync" => {
+            let want = rules(args.get(1))?;
+            let mut ipvs = Ipvs::open()?;
+            let ops = diff(&ipvs.table()?, &want, opts);
+            for op in &ops {
+                println!("{}", ipvsadm::op_line(op));
+            }
+            if cmd == "sync" {
+                ipvs.apply(&ops).map_err(|(i, e)| {
+                    eprintln!("ipvs-probe: step {} failed: {}", i + 1, ipvsadm::op_line(&ops[i]));
+                    e
+                })?;
+            }
+            eprintln!("{} operation(s)", ops.len());
+        }
+        "flush" => Ipvs::open()?.flush()?,
+        "timeouts" => {
+            let t = Ipvs::open()?.timeouts()?;
+            println!("{} {} {}", t.tcp, t.tcp_fin, t.udp);
+        }
+        "set-timeouts" => {
+            let n = |i: usize| -> Result<u32, Fail> {
+                args.get(i)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| Fail::Usage("set-timeouts TCP TCPFIN UDP".into()))
+            };
+            let t = Timeouts {
+                tcp: n(1)?,
+                tcp_fin: n(2)?,
+                udp: n(3)?,
+            };
+            Ipvs::open()?.set_timeouts(&t)?;
+        }
+        _ => {
+            return Err(Fail::Usage(
+                "usage: ipvs-probe info|save|json|add FILE|plan FILE|sync FILE [--keep]|flush|timeouts|set-timeouts T F U"
+                    .into(),
+            ))
+        }
+    }
+    Ok(())
+}
