@@ -3,7 +3,10 @@
 //! One socket both sends and receives: bound to the interface
 //! (`SO_BINDTOIFINDEX`), joined to the multicast group on that interface,
 //! multicast TTL / hop limit and unicast TTL 255 (RFC 3768 §7.1, RFC 5798
-//! §5.1.1.3), multicast loop off (a router must not see its own adverts).
+//! §5.1.1.3), multicast loop off (a router must not see its own adverts),
+//! `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL` off (only groups joined on this
+//! socket are delivered, so instances with different `vrrp_mcast_group4`
+//! do not see each other's traffic through group memberships).
 //! The source address (`mcast_src_ip` / `unicast_src_ip`) is set per packet
 //! with an `IP_PKTINFO` / `IPV6_PKTINFO` control message, so the socket is
 //! not bound to an address and still receives multicast and unicast.
@@ -149,6 +152,7 @@ impl VrrpSocket {
             setsockopt(&fd, sockopt::Ipv6Ttl, &i32::from(cfg.unicast_ttl))
                 .map_err(io("IPV6_UNICAST_HOPS"))?;
             int_opt(b, "IPV6_MULTICAST_LOOP", p, libc::IPV6_MULTICAST_LOOP, 0)?;
+            int_opt(b, "IPV6_MULTICAST_ALL", p, libc::IPV6_MULTICAST_ALL, 0)?;
             int_opt(
                 b,
                 "IPV6_MULTICAST_IF",
@@ -166,6 +170,7 @@ impl VrrpSocket {
                 .map_err(io("IP_MULTICAST_TTL"))?;
             setsockopt(&fd, sockopt::Ipv4Ttl, &i32::from(cfg.unicast_ttl)).map_err(io("IP_TTL"))?;
             setsockopt(&fd, sockopt::IpMulticastLoop, &false).map_err(io("IP_MULTICAST_LOOP"))?;
+            int_opt(b, "IP_MULTICAST_ALL", libc::IPPROTO_IP, libc::IP_MULTICAST_ALL, 0)?;
             let src = match cfg.src {
                 Some(IpAddr::V4(a)) => Some(a),
                 _ => None,

@@ -385,6 +385,87 @@ fn rules() {
     assert!(!out.contains("keepalived"), "{out}");
 }
 
+/// The daemon's pattern: one mio loop with the event socket and a VRRP
+/// socket registered (edge-triggered), each drained until empty.
+#[test]
+fn mio_loop_sees_events_and_adverts() {
+    use mio::unix::SourceFd;
+    use mio::{Events, Interest, Poll, Token};
+    use std::os::fd::AsRawFd;
+
+    let Some(p) = setup() else { return };
+    let nsb = p.b.clone();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let rt = Rtnl::new().unwrap();
+        let vb = rt.ifindex("vb").unwrap();
+        let mut ev = EventSocket::new().unwrap();
+        ev.prime(&rt.links().unwrap());
+        let vs = VrrpSocket::open(&VrrpSocketConfig::new(Family::V4, vb)).unwrap();
+        let mut poll = Poll::new().unwrap();
+        let (efd, vfd) = (ev.as_raw_fd(), vs.as_raw_fd());
+        poll.registry()
+            .register(&mut SourceFd(&efd), Token(0), Interest::READABLE)
+            .unwrap();
+        poll.registry()
+            .register(&mut SourceFd(&vfd), Token(1), Interest::READABLE)
+            .unwrap();
+        ready_tx.send(()).unwrap();
+        let mut events = Events::with_capacity(8);
+        let (mut saw_addr, mut saw_advert) = (false, false);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 1500];
+        while !(saw_addr && saw_advert) && Instant::now() < deadline {
+            poll.poll(&mut events, Some(Duration::from_millis(200)))
+                .unwrap();
+            for e in events.iter() {
+                match e.token() {
+                    Token(0) => {
+                        for ev in ev.drain().unwrap() {
+                            if matches!(&ev, Event::AddrAdded(a)
+                                if a.addr == IpAddr::from([192, 0, 2, 77]))
+                            {
+                                saw_addr = true;
+                            }
+                        }
+                    }
+                    Token(1) => {
+                        while let Some(r) = vs.recv(&mut buf).unwrap() {
+                            saw_advert |= r.hop_limit == Some(255) && r.len == 20 + ADVERT.len();
+                        }
+                    }
+                    _ => unreachable!(),
+                }
+            }
+        }
+        (saw_addr, saw_advert)
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    run(&[
+        "ip",
+        "-n",
+        &nsb,
+        "addr",
+        "add",
+        "192.0.2.77/32",
+        "dev",
+        "vb",
+    ]);
+    in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let va = rt.ifindex("va").unwrap();
+        let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V4, va)).unwrap();
+        s.send_to(&ADVERT, IpAddr::V4(keepalived_netlink::VRRP_GROUP_V4))
+            .unwrap();
+    });
+    let (saw_addr, saw_advert) = match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    assert!(saw_addr, "address event through mio");
+    assert!(saw_advert, "advert through mio");
+}
+
 /// Drains `s` until `pred` has matched every expected event or 5 s pass.
 /// A predicate on one event.
 type Want = Box<dyn Fn(&Event) -> bool>;
@@ -717,6 +798,53 @@ fn vrrp_ipv4_multicast_and_unicast() {
         assert_eq!(ip.destination_addr().to_string(), dst);
         assert_eq!(&bytes[ip.slice().len()..], &ADVERT);
     }
+}
+
+/// `vrrp_mcast_group4`: a socket joined to another group gets that group's
+/// adverts only (IP_MULTICAST_ALL off), and a unicast-only socket gets no
+/// multicast at all.
+#[test]
+fn vrrp_custom_group_and_unicast_only() {
+    let Some(p) = setup() else { return };
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let rt = Rtnl::new().unwrap();
+        let vb = rt.ifindex("vb").unwrap();
+        let mut cfg = VrrpSocketConfig::new(Family::V4, vb);
+        cfg.group = Some("224.0.0.100".parse().unwrap());
+        let custom = VrrpSocket::open(&cfg).unwrap();
+        cfg.group = None;
+        let ucast = VrrpSocket::open(&cfg).unwrap();
+        ready_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let mut buf = [0u8; 1500];
+        let mut got_custom = Vec::new();
+        while let Some(r) = custom.recv(&mut buf).unwrap() {
+            got_custom.push(r.dst);
+        }
+        let mut got_ucast = Vec::new();
+        while let Some(r) = ucast.recv(&mut buf).unwrap() {
+            got_ucast.push(r.dst);
+        }
+        (got_custom, got_ucast)
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let va = rt.ifindex("va").unwrap();
+        let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V4, va)).unwrap();
+        s.join("224.0.0.100".parse().unwrap()).unwrap();
+        s.send_to(&ADVERT, "224.0.0.18".parse().unwrap()).unwrap();
+        s.send_to(&ADVERT, "224.0.0.100".parse().unwrap()).unwrap();
+        s.send_to(&ADVERT, "192.0.2.2".parse().unwrap()).unwrap();
+    });
+    let (custom, ucast) = match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    let d = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+    assert_eq!(custom, vec![d("224.0.0.100"), d("192.0.2.2")]);
+    assert_eq!(ucast, vec![d("192.0.2.2")]);
 }
 
 #[test]

@@ -252,7 +252,7 @@ pub fn recv_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RecvMeta> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = cbuf.as_mut_ptr().cast::<libc::c_void>();
-    msg.msg_controllen = size_of::<[u64; 32]>();
+    msg.msg_controllen = size_of::<[u64; 32]>() as _; // usize on glibc, socklen_t on musl
 
     // SAFETY: every pointer in `msg` refers to a live local (`storage`,
     // `iov` -> `buf`, `cbuf`) with the matching length; they outlive the call.
@@ -298,7 +298,7 @@ pub fn recv_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RecvMeta> {
                 c.cmsg_level,
                 c.cmsg_type,
                 data,
-                (c.cmsg_len).saturating_sub(hdr),
+                (c.cmsg_len as usize).saturating_sub(hdr),
             )
         };
         match (level, ty) {
