@@ -187,10 +187,27 @@ impl Instance {
                 self.reevaluate(now, &mut out);
             }
             Input::Tracker { kind, name, status } => {
-                for (i, t) in self.cfg.trackers.iter().enumerate() {
-                    if t.kind == kind && t.name == name {
-                        self.track_status[i] = status;
+                for i in 0..self.cfg.trackers.len() {
+                    let t = &self.cfg.trackers[i];
+                    if t.kind != kind || t.name != name {
+                        continue;
                     }
+                    let before = effect(t, self.track_status[i]);
+                    let after = effect(t, status);
+                    if kind == TrackKind::File
+                        && self.state != State::Init
+                        && (before == Effect::Fault) != (after == Effect::Fault)
+                    {
+                        // trackers/track_file.c, logged with -D only
+                        let what = if after == Effect::Fault {
+                            "now FAULT state"
+                        } else {
+                            "leaving FAULT state"
+                        };
+                        let text = format!("({}): tracked file {} {}", self.cfg.name, name, what);
+                        self.log(&mut out, LogLevel::Detail, text);
+                    }
+                    self.track_status[i] = status;
                 }
                 self.reevaluate(now, &mut out);
             }
@@ -397,11 +414,9 @@ impl Instance {
             Some(b) => {
                 self.ms_down_timer = self.master_down_interval_us();
                 if b == Block::Init {
-                    self.log(
-                        out,
-                        LogLevel::Info,
-                        format!("({}) Entering FAULT STATE (init)", self.cfg.name),
-                    );
+                    // Observed with keepalived 2.2.7: an instance waiting for a
+                    // weight-0 script's first result logs nothing here (its
+                    // state is already FAULT before vrrp_init_state runs).
                     self.set_state(State::Fault, out);
                 } else {
                     self.set_state(State::Fault, out);
