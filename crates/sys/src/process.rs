@@ -179,6 +179,15 @@ pub fn kill_raw(pid: i32, sig: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// Set the calling thread's name (`/proc/self/comm`, what `ps -C` and
+/// `pidof` match), truncated to 15 bytes. Used by children exec'd through
+/// `/proc/self/exe`, whose name would otherwise be `exe`.
+pub fn set_process_name(name: &str) -> io::Result<()> {
+    let short: String = name.chars().filter(|c| *c != '\0').take(15).collect();
+    let c = std::ffi::CString::new(short).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    nix::sys::prctl::set_name(&c).map_err(errno)
+}
+
 /// Send a raw signal to the calling thread only (`pthread_kill(self)`).
 pub fn raise_in_thread(sig: i32) -> io::Result<()> {
     // SAFETY: pthread_self() is always a valid thread handle for the caller;
@@ -207,6 +216,18 @@ mod tests {
     #[test]
     fn bad_signal_is_an_error() {
         assert!(sigset_from_raw(&[1000]).is_err());
+    }
+
+    #[test]
+    fn process_name() {
+        // In a thread of its own: the name is per thread.
+        std::thread::spawn(|| {
+            set_process_name("keepalived-test-long-name").unwrap();
+            let comm = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+            assert_eq!(comm.trim(), "keepalived-test");
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -333,6 +333,10 @@ impl Watchdog {
             }
         };
         let mut cmd = Command::new(&self.opts.exe);
+        if let Some(arg0) = std::env::args_os().next() {
+            // Same argv[0] as the parent, so `ps` shows the children as upstream.
+            std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
+        }
         cmd.args(&self.opts.child_args)
             .arg(ARG_ROLE)
             .arg(role.as_arg())
@@ -630,9 +634,8 @@ impl Watchdog {
         c.awaiting = None;
         pidfile::remove_if_ours(&c.pid_file, pid as u32);
         let prog = c.prog();
-        if let Some(reason) = c.kill_reason.take() {
-            log::info!("{prog} killed by the watchdog: {reason}");
-        }
+        // The reason of a watchdog kill was logged when it was sent.
+        c.kill_reason = None;
         match exit {
             ChildExit::Exited(code @ (EXIT_FATAL | EXIT_CONFIG | EXIT_MISSING_PERMISSION)) => {
                 let what = match code {
