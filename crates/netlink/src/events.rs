@@ -41,6 +41,9 @@ pub enum Event {
         /// Interface name.
         name: String,
     },
+    /// A known interface's name, MAC or MTU changed (new full state). Sent
+    /// in addition to `LinkUp`/`LinkDown` when those change too.
+    LinkChanged(Link),
     /// An interface disappeared (deleted or moved to another namespace).
     LinkRemoved {
         /// Interface index.
@@ -58,6 +61,26 @@ pub enum Event {
     Overrun,
 }
 
+/// What the socket remembers per link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Known {
+    name: String,
+    up: bool,
+    mac: Option<[u8; 6]>,
+    mtu: Option<u32>,
+}
+
+impl Known {
+    fn of(l: &Link) -> Known {
+        Known {
+            name: l.name.clone(),
+            up: l.is_up(),
+            mac: l.mac,
+            mtu: l.mtu,
+        }
+    }
+}
+
 /// Subscribed to `RTMGRP_LINK`, `RTMGRP_IPV4_IFADDR`, `RTMGRP_IPV6_IFADDR`
 /// in the namespace of the creating thread. Non-blocking.
 ///
@@ -70,7 +93,7 @@ pub enum Event {
 #[derive(Debug)]
 pub struct EventSocket {
     fd: OwnedFd,
-    links: HashMap<u32, (String, bool)>,
+    links: HashMap<u32, Known>,
     buf: Vec<u8>,
     malformed: u64,
     overruns: u64,
@@ -95,10 +118,7 @@ impl EventSocket {
     /// Replaces the remembered link table (after a dump, at start-up or
     /// after an [`Event::Overrun`]).
     pub fn prime(&mut self, links: &[Link]) {
-        self.links = links
-            .iter()
-            .map(|l| (l.index, (l.name.clone(), l.is_up())))
-            .collect();
+        self.links = links.iter().map(|l| (l.index, Known::of(l))).collect();
     }
 
     /// Number of malformed messages skipped so far.
@@ -179,26 +199,23 @@ impl EventSocket {
     }
 
     fn on_newlink(&mut self, link: Link, out: &mut Vec<Event>) {
-        let up = link.is_up();
-        match self.links.get_mut(&link.index) {
-            None => {
-                self.links.insert(link.index, (link.name.clone(), up));
-                out.push(Event::LinkAdded(link));
-            }
-            Some((name, was_up)) => {
-                if *name != link.name {
-                    name.clone_from(&link.name);
-                }
-                if *was_up != up {
-                    *was_up = up;
-                    let (index, name) = (link.index, link.name);
-                    out.push(if up {
-                        Event::LinkUp { index, name }
-                    } else {
-                        Event::LinkDown { index, name }
-                    });
-                }
-            }
+        let now = Known::of(&link);
+        let Some(known) = self.links.get_mut(&link.index) else {
+            self.links.insert(link.index, now);
+            out.push(Event::LinkAdded(link));
+            return;
+        };
+        let was = std::mem::replace(known, now.clone());
+        if (&was.name, was.mac, was.mtu) != (&now.name, now.mac, now.mtu) {
+            out.push(Event::LinkChanged(link.clone()));
+        }
+        if was.up != now.up {
+            let (index, name) = (link.index, link.name);
+            out.push(if now.up {
+                Event::LinkUp { index, name }
+            } else {
+                Event::LinkDown { index, name }
+            });
         }
     }
 }
@@ -281,7 +298,8 @@ mod tests {
         let mut d = nlmsg(msg::RTM_NEWLINK, &ifinfo(5, admin_up, "veth0"));
         d.extend(nlmsg(msg::RTM_NEWLINK, &ifinfo(5, up, "veth0")));
         d.extend(nlmsg(msg::RTM_NEWLINK, &ifinfo(5, 0, "veth0")));
-        d.extend(nlmsg(msg::RTM_DELLINK, &ifinfo(5, 0, "veth0")));
+        d.extend(nlmsg(msg::RTM_NEWLINK, &ifinfo(5, 0, "eth7")));
+        d.extend(nlmsg(msg::RTM_DELLINK, &ifinfo(5, 0, "eth7")));
         s.parse(&d, &mut out);
         assert_eq!(
             out,
@@ -294,9 +312,19 @@ mod tests {
                     index: 5,
                     name: "veth0".into()
                 },
+                Event::LinkChanged(Link {
+                    index: 5,
+                    name: "eth7".into(),
+                    flags: 0,
+                    mac: None,
+                    mtu: None,
+                    hw_type: 1,
+                    kind: None,
+                    parent: None,
+                }),
                 Event::LinkRemoved {
                     index: 5,
-                    name: "veth0".into()
+                    name: "eth7".into()
                 },
             ]
         );

@@ -554,6 +554,16 @@ fn events() {
         );
         ready_tx.send(()).unwrap();
 
+        go_rx.recv().unwrap(); // MAC change
+        collect_until(
+            &mut s,
+            vec![Box::new(move |e| {
+                matches!(e, Event::LinkChanged(l)
+                    if l.index == va && l.mac == Some([2, 0, 0, 0, 0x0c, 1]))
+            })],
+        );
+        ready_tx.send(()).unwrap();
+
         go_rx.recv().unwrap(); // new link, then removed
         collect_until(
             &mut s,
@@ -614,6 +624,16 @@ fn events() {
             "va",
         ],
     ]);
+    step(&[&[
+        "ip",
+        "-n",
+        &ns,
+        "link",
+        "set",
+        "va",
+        "address",
+        "02:00:00:00:0c:01",
+    ]]);
     step(&[
         &[
             "ip", "-n", &ns, "link", "add", "vc", "type", "veth", "peer", "name", "vd",
