@@ -25,6 +25,8 @@ pub struct Advert {
     pub priority: u8,
     /// Its advert interval (v3: the master's interval to adopt).
     pub adver_int: Centis,
+    /// AH sequence number (auth_type AH only).
+    pub ah_seq: Option<u32>,
 }
 
 /// Why the instance cannot run (FAULT or waiting for scripts).
@@ -59,8 +61,9 @@ pub struct Instance {
     master_priority: u8,
     vipset: bool,
     ip_id: u16,
+    /// keepalived `ipsecah_counter`: one counter for both the sequence
+    /// numbers we send and the anti-replay check on what we receive.
     ah_seq: u32,
-    ah_rx_seq: u32,
     ah_cycle: bool,
     chksum_compat_auto: bool,
     src: Option<IpAddr>,
@@ -96,7 +99,6 @@ impl Instance {
             vipset: false,
             ip_id: 0,
             ah_seq: 0,
-            ah_rx_seq: 0,
             ah_cycle: false,
             chksum_compat_auto: false,
             src,
@@ -892,6 +894,19 @@ impl Instance {
                     }
                 ),
             );
+            if let Some(seq) = adv.ah_seq {
+                // keepalived resynchronises its (shared tx/rx) AH counter here
+                self.log(
+                    out,
+                    LogLevel::Info,
+                    format!(
+                        "({}) IPSEC-AH : Syncing seq_num - Increment seq",
+                        self.cfg.name
+                    ),
+                );
+                self.ah_seq = seq.wrapping_add(1);
+                self.ah_cycle = false;
+            }
             if !self.cfg.lower_prio_no_advert {
                 self.send_advert(eff, out);
                 self.init_sands(now);
@@ -931,6 +946,9 @@ impl Instance {
                         self.cfg.name, adv.src, adv.priority
                     ),
                 );
+            }
+            if adv.ah_seq.is_some() {
+                self.ah_cycle = false;
             }
             if self.cfg.version == Version::V3 && self.master_adver_int != adv.adver_int {
                 self.update_master_adver_int(adv.adver_int, out);
@@ -1013,6 +1031,7 @@ impl Instance {
                 expected: self.cfg.version.number(),
             });
         }
+        let mut ah_seq = None;
         // 6. v2 auth and interval.
         if self.cfg.version == Version::V2 {
             let at = hd.auth_type();
@@ -1071,12 +1090,13 @@ impl Instance {
                         });
                     }
                     let seq = ahp.seq();
-                    if seq > self.ah_rx_seq {
-                        self.ah_rx_seq = seq;
+                    ah_seq = Some(seq);
+                    if seq > self.ah_seq {
+                        self.ah_seq = seq;
                     } else {
                         return Err(RxError::AhSequence {
                             received: seq,
-                            local: self.ah_rx_seq,
+                            local: self.ah_seq,
                         });
                     }
                     if self.state == State::Backup {
@@ -1203,6 +1223,7 @@ impl Instance {
             src,
             priority,
             adver_int,
+            ah_seq,
         })
     }
 

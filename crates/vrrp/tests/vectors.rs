@@ -276,6 +276,28 @@ fn ah_icv_and_replay() {
     );
 }
 
+/// keepalived shares one AH counter for sending and for anti-replay: a
+/// backup that saw sequence 9 continues with 10 when it becomes master.
+#[test]
+fn ah_counter_is_shared_between_rx_and_tx() {
+    let v = vectors();
+    let mut c = v2ah();
+    c.priority = 100;
+    c.initial_state = InitialState::Backup;
+    c.src_addr = Some("192.0.2.2".parse().unwrap());
+    let mut vi = Instance::new(c);
+    vi.handle(Instant::ZERO, Input::Startup);
+    vi.handle(
+        Instant::from_micros(1),
+        Input::Packet(RxPacket::V4(&v["v2-ah-prio0-id9"])),
+    );
+    let at = vi.next_deadline().unwrap().1;
+    let a = vi.handle(at, Input::TimerExpired(TimerKind::MasterDown));
+    let sent = adverts(&a);
+    // AH sequence number at offset 20 + 8.
+    assert_eq!(&sent[0][28..32], &[0, 0, 0, 10]);
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
