@@ -53,6 +53,18 @@ pub struct VrrpSocketConfig {
     /// offset 6 (`IPV6_CHECKSUM`), as keepalived does. Packets with a bad
     /// checksum are then dropped by the kernel, not seen by the daemon.
     pub kernel_checksum: bool,
+    /// IP TOS / IPv6 traffic class of sent packets (`IP_TOS` /
+    /// `IPV6_TCLASS`); keepalived uses 0xc0 (internetwork control).
+    /// `None` leaves the kernel default (0).
+    pub tos: Option<u8>,
+    /// IPv4 only: [`VrrpSocket::send_to`] takes a complete IP datagram
+    /// (`IP_HDRINCL`), header built by the caller as keepalived does (TOS,
+    /// id, TTL, source); the kernel fills in the checksum and total
+    /// length, and the id and source when zero. `src` is then unused.
+    pub header_included: bool,
+    /// A socket used only to send: no group is joined and its receive
+    /// buffer is set to the minimum. Do not register it for reading.
+    pub send_only: bool,
 }
 
 impl VrrpSocketConfig {
@@ -71,6 +83,9 @@ impl VrrpSocketConfig {
             multicast_ttl: 255,
             unicast_ttl: 255,
             kernel_checksum: true,
+            tos: None,
+            header_included: false,
+            send_only: false,
         }
     }
 }
@@ -103,6 +118,7 @@ pub struct VrrpSocket {
     family: Family,
     ifindex: u32,
     src: Option<IpAddr>,
+    header_included: bool,
 }
 
 fn io(op: &'static str) -> impl Fn(Errno) -> Error {
@@ -123,6 +139,9 @@ impl VrrpSocket {
                     cfg.family
                 )));
             }
+        }
+        if cfg.header_included && cfg.family != Family::V4 {
+            return Err(Error::Invalid("IP_HDRINCL is for IPv4 sockets".into()));
         }
         if cfg.group.is_some_and(|g| !g.is_multicast()) {
             return Err(Error::Invalid(
@@ -165,12 +184,21 @@ impl VrrpSocket {
             if cfg.kernel_checksum {
                 int_opt(b, "IPV6_CHECKSUM", p, libc::IPV6_CHECKSUM, 6)?;
             }
+            if let Some(tc) = cfg.tos {
+                int_opt(b, "IPV6_TCLASS", p, libc::IPV6_TCLASS, tc.into())?;
+            }
         } else {
             setsockopt(&fd, sockopt::IpMulticastTtl, &cfg.multicast_ttl)
                 .map_err(io("IP_MULTICAST_TTL"))?;
             setsockopt(&fd, sockopt::Ipv4Ttl, &i32::from(cfg.unicast_ttl)).map_err(io("IP_TTL"))?;
             setsockopt(&fd, sockopt::IpMulticastLoop, &false).map_err(io("IP_MULTICAST_LOOP"))?;
-            int_opt(b, "IP_MULTICAST_ALL", libc::IPPROTO_IP, libc::IP_MULTICAST_ALL, 0)?;
+            int_opt(
+                b,
+                "IP_MULTICAST_ALL",
+                libc::IPPROTO_IP,
+                libc::IP_MULTICAST_ALL,
+                0,
+            )?;
             let src = match cfg.src {
                 Some(IpAddr::V4(a)) => Some(a),
                 _ => None,
@@ -179,14 +207,24 @@ impl VrrpSocket {
                 .map_err(|e| Error::io("IP_MULTICAST_IF", e))?;
             setsockopt(&fd, sockopt::Ipv4PacketInfo, &true).map_err(io("IP_PKTINFO"))?;
             int_opt(b, "IP_RECVTTL", libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
+            if let Some(tos) = cfg.tos {
+                int_opt(b, "IP_TOS", libc::IPPROTO_IP, libc::IP_TOS, tos.into())?;
+            }
+            if cfg.header_included {
+                int_opt(b, "IP_HDRINCL", libc::IPPROTO_IP, libc::IP_HDRINCL, 1)?;
+            }
+        }
+        if cfg.send_only {
+            int_opt(b, "SO_RCVBUF", libc::SOL_SOCKET, libc::SO_RCVBUF, 0)?;
         }
         let s = VrrpSocket {
             fd,
             family: cfg.family,
             ifindex: cfg.ifindex,
             src: cfg.src,
+            header_included: cfg.header_included,
         };
-        if let Some(g) = cfg.group {
+        if let Some(g) = cfg.group.filter(|_| !cfg.send_only) {
             s.join(g)?;
         }
         Ok(s)
@@ -241,7 +279,7 @@ impl VrrpSocket {
                 let addr = SockaddrIn::from(SocketAddrV4::new(d, 0));
                 let info;
                 let mut cmsgs = Vec::new();
-                if let Some(IpAddr::V4(s)) = self.src {
+                if let Some(IpAddr::V4(s)) = self.src.filter(|_| !self.header_included) {
                     info = libc::in_pktinfo {
                         ipi_ifindex: 0,
                         ipi_spec_dst: libc::in_addr {

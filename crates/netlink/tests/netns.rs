@@ -820,6 +820,70 @@ fn vrrp_ipv4_multicast_and_unicast() {
     }
 }
 
+/// keepalived's IPv4 send path: the caller builds the IP header (TOS 0xc0,
+/// its own id, TTL 255) and sends it with IP_HDRINCL; a plain socket with
+/// `tos` set marks its packets too.
+#[test]
+fn vrrp_ipv4_header_included_and_tos() {
+    let Some(p) = setup() else { return };
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let vb = Rtnl::new().unwrap().ifindex("vb").unwrap();
+        let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V4, vb)).unwrap();
+        ready_tx.send(()).unwrap();
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 1500];
+        while got.len() < 2 && Instant::now() < deadline {
+            wait_readable(&s, 200);
+            while let Some(r) = s.recv(&mut buf).unwrap() {
+                got.push(buf[..r.len].to_vec());
+            }
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    in_ns(&p.a, || {
+        let va = Rtnl::new().unwrap().ifindex("va").unwrap();
+        let mut cfg = VrrpSocketConfig::new(Family::V4, va);
+        cfg.header_included = true;
+        cfg.send_only = true;
+        let raw = VrrpSocket::open(&cfg).unwrap();
+        #[rustfmt::skip]
+        let mut dgram = vec![
+            0x45, 0xc0, 0, 40,      // v4 ihl 5, TOS 0xc0, total length
+            0x04, 0xd2, 0, 0,       // id 1234, no fragment
+            255, 112, 0, 0,         // TTL 255, proto VRRP, checksum (kernel)
+            192, 0, 2, 1,           // src
+            224, 0, 0, 18,          // dst
+        ];
+        dgram.extend_from_slice(&ADVERT);
+        assert_eq!(
+            raw.send_to(&dgram, "224.0.0.18".parse().unwrap()).unwrap(),
+            40
+        );
+        let mut cfg = VrrpSocketConfig::new(Family::V4, va);
+        cfg.tos = Some(0xc0);
+        let plain = VrrpSocket::open(&cfg).unwrap();
+        plain
+            .send_to(&ADVERT, "224.0.0.18".parse().unwrap())
+            .unwrap();
+    });
+    let got = match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    assert_eq!(got.len(), 2);
+    let h = etherparse::Ipv4HeaderSlice::from_slice(&got[0]).unwrap();
+    assert_eq!((h.dcp().value(), h.ecn().value()), (0xc0 >> 2, 0));
+    assert_eq!(h.identification(), 1234);
+    assert_eq!(h.ttl(), 255);
+    assert_eq!(h.source_addr(), Ipv4Addr::new(192, 0, 2, 1));
+    assert_eq!(&got[0][20..], &ADVERT);
+    let h = etherparse::Ipv4HeaderSlice::from_slice(&got[1]).unwrap();
+    assert_eq!(h.dcp().value(), 0xc0 >> 2, "IP_TOS applied");
+}
+
 /// `vrrp_mcast_group4`: a socket joined to another group gets that group's
 /// adverts only (IP_MULTICAST_ALL off), and a unicast-only socket gets no
 /// multicast at all.
