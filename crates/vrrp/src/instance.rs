@@ -994,6 +994,9 @@ impl Instance {
                 (payload, 0, IpAddr::V6(src), multicast, hop_limit, None)
             }
         };
+        if data[vrrp_off + 1] != self.cfg.vrid {
+            return Err(RxError::WrongVrid(data[vrrp_off + 1]));
+        }
         let buflen = data.len();
         let hd = wv::Packet::new_unchecked(&data[vrrp_off..]);
         // 1. AH presence (IPv4).

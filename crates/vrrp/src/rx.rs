@@ -175,6 +175,9 @@ pub enum RxError {
     },
     /// The instance is in FAULT or INIT: datagrams are ignored silently.
     NotListening,
+    /// The VRID is not this instance's: the daemon dispatched it wrongly
+    /// (keepalived drops these at dispatch, see [`crate::wire::peek`]).
+    WrongVrid(u8),
 }
 
 impl RxError {
@@ -187,7 +190,8 @@ impl RxError {
             | AdvertInterval { .. }
             | NotUnicastPeer(_)
             | WrongCastV6 { .. }
-            | NotListening => return None,
+            | NotListening
+            | WrongVrid(_) => return None,
             AhPresence { .. } | AuthTypeMismatch { .. } => Counter::AuthTypeMismatch,
             Length { .. } | TotalLength { .. } => Counter::PacketLen,
             Ttl { .. } | UnicastTtl { .. } => Counter::IpTtl,
@@ -203,7 +207,7 @@ impl RxError {
     /// Whether keepalived logs it only with `-D` (`None` = not logged).
     pub fn log_level(&self) -> Option<LogLevel> {
         match self {
-            RxError::AhNotVrrp | RxError::NotListening => None,
+            RxError::AhNotVrrp | RxError::NotListening | RxError::WrongVrid(_) => None,
             RxError::WrongCastV6 { .. } => Some(LogLevel::Detail),
             _ => Some(LogLevel::Info),
         }
@@ -243,6 +247,7 @@ impl RxError {
             NotUnicastPeer(_) => "not_unicast_peer",
             UnicastTtl { .. } => "unicast_ttl",
             NotListening => "not_listening",
+            WrongVrid(_) => "wrong_vrid",
         }
     }
 }
@@ -320,7 +325,7 @@ impl fmt::Display for Line<'_> {
             ),
             NotUnicastPeer(a) => write!(f, "({n}) unicast source address {a} not a unicast peer"),
             UnicastTtl { received, min, max } => write!(f, "({n}) TTL/HL {received} not in range {min} - {max}"),
-            NotListening => Ok(()),
+            NotListening | WrongVrid(_) => Ok(()),
         }
     }
 }
