@@ -1,56 +1,115 @@
 //! The VRRP child process (keepalived's `vrrp_daemon.c`).
 //!
-//! At this stage only the process plumbing exists: [`run`] connects to the
-//! parent, takes the configuration, answers heartbeats, reloads in place,
-//! and exits on SIGTERM / shutdown / loss of the parent. The VRRP runtime
-//! (sockets, netlink, the `vrrp` state machine) plugs into
-//! [`VrrpRuntime`]'s [`ChildHandler`] methods.
+//! [`run`] connects to the parent through `ipc::run_child` with
+//! [`VrrpRuntime`] as the [`ChildHandler`]. The runtime maps the
+//! configuration to `vrrp` protocol cores (one per `vrrp_instance`), drives
+//! them from the `sched` loop (timers, raw sockets, netlink events, SIGCHLD)
+//! and performs their actions: adverts, VIPs, GARP/NA, notifications.
+//!
+//! Files by concern: [`map`] (config → core), `runtime` (instances, action
+//! execution, sync groups), `net` (sockets), `rx` (receive/demux), `vips`
+//! (addresses and the netlink reflector), `garp` (paced GARP/NA),
+//! `trackers` (scripts, files, interfaces), `notifier` (scripts, FIFO,
+//! SMTP), `lifecycle` (start, reload, stop), `dump` (data/stats/json files).
+
+mod dump;
+mod garp;
+mod lifecycle;
+pub mod map;
+mod net;
+mod notifier;
+mod runtime;
+mod rx;
+mod trackers;
+mod vips;
+
+pub use dump::dump_dir;
+pub use trackers::parse_file_value;
 
 use config::Config;
-use ipc::{ChildHandler, ChildOptions, DumpKind};
+use ipc::{ChildFlags, ChildHandler, ChildOptions, DumpKind};
 use sched::{Event, Sched};
+
+use runtime::{Runtime, NETLINK_TOKEN};
 
 /// State of the VRRP child.
 #[derive(Debug, Default)]
 pub struct VrrpRuntime {
+    flags: ChildFlags,
     config: Option<Config>,
+    rt: Option<Runtime>,
     reloads: u64,
 }
 
 impl VrrpRuntime {
+    /// A runtime with the command-line switches of the process.
+    pub fn new(flags: ChildFlags) -> Self {
+        VrrpRuntime {
+            flags,
+            ..Default::default()
+        }
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> Option<&Config> {
         self.config.as_ref()
+    }
+
+    /// Number of reloads applied.
+    pub fn reloads(&self) -> u64 {
+        self.reloads
     }
 }
 
 impl ChildHandler for VrrpRuntime {
     fn configure(
         &mut self,
-        _sched: &mut Sched,
+        sched: &mut Sched,
         config: &Config,
         reload: bool,
     ) -> Result<(), String> {
-        if reload {
-            self.reloads += 1;
+        match &mut self.rt {
+            Some(rt) if reload => {
+                rt.reload(sched, config);
+                self.reloads += 1;
+            }
+            _ => {
+                let mut rt = Runtime::new(sched, self.flags, config).map_err(|e| e.to_string())?;
+                rt.start(sched);
+                self.rt = Some(rt);
+            }
         }
-        // Not implemented yet: instances, sockets, VIPs. The configuration is
-        // kept so a reload has something to diff against.
         self.config = Some(config.clone());
         Ok(())
     }
 
-    fn event(&mut self, _sched: &mut Sched, _event: &Event) {}
-
-    fn dump(&mut self, kind: DumpKind) -> Result<String, String> {
-        Err(format!("VRRP {kind:?} dump not implemented yet"))
+    fn event(&mut self, sched: &mut Sched, event: &Event) {
+        let Some(rt) = &mut self.rt else { return };
+        match event {
+            Event::Io(io) if io.token == NETLINK_TOKEN => rt.netlink_events(sched),
+            Event::Io(io) => rt.receive(sched, io.token),
+            Event::Timer(t) => rt.timer(sched, *t),
+            Event::Signal(si) if si.signo == libc::SIGCHLD => rt.poll_children(sched),
+            _ => {}
+        }
     }
 
-    fn shutdown(&mut self, _sched: &mut Sched) {}
+    fn dump(&mut self, kind: DumpKind) -> Result<String, String> {
+        match &mut self.rt {
+            Some(rt) => rt.dump(kind),
+            None => Err("VRRP child not configured yet".into()),
+        }
+    }
+
+    fn shutdown(&mut self, sched: &mut Sched) {
+        if let Some(rt) = &mut self.rt {
+            rt.shutdown(sched);
+        }
+    }
 }
 
 /// Main of the VRRP child; returns the exit code.
 pub fn run(opts: &ChildOptions) -> i32 {
-    let mut rt = VrrpRuntime::default();
+    let mut rt = VrrpRuntime::new(opts.flags);
     ipc::run_child(opts, &mut rt)
 }

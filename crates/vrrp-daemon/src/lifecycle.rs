@@ -1,0 +1,281 @@
+//! Start, reload and stop of instances (keepalived `vrrp_daemon.c`
+//! `start_vrrp`, `reload_vrrp_thread`, `vrrp_terminate_phase1`).
+//!
+//! Reload keeps every instance whose (VRID, family, interface) is still
+//! configured: its core gets [`Input::Reload`] and keeps its state, so
+//! there is no transition, no GARP and no VIP removal; only VIP lines that
+//! were added or removed are applied on a MASTER. Instances that
+//! disappeared stop (priority 0 if MASTER, VIPs removed, `notify_deleted`
+//! or the STOP notifications); new ones start as at boot.
+
+use std::time::Duration;
+
+use config::Config;
+use sched::Sched;
+use vrrp::{Input, State, TrackKind};
+
+use crate::map;
+use crate::runtime::{Group, Inst, Runtime};
+
+impl Runtime {
+    fn build_inst(&mut self, cfg: &Config, vi: &config::VrrpInstance) -> Inst {
+        let g = &cfg.global;
+        let ic = map::instance_config(cfg, vi);
+        let key = map::key_of(cfg, vi);
+        let id = self.next_id;
+        self.next_id += 1;
+        Inst {
+            id,
+            core: vrrp::Instance::new(ic),
+            ifindex: self.ifindex_of(&key.interface),
+            key,
+            vcfg: vi.clone(),
+            src: None,
+            timers: [None; 4],
+            vips: map::vip_lines(cfg, vi),
+            group: map::group_of(cfg, &vi.name).map(|g| g.name.clone()),
+            want_master: false,
+            notify: map::notify_scripts(cfg, &vi.notify),
+            smtp: vi
+                .smtp_alert
+                .or(g.smtp_alert_vrrp)
+                .or(g.smtp_alert)
+                .unwrap_or(false),
+            prio_changes: vi
+                .notify_priority_changes
+                .unwrap_or(g.vrrp_notify_priority_changes),
+            deleting: false,
+        }
+    }
+
+    /// Opens (or joins) the receive socket of instance `id`.
+    pub(crate) fn open_sockets_for(&mut self, sched: &Sched, id: u64) {
+        let Some(i) = self.idx(id) else { return };
+        let inst = &self.insts[i];
+        let Some(ifindex) = inst.ifindex else { return };
+        let c = inst.core.config();
+        let group = (!c.is_unicast()).then_some(c.mcast_group);
+        let fam = inst.key.family;
+        let name = inst.vcfg.name.clone();
+        if let Err(e) = self.socks.ensure_rx(sched.registry(), ifindex, fam, group) {
+            log::error!("({name}) Unable to open the VRRP socket: {e}");
+        }
+    }
+
+    /// Starts instance `id` (already in `self.insts`).
+    fn start_inst(&mut self, sched: &mut Sched, id: u64) {
+        let Some(i) = self.idx(id) else { return };
+        self.handle_leftover_vips(i);
+        self.open_sockets_for(sched, id);
+        let inst = &self.insts[i];
+        let up = inst
+            .ifindex
+            .and_then(|x| self.links.get(&x))
+            .is_some_and(|l| l.is_up());
+        if inst.ifindex.is_none() {
+            log::info!(
+                "({}) interface {} does not exist",
+                inst.vcfg.name,
+                inst.key.interface
+            );
+        }
+        let src = match inst.vcfg.src_ip {
+            Some(a) => Some(a),
+            None => inst
+                .ifindex
+                .and_then(|x| self.primary_address(x, inst.key.family)),
+        };
+        let trackers = inst.core.config().trackers.clone();
+        self.insts[i].src = src;
+        self.drive(sched, id, Input::Interface { up });
+        self.drive(sched, id, Input::SourceAddress(src));
+        for t in trackers {
+            let status = match t.kind {
+                TrackKind::Script => self.trackers.script_status(&t.name),
+                TrackKind::File => self.trackers.file_status(&t.name),
+                TrackKind::Interface => {
+                    let up = self
+                        .ifindex_of(&t.name)
+                        .and_then(|x| self.links.get(&x))
+                        .is_some_and(|l| l.is_up());
+                    if up {
+                        vrrp::TrackStatus::Up
+                    } else {
+                        vrrp::TrackStatus::Down
+                    }
+                }
+                _ => continue,
+            };
+            self.drive(
+                sched,
+                id,
+                Input::Tracker {
+                    kind: t.kind,
+                    name: t.name.clone(),
+                    status,
+                },
+            );
+        }
+        self.drive(sched, id, Input::Startup);
+    }
+
+    fn setup_groups(&mut self) {
+        let cfg = self.cfg.clone();
+        let mut groups = std::collections::HashMap::new();
+        for g in &cfg.vrrp_sync_groups {
+            let state = self.groups.get(&g.name).map_or(State::Init, |o| o.state);
+            groups.insert(
+                g.name.clone(),
+                Group {
+                    members: g.group.clone(),
+                    notify: map::notify_scripts(&cfg, &g.notify),
+                    smtp: g
+                        .smtp_alert
+                        .or(cfg.global.smtp_alert_vrrp)
+                        .or(cfg.global.smtp_alert)
+                        .unwrap_or(false),
+                    state,
+                },
+            );
+        }
+        self.groups = groups;
+    }
+
+    /// First configuration: create and start every instance.
+    pub(crate) fn start(&mut self, sched: &mut Sched) {
+        let cfg = self.cfg.clone();
+        for vi in &cfg.vrrp_instances {
+            let inst = self.build_inst(&cfg, vi);
+            self.insts.push(inst);
+        }
+        self.setup_groups();
+        self.setup_trackers(sched);
+        let ids: Vec<u64> = self.insts.iter().map(|i| i.id).collect();
+        for id in ids {
+            self.start_inst(sched, id);
+        }
+        self.arm_runner_timer(sched);
+    }
+
+    /// SIGHUP: apply `new` in place.
+    pub(crate) fn reload(&mut self, sched: &mut Sched, new: &Config) {
+        self.cfg = new.clone();
+        self.notifier.reconfigure(new);
+        // Removed instances.
+        let gone: Vec<u64> = self
+            .insts
+            .iter()
+            .filter(|i| {
+                !new.vrrp_instances
+                    .iter()
+                    .any(|v| map::key_of(new, v) == i.key)
+            })
+            .map(|i| i.id)
+            .collect();
+        for id in gone {
+            if let Some(i) = self.idx(id) {
+                log::info!(
+                    "({}) removed by the reload - stopping",
+                    self.insts[i].vcfg.name
+                );
+                self.insts[i].deleting = true;
+                self.insts[i].group = None;
+            }
+            self.drive(sched, id, Input::Shutdown);
+            if let Some(i) = self.idx(id) {
+                self.drop_timers(sched, i);
+                self.insts.remove(i);
+            }
+        }
+        // Kept and new instances.
+        let mut fresh = Vec::new();
+        for vi in &new.vrrp_instances {
+            let key = map::key_of(new, vi);
+            match self.insts.iter().position(|i| i.key == key) {
+                Some(i) => self.reload_inst(sched, i, new, vi),
+                None => {
+                    let inst = self.build_inst(new, vi);
+                    fresh.push(inst.id);
+                    self.insts.push(inst);
+                }
+            }
+        }
+        self.setup_groups();
+        self.setup_trackers(sched);
+        for id in fresh {
+            self.start_inst(sched, id);
+        }
+        let used: Vec<(u32, vrrp::wire::Family)> = self
+            .insts
+            .iter()
+            .filter_map(|i| i.ifindex.map(|x| (x, i.key.family)))
+            .collect();
+        self.socks.retain_rx(sched.registry(), &used);
+        self.arm_runner_timer(sched);
+    }
+
+    fn reload_inst(
+        &mut self,
+        sched: &mut Sched,
+        i: usize,
+        new: &Config,
+        vi: &config::VrrpInstance,
+    ) {
+        let fresh = self.build_inst(new, vi);
+        let id = self.insts[i].id;
+        let old_vips = std::mem::replace(&mut self.insts[i].vips, fresh.vips.clone());
+        let master = self.insts[i].core.vips_set();
+        if master {
+            // Remove the lines that went away, add the new ones.
+            let removed: Vec<_> = old_vips
+                .iter()
+                .filter(|v| !fresh.vips.contains(v))
+                .cloned()
+                .collect();
+            for v in removed {
+                if let Some(x) = self.ifindex_of(&v.dev) {
+                    let mut a = v.addr.clone();
+                    a.ifindex = x;
+                    let _ = self.rtnl.del_address(&a);
+                }
+            }
+            let added: Vec<_> = fresh
+                .vips
+                .iter()
+                .filter(|v| !old_vips.contains(v))
+                .cloned()
+                .collect();
+            for v in added {
+                if let Some(x) = self.ifindex_of(&v.dev) {
+                    let mut a = v.addr.clone();
+                    a.ifindex = x;
+                    let _ = self.rtnl.add_address(&a);
+                }
+            }
+        }
+        let inst = &mut self.insts[i];
+        inst.vcfg = vi.clone();
+        inst.group = fresh.group;
+        inst.notify = fresh.notify;
+        inst.smtp = fresh.smtp;
+        inst.prio_changes = fresh.prio_changes;
+        let ic = fresh.core.config().clone();
+        if let Some(a) = ic.src_addr {
+            inst.src = Some(a);
+        }
+        self.drive(sched, id, Input::Reload(Box::new(ic)));
+        self.open_sockets_for(sched, id);
+    }
+
+    /// Stop: priority 0 from masters, VIPs removed (unless
+    /// `--dont-release-vrrp`), STOP notifications run (bounded).
+    pub(crate) fn shutdown(&mut self, sched: &mut Sched) {
+        self.stopping = true;
+        let ids: Vec<u64> = self.insts.iter().map(|i| i.id).collect();
+        for id in ids {
+            self.drive(sched, id, Input::Shutdown);
+        }
+        self.trackers.kill_all();
+        self.notifier.drain(Duration::from_secs(5));
+    }
+}

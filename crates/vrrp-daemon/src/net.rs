@@ -1,0 +1,230 @@
+//! Sockets of the VRRP child.
+//!
+//! * One receive socket per (interface, family), shared by every instance
+//!   on it; datagrams are demultiplexed by VRID ([`vrrp::wire::peek`]).
+//!   It joins the multicast groups of the multicast instances.
+//! * IPv4 adverts leave through one `IP_HDRINCL` raw socket per interface,
+//!   carrying the IP header the protocol core built, exactly as keepalived
+//!   does (TOS 0xc0, its IP id counter, TTL 255, the configured source).
+//!   Multicast loop is off and its receive buffer is minimal (it is never
+//!   read: the receive socket gets everything).
+//! * IPv6 adverts leave through a [`VrrpSocket`] per (interface, source),
+//!   which sets hop limit 255 and lets the kernel fill in the checksum;
+//!   its traffic class is set to 0xc0 as keepalived does.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddrV4};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use mio::{Interest, Registry, Token};
+use netlink::{VrrpSocket, VrrpSocketConfig};
+use nix::sys::socket::{sendto, setsockopt, sockopt, MsgFlags, SockaddrIn};
+use vrrp::wire::Family;
+
+/// `SO_BINDTOIFINDEX`.
+const SO_BINDTOIFINDEX: libc::c_int = 62;
+
+/// Errors opening or using sockets.
+#[derive(Debug)]
+pub enum NetError {
+    /// A netlink-crate socket operation failed.
+    Netlink(netlink::Error),
+    /// A system call failed.
+    Io(&'static str, std::io::Error),
+}
+
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetError::Netlink(e) => write!(f, "{e}"),
+            NetError::Io(op, e) => write!(f, "{op}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for NetError {}
+
+impl From<netlink::Error> for NetError {
+    fn from(e: netlink::Error) -> Self {
+        NetError::Netlink(e)
+    }
+}
+
+fn nl_family(f: Family) -> netlink::Family {
+    match f {
+        Family::V4 => netlink::Family::V4,
+        Family::V6 => netlink::Family::V6,
+    }
+}
+
+/// A receive socket.
+#[derive(Debug)]
+pub struct RxSocket {
+    /// The socket.
+    pub sock: VrrpSocket,
+    /// Its mio token.
+    pub token: Token,
+    /// Interface index.
+    pub ifindex: u32,
+    /// Family.
+    pub family: Family,
+    groups: Vec<IpAddr>,
+}
+
+/// Every socket of the child.
+#[derive(Debug, Default)]
+pub struct Sockets {
+    rx: Vec<RxSocket>,
+    tx4: HashMap<u32, OwnedFd>,
+    tx6: HashMap<(u32, Option<IpAddr>), VrrpSocket>,
+    next_token: usize,
+}
+
+/// First token used for receive sockets.
+pub const RX_TOKEN_BASE: usize = 1000;
+
+impl Sockets {
+    /// The receive socket with this token.
+    pub fn rx_by_token(&self, t: Token) -> Option<&RxSocket> {
+        self.rx.iter().find(|r| r.token == t)
+    }
+
+    /// Makes sure a receive socket exists for (ifindex, family) and is a
+    /// member of `group` (when given); registers new sockets with `reg`.
+    pub fn ensure_rx(
+        &mut self,
+        reg: &Registry,
+        ifindex: u32,
+        family: Family,
+        group: Option<IpAddr>,
+    ) -> Result<(), NetError> {
+        if let Some(r) = self
+            .rx
+            .iter_mut()
+            .find(|r| r.ifindex == ifindex && r.family == family)
+        {
+            if let Some(g) = group {
+                if !r.groups.contains(&g) {
+                    r.sock.join(g)?;
+                    r.groups.push(g);
+                }
+            }
+            return Ok(());
+        }
+        let mut cfg = VrrpSocketConfig::new(nl_family(family), ifindex);
+        cfg.group = group;
+        let sock = VrrpSocket::open(&cfg)?;
+        let token = Token(RX_TOKEN_BASE + self.next_token);
+        self.next_token += 1;
+        reg.register(
+            &mut mio::unix::SourceFd(&sock.as_raw_fd()),
+            token,
+            Interest::READABLE,
+        )
+        .map_err(|e| NetError::Io("register VRRP socket", e))?;
+        self.rx.push(RxSocket {
+            sock,
+            token,
+            ifindex,
+            family,
+            groups: group.into_iter().collect(),
+        });
+        Ok(())
+    }
+
+    /// Closes receive sockets of interfaces/families no longer used.
+    pub fn retain_rx(&mut self, reg: &Registry, used: &[(u32, Family)]) {
+        self.rx.retain(|r| {
+            let keep = used.contains(&(r.ifindex, r.family));
+            if !keep {
+                let _ = reg.deregister(&mut mio::unix::SourceFd(&r.sock.as_raw_fd()));
+            }
+            keep
+        });
+        self.tx4.retain(|i, _| used.contains(&(*i, Family::V4)));
+        self.tx6
+            .retain(|(i, _), _| used.contains(&(*i, Family::V6)));
+    }
+
+    fn tx4(&mut self, ifindex: u32) -> Result<&OwnedFd, NetError> {
+        match self.tx4.entry(ifindex) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => Ok(e.insert(open_tx4(ifindex)?)),
+        }
+    }
+
+    /// Sends one advert built by the protocol core: an IPv4 datagram with
+    /// its header, or an IPv6 VRRP message.
+    pub fn send(
+        &mut self,
+        ifindex: u32,
+        family: Family,
+        src: Option<IpAddr>,
+        dst: IpAddr,
+        data: &[u8],
+    ) -> Result<(), NetError> {
+        match (family, dst) {
+            (Family::V4, IpAddr::V4(d)) => {
+                let fd = self.tx4(ifindex)?;
+                let addr = SockaddrIn::from(SocketAddrV4::new(d, 0));
+                sendto(fd.as_raw_fd(), data, &addr, MsgFlags::empty())
+                    .map_err(|e| NetError::Io("send VRRP advert", e.into()))?;
+                Ok(())
+            }
+            (Family::V6, _) => {
+                let key = (ifindex, src);
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.tx6.entry(key) {
+                    let mut cfg = VrrpSocketConfig::new(netlink::Family::V6, ifindex);
+                    cfg.group = None;
+                    cfg.src = src;
+                    let s = VrrpSocket::open(&cfg)?;
+                    let _ = sys::net::setsockopt_int(
+                        s.as_fd(),
+                        libc::IPPROTO_IPV6,
+                        libc::IPV6_TCLASS,
+                        0xc0,
+                    );
+                    let _ =
+                        sys::net::setsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, 0);
+                    slot.insert(s);
+                }
+                if let Some(s) = self.tx6.get(&key) {
+                    s.send_to(data, dst)?;
+                }
+                Ok(())
+            }
+            _ => Err(NetError::Io(
+                "send VRRP advert",
+                std::io::ErrorKind::InvalidInput.into(),
+            )),
+        }
+    }
+}
+
+fn open_tx4(ifindex: u32) -> Result<OwnedFd, NetError> {
+    let fd = sys::net::ip_raw_socket(false, netlink::IPPROTO_VRRP)
+        .map_err(|e| NetError::Io("VRRP send socket", e))?;
+    let b = fd.as_fd();
+    let opt = |level, name, v, op| {
+        sys::net::setsockopt_int(b, level, name, v).map_err(|e| NetError::Io(op, e))
+    };
+    opt(libc::IPPROTO_IP, libc::IP_HDRINCL, 1, "IP_HDRINCL")?;
+    opt(
+        libc::SOL_SOCKET,
+        SO_BINDTOIFINDEX,
+        ifindex as i32,
+        "SO_BINDTOIFINDEX",
+    )?;
+    opt(
+        libc::IPPROTO_IP,
+        libc::IP_MULTICAST_ALL,
+        0,
+        "IP_MULTICAST_ALL",
+    )?;
+    opt(libc::SOL_SOCKET, libc::SO_RCVBUF, 0, "SO_RCVBUF")?;
+    sys::net::ipv4_multicast_if(b, ifindex, None)
+        .map_err(|e| NetError::Io("IP_MULTICAST_IF", e))?;
+    setsockopt(&fd, sockopt::IpMulticastLoop, &false)
+        .map_err(|e| NetError::Io("IP_MULTICAST_LOOP", e.into()))?;
+    Ok(fd)
+}

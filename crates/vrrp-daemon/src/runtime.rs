@@ -1,0 +1,553 @@
+//! The instance runtime: owns the protocol cores, feeds them inputs at the
+//! right time and performs their actions (keepalived's `vrrp_scheduler.c`
+//! dispatcher plus the action side of `vrrp.c`).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use config::Config;
+use ipc::ChildFlags;
+use mio::Token;
+use netlink::{Announcer, EventSocket, Link, Rtnl};
+use sched::{Sched, TimerId};
+use vrrp::ratelimit::{RateLimiter, Verdict};
+use vrrp::wire::Family;
+use vrrp::{Action, Input, LogLevel, State, TimerKind};
+
+use crate::garp::GarpQueue;
+use crate::map::{InstanceKey, VipLine};
+use crate::net::Sockets;
+use crate::notifier::Notifier;
+use crate::trackers::Trackers;
+
+/// mio token of the netlink event socket.
+pub const NETLINK_TOKEN: Token = Token(1);
+
+/// Who a sched timer belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TimerOwner {
+    /// A protocol timer of an instance.
+    Inst(u64, TimerKind),
+    /// The next run of a `vrrp_script`.
+    Script(String),
+    /// Script / notify timeouts.
+    Runner,
+    /// Paced GARP/NA sending.
+    Garp,
+    /// `track_file` polling.
+    FilePoll,
+}
+
+/// One running `vrrp_instance`.
+#[derive(Debug)]
+pub(crate) struct Inst {
+    /// Stable id (timers refer to it).
+    pub id: u64,
+    /// The protocol core.
+    pub core: vrrp::Instance,
+    /// Reload identity.
+    pub key: InstanceKey,
+    /// The configuration block.
+    pub vcfg: config::VrrpInstance,
+    /// Index of the instance's interface (None while it does not exist).
+    pub ifindex: Option<u32>,
+    /// Source address handed to the core (configured or primary).
+    pub src: Option<IpAddr>,
+    /// sched timers of the core's timer kinds.
+    pub timers: [Option<TimerId>; 4],
+    /// VIP and eVIP lines.
+    pub vips: Vec<VipLine>,
+    /// Sync group name.
+    pub group: Option<String>,
+    /// The core asked to go MASTER and waits for its sync group.
+    pub want_master: bool,
+    /// Notify scripts.
+    pub notify: notify::NotifyScripts,
+    /// `smtp_alert` in force.
+    pub smtp: bool,
+    /// `notify_priority_changes` in force.
+    pub prio_changes: bool,
+    /// Being removed by a reload (notify DELETED instead of STOP).
+    pub deleting: bool,
+}
+
+fn kind_index(k: TimerKind) -> usize {
+    match k {
+        TimerKind::Advert => 0,
+        TimerKind::MasterDown => 1,
+        TimerKind::GarpDelay => 2,
+        TimerKind::GarpLowerPrio => 3,
+    }
+}
+
+/// Sync-group bookkeeping.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// Member instance names.
+    pub members: Vec<String>,
+    /// Group notify scripts.
+    pub notify: notify::NotifyScripts,
+    /// `smtp_alert`.
+    pub smtp: bool,
+    /// Last notified group state.
+    pub state: State,
+}
+
+/// Everything the VRRP child runs.
+#[derive(Debug)]
+pub(crate) struct Runtime {
+    pub flags: ChildFlags,
+    pub origin: std::time::Instant,
+    pub cfg: Config,
+    pub rtnl: Rtnl,
+    pub events: EventSocket,
+    pub announcer: Option<Announcer>,
+    pub links: HashMap<u32, Link>,
+    pub socks: Sockets,
+    pub insts: Vec<Inst>,
+    pub next_id: u64,
+    pub timer_owner: HashMap<TimerId, TimerOwner>,
+    pub trackers: Trackers,
+    pub notifier: Notifier,
+    pub garp: GarpQueue,
+    pub limiter: RateLimiter<String, &'static str>,
+    pub groups: HashMap<String, Group>,
+    pub pending: VecDeque<(u64, Input<'static>)>,
+    pub stopping: bool,
+    pub rxbuf: Vec<u8>,
+}
+
+/// Errors building the runtime.
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// Netlink could not be opened.
+    Netlink(netlink::Error),
+    /// Registering with the loop failed.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuntimeError::Netlink(e) => write!(f, "netlink: {e}"),
+            RuntimeError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+impl Runtime {
+    /// Opens netlink and the announcer; no instance yet.
+    pub fn new(
+        sched: &mut Sched,
+        flags: ChildFlags,
+        cfg: &Config,
+    ) -> Result<Runtime, RuntimeError> {
+        let rtnl = Rtnl::new().map_err(RuntimeError::Netlink)?;
+        let mut events = EventSocket::new().map_err(RuntimeError::Netlink)?;
+        let links = rtnl.links().map_err(RuntimeError::Netlink)?;
+        events.prime(&links);
+        sched
+            .registry()
+            .register(
+                &mut mio::unix::SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&events)),
+                NETLINK_TOKEN,
+                mio::Interest::READABLE,
+            )
+            .map_err(RuntimeError::Io)?;
+        let announcer = match Announcer::new() {
+            Ok(a) => Some(a),
+            Err(e) => {
+                log::error!("Unable to open the gratuitous ARP/NA socket: {e}");
+                None
+            }
+        };
+        Ok(Runtime {
+            flags,
+            origin: std::time::Instant::now(),
+            cfg: cfg.clone(),
+            rtnl,
+            events,
+            announcer,
+            links: links.into_iter().map(|l| (l.index, l)).collect(),
+            socks: Sockets::default(),
+            insts: Vec::new(),
+            next_id: 1,
+            timer_owner: HashMap::new(),
+            trackers: Trackers::default(),
+            notifier: Notifier::new(cfg),
+            garp: GarpQueue::default(),
+            limiter: RateLimiter::new(Duration::from_secs(1)),
+            groups: HashMap::new(),
+            pending: VecDeque::new(),
+            stopping: false,
+            rxbuf: vec![0u8; 65536],
+        })
+    }
+
+    /// The core's clock.
+    pub fn now(&self) -> vrrp::time::Instant {
+        vrrp::time::Instant::from_micros(
+            u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX),
+        )
+    }
+
+    fn std_at(&self, at: vrrp::time::Instant) -> std::time::Instant {
+        self.origin + Duration::from_micros(at.as_micros())
+    }
+
+    pub fn idx(&self, id: u64) -> Option<usize> {
+        self.insts.iter().position(|i| i.id == id)
+    }
+
+    /// The interface index of a name.
+    pub fn ifindex_of(&self, name: &str) -> Option<u32> {
+        self.links
+            .values()
+            .find(|l| l.name == name)
+            .map(|l| l.index)
+    }
+
+    /// The address adverts of an instance come from when none is
+    /// configured: the interface's primary IPv4 address (first non-
+    /// secondary address that is not one of our VIPs), or its IPv6
+    /// link-local address.
+    pub fn primary_address(&self, ifindex: u32, family: Family) -> Option<IpAddr> {
+        let fam = match family {
+            Family::V4 => netlink::Family::V4,
+            Family::V6 => netlink::Family::V6,
+        };
+        let addrs = self.rtnl.addresses(Some(fam), Some(ifindex)).ok()?;
+        let ours = |a: &IpAddr| {
+            self.insts
+                .iter()
+                .any(|i| i.vips.iter().any(|v| v.addr.addr == *a))
+        };
+        addrs
+            .iter()
+            .filter(|a| !ours(&a.addr))
+            .find(|a| match a.addr {
+                IpAddr::V4(_) => !a.flags.contains(netlink::AddrFlags::SECONDARY),
+                IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+            })
+            .map(|a| a.addr)
+    }
+
+    /// Feeds `input` to instance `id` and performs the actions, then any
+    /// follow-up inputs (sync groups).
+    pub fn drive(&mut self, sched: &mut Sched, id: u64, input: Input<'_>) {
+        let Some(i) = self.idx(id) else { return };
+        let now = self.now();
+        let actions = self.insts[i].core.handle(now, input);
+        self.apply(sched, id, actions);
+        while let Some((id, input)) = self.pending.pop_front() {
+            let Some(i) = self.idx(id) else { continue };
+            let now = self.now();
+            let actions = self.insts[i].core.handle(now, input);
+            self.apply(sched, id, actions);
+        }
+    }
+
+    fn log_line(&self, level: LogLevel, text: &str) {
+        match level {
+            LogLevel::Info => log::info!("{text}"),
+            LogLevel::Detail => log::debug!("{text}"),
+        }
+    }
+
+    /// Performs the actions of instance `id`, in order.
+    pub fn apply(&mut self, sched: &mut Sched, id: u64, actions: Vec<Action>) {
+        let wants = actions.iter().any(|a| matches!(a, Action::SyncWantMaster));
+        let rearmed_down = actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::ArmTimer {
+                    kind: TimerKind::MasterDown,
+                    ..
+                }
+            )
+        });
+        if let Some(i) = self.idx(id) {
+            if rearmed_down && !wants {
+                self.insts[i].want_master = false;
+            }
+        }
+        for a in actions {
+            let Some(i) = self.idx(id) else { return };
+            match a {
+                Action::SendAdvert { packets, priority } => {
+                    let inst = &self.insts[i];
+                    let Some(ifindex) = inst.ifindex else {
+                        continue;
+                    };
+                    let fam = inst.key.family;
+                    let src = inst.src;
+                    let name = inst.vcfg.name.clone();
+                    for p in packets {
+                        if let Err(e) = self.socks.send(ifindex, fam, src, p.dst, &p.data) {
+                            let now = self.now();
+                            if let Verdict::Log { .. } = self.limiter.check(now, &name, &"send") {
+                                log::info!("({name}) Unable to send advert to {}: {e}", p.dst);
+                            }
+                        }
+                    }
+                    if priority == 0 {
+                        log::debug!("({name}) sending priority 0 advert");
+                    }
+                }
+                Action::ArmTimer { kind, at } => {
+                    let when = self.std_at(at);
+                    let k = kind_index(kind);
+                    match self.insts[i].timers[k] {
+                        Some(t) => sched.rearm_at(t, when),
+                        None => {
+                            let t = sched.timer_at(when);
+                            self.insts[i].timers[k] = Some(t);
+                            self.timer_owner.insert(t, TimerOwner::Inst(id, kind));
+                        }
+                    }
+                }
+                Action::CancelTimer { kind } => {
+                    if let Some(t) = self.insts[i].timers[kind_index(kind)] {
+                        sched.cancel(t);
+                    }
+                }
+                Action::AddVips => self.add_vips(i),
+                Action::RemoveVips => {
+                    if self.stopping && self.flags.dont_release_vrrp {
+                        continue;
+                    }
+                    self.remove_vips(i);
+                }
+                Action::SendGratuitous { repeat } => self.queue_gratuitous(sched, i, repeat),
+                Action::Notify(ev) => self.notify_instance(i, ev),
+                Action::PriorityChanged { to, .. } => {
+                    if self.insts[i].prio_changes {
+                        let st = if self.insts[i].core.state() == State::Master {
+                            notify::NotifyState::MasterPriority
+                        } else {
+                            notify::NotifyState::BackupPriority
+                        };
+                        let name = self.insts[i].vcfg.name.clone();
+                        self.notifier
+                            .fifo(notify::NotifyKind::Instance, &name, st, to);
+                    }
+                }
+                Action::StateChanged { from, to } => self.state_changed(i, from, to),
+                Action::SyncWantMaster => {
+                    self.insts[i].want_master = true;
+                    self.sync_want_master(i);
+                }
+                Action::Rejected(e) => {
+                    let name = self.insts[i].vcfg.name.clone();
+                    if let (Some(line), Some(level)) = (e.log_line(&name), e.log_level()) {
+                        let now = self.now();
+                        if let Verdict::Log { .. } = self.limiter.check(now, &name, &e.kind()) {
+                            self.log_line(level, &line);
+                        }
+                    }
+                }
+                Action::Log(l) => self.log_line(l.level, &l.text),
+            }
+        }
+    }
+
+    /// A timer fired.
+    pub fn timer(&mut self, sched: &mut Sched, t: TimerId) {
+        let Some(owner) = self.timer_owner.get(&t).cloned() else {
+            return;
+        };
+        match owner {
+            TimerOwner::Inst(id, kind) => self.drive(sched, id, Input::TimerExpired(kind)),
+            TimerOwner::Script(name) => self.run_script(sched, &name),
+            TimerOwner::Runner => self.poll_children(sched),
+            TimerOwner::Garp => self.flush_gratuitous(sched),
+            TimerOwner::FilePoll => self.poll_files(sched, t),
+        }
+    }
+
+    fn state_changed(&mut self, i: usize, from: State, to: State) {
+        if to == State::Master {
+            self.insts[i].want_master = false;
+        }
+        let name = self.insts[i].vcfg.name.clone();
+        self.limiter.reset_instance(&name);
+        let Some(g) = self.insts[i].group.clone() else {
+            return;
+        };
+        let members: Vec<usize> = self.group_members(&g);
+        // A member left MASTER (or faulted): the whole group follows.
+        if from == State::Master && to != State::Master && !self.stopping {
+            let others: Vec<u64> = members
+                .iter()
+                .filter(|&&m| m != i && self.insts[m].core.state() == State::Master)
+                .map(|&m| self.insts[m].id)
+                .collect();
+            if !others.is_empty() {
+                let what = if to == State::Fault {
+                    "FAULT"
+                } else {
+                    "BACKUP"
+                };
+                log::info!("VRRP_Group({g}) Syncing instances to {what} state");
+                for id in others {
+                    self.pending.push_back((id, Input::SyncGoBackup));
+                }
+            }
+        }
+        if to == State::Fault && !self.stopping {
+            for &m in &members {
+                if m != i {
+                    self.insts[m].want_master = false;
+                }
+            }
+        }
+        self.update_group_state(&g);
+    }
+
+    pub fn group_members(&self, g: &str) -> Vec<usize> {
+        self.insts
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.group.as_deref() == Some(g))
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    fn sync_want_master(&mut self, i: usize) {
+        let Some(g) = self.insts[i].group.clone() else {
+            self.pending
+                .push_back((self.insts[i].id, Input::SyncGoMaster));
+            return;
+        };
+        let members = self.group_members(&g);
+        let all = members.iter().all(|&m| {
+            let x = &self.insts[m];
+            x.want_master || x.core.state() == State::Master
+        });
+        if all {
+            let go: Vec<u64> = members
+                .iter()
+                .filter(|&&m| self.insts[m].core.state() == State::Backup)
+                .map(|&m| self.insts[m].id)
+                .collect();
+            if members.len() > 1 {
+                log::info!("VRRP_Group({g}) Syncing instances to MASTER state");
+            }
+            for id in go {
+                self.pending.push_back((id, Input::SyncGoMaster));
+            }
+        }
+    }
+
+    fn update_group_state(&mut self, g: &str) {
+        let members = self.group_members(g);
+        let states: Vec<State> = members
+            .iter()
+            .map(|&m| self.insts[m].core.state())
+            .collect();
+        let st = if states.contains(&State::Fault) {
+            State::Fault
+        } else if !states.is_empty() && states.iter().all(|s| *s == State::Master) {
+            State::Master
+        } else if states.iter().all(|s| *s == State::Stopped) {
+            State::Stopped
+        } else if states.iter().all(|s| *s == State::Backup) {
+            State::Backup
+        } else {
+            return;
+        };
+        let Some(grp) = self.groups.get_mut(g) else {
+            return;
+        };
+        if grp.state == st {
+            return;
+        }
+        grp.state = st;
+        let ns = match st {
+            State::Master => notify::NotifyState::Master,
+            State::Backup => notify::NotifyState::Backup,
+            State::Fault => notify::NotifyState::Fault,
+            State::Stopped => notify::NotifyState::Stop,
+            State::Init => return,
+        };
+        let scripts = grp.notify.for_event(notify::NotifyKind::Group, g, ns, 0);
+        let smtp = grp.smtp;
+        self.notifier.run(&format!("GROUP {g}"), scripts);
+        self.notifier.fifo(notify::NotifyKind::Group, g, ns, 0);
+        if smtp {
+            self.notifier.group_alert(g, ns);
+        }
+    }
+
+    fn notify_instance(&mut self, i: usize, ev: vrrp::NotifyEvent) {
+        let inst = &self.insts[i];
+        let ns = match ev {
+            vrrp::NotifyEvent::Master => notify::NotifyState::Master,
+            vrrp::NotifyEvent::Backup => notify::NotifyState::Backup,
+            vrrp::NotifyEvent::Fault => notify::NotifyState::Fault,
+            vrrp::NotifyEvent::Stop if inst.deleting => notify::NotifyState::Deleted,
+            vrrp::NotifyEvent::Stop => notify::NotifyState::Stop,
+            vrrp::NotifyEvent::MasterRxLowerPri => notify::NotifyState::MasterRxLowerPri,
+        };
+        let name = inst.vcfg.name.clone();
+        let prio = inst.core.effective_priority();
+        let scripts = inst
+            .notify
+            .for_event(notify::NotifyKind::Instance, &name, ns, prio);
+        let smtp = inst.smtp;
+        self.notifier.run(&name, scripts);
+        self.notifier
+            .fifo(notify::NotifyKind::Instance, &name, ns, prio);
+        if smtp {
+            self.notifier.instance_alert(&name, ns);
+        }
+    }
+
+    /// SIGCHLD or a runner deadline: reap scripts.
+    pub fn poll_children(&mut self, sched: &mut Sched) {
+        self.poll_scripts(sched);
+        self.notifier.poll();
+        self.arm_runner_timer(sched);
+    }
+
+    /// Keeps one timer at the earliest script/notify deadline.
+    pub fn arm_runner_timer(&mut self, sched: &mut Sched) {
+        let d = [
+            self.trackers.runner_deadline(),
+            self.notifier.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let id = match self
+            .timer_owner
+            .iter()
+            .find(|(_, o)| **o == TimerOwner::Runner)
+        {
+            Some((t, _)) => *t,
+            None => {
+                let t = sched.timer_after(Duration::from_secs(3600));
+                sched.cancel(t);
+                self.timer_owner.insert(t, TimerOwner::Runner);
+                t
+            }
+        };
+        match d {
+            Some(at) => sched.rearm_at(id, at),
+            None => {
+                sched.cancel(id);
+            }
+        }
+    }
+
+    /// Drops the sched timers of instance `i` (before removing it).
+    pub fn drop_timers(&mut self, sched: &mut Sched, i: usize) {
+        for t in self.insts[i].timers.iter().flatten() {
+            sched.cancel(*t);
+            self.timer_owner.remove(t);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Receive path: read every queued datagram of a VRRP socket and hand each
+//! to the instance with its VRID on that interface and family.
+
+use std::net::IpAddr;
+
+use mio::Token;
+use sched::Sched;
+use vrrp::wire::{self, Family};
+use vrrp::{Input, RxPacket};
+
+use crate::runtime::Runtime;
+
+struct Datagram {
+    data: Vec<u8>,
+    src: IpAddr,
+    dst: Option<IpAddr>,
+    hop_limit: Option<u8>,
+}
+
+impl Runtime {
+    /// A receive socket is readable.
+    pub(crate) fn receive(&mut self, sched: &mut Sched, token: Token) {
+        let Some(rx) = self.socks.rx_by_token(token) else {
+            return;
+        };
+        let (ifindex, family) = (rx.ifindex, rx.family);
+        let mut got = Vec::new();
+        // Bounded so that a flood cannot starve the timers.
+        for _ in 0..256 {
+            match rx.sock.recv(&mut self.rxbuf) {
+                Ok(Some(r)) if !r.truncated => got.push(Datagram {
+                    data: self.rxbuf[..r.len].to_vec(),
+                    src: r.src,
+                    dst: r.dst,
+                    hop_limit: r.hop_limit,
+                }),
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    log::info!("VRRP socket receive error: {e}");
+                    break;
+                }
+            }
+        }
+        for d in got {
+            self.dispatch(sched, ifindex, family, &d);
+        }
+    }
+
+    fn dispatch(&mut self, sched: &mut Sched, ifindex: u32, family: Family, d: &Datagram) {
+        let peek = match wire::peek(family, &d.data) {
+            Ok(p) => p,
+            Err(e) => {
+                log::debug!("{}", e.log_line());
+                return;
+            }
+        };
+        let Some(id) = self
+            .insts
+            .iter()
+            .find(|i| {
+                i.ifindex == Some(ifindex)
+                    && i.key.family == family
+                    && i.core.config().vrid == peek.vrid
+            })
+            .map(|i| i.id)
+        else {
+            return; // another router's VRID: not ours to look at
+        };
+        let pkt = match (family, d.src) {
+            (Family::V4, _) => RxPacket::V4(&d.data),
+            (Family::V6, IpAddr::V6(src)) => RxPacket::V6 {
+                payload: &d.data,
+                src,
+                multicast: d.dst.is_none_or(|a| a.is_multicast()),
+                hop_limit: d.hop_limit,
+            },
+            _ => return,
+        };
+        self.drive(sched, id, Input::Packet(pkt));
+    }
+}
