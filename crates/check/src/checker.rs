@@ -192,7 +192,6 @@ pub struct Checker {
     retry_it: u32,
     enabled: bool,
     phase: Phase,
-    next_token: u64,
     url_it: usize,
     failed_url: Option<usize>,
     dyn_weight: Option<i64>,
@@ -220,7 +219,6 @@ impl Checker {
             phase: Phase::Waiting {
                 at: now + BOOTSTRAP_DELAY + jitter,
             },
-            next_token: 1,
             url_it: 0,
             failed_url: None,
             dyn_weight: None,
@@ -286,8 +284,55 @@ impl Checker {
         self.enabled = enabled;
     }
 
-    /// Timer handling: starts a probe when due, or fails it at its deadline.
-    pub fn on_timer(&mut self, now: Millis) -> CheckerStep {
+    /// Reload: take over the state of the checker `old` that had the same
+    /// type on the same real server (keepalived `migrate_checkers`,
+    /// `check/ipwrapper.c:948-1000`). The schedule and any probe in flight
+    /// are kept.
+    pub fn migrate_from(&mut self, old: &Checker) {
+        if old.has_run {
+            self.is_up = old.is_up;
+        }
+        self.has_run = old.has_run;
+        self.retry_it = if old.retry_it > 0 && self.cfg.retry > 0 {
+            old.retry_it.min(self.cfg.retry - 1)
+        } else {
+            0
+        };
+        self.enabled = old.enabled;
+        self.phase = old.phase;
+        self.dyn_weight = old.dyn_weight;
+        self.last_exit = old.last_exit;
+        if let (CheckKind::Http { paths: a, .. }, CheckKind::Http { paths: b, .. }) =
+            (&self.cfg.kind, &old.cfg.kind)
+        {
+            if a == b {
+                self.url_it = old.url_it;
+                self.failed_url = old.failed_url;
+            }
+        }
+    }
+
+    /// Reload: a checker new to an existing real server; keepalived starts
+    /// it with no retries used (`retry_it` is only preset at first start).
+    pub(crate) fn reset_for_reload(&mut self) {
+        self.retry_it = 0;
+    }
+
+    /// Reload, when the real server has a failed checker (or is down with no
+    /// checker run): checkers that never ran start down if alpha and fail on
+    /// their first failure.
+    pub(crate) fn pessimise_if_not_run(&mut self) {
+        if !self.has_run {
+            if self.cfg.alpha {
+                self.is_up = false;
+            }
+            self.retry_it = self.cfg.retry;
+        }
+    }
+
+    /// Timer handling: starts a probe when due (with `token`, which the
+    /// caller keeps unique across all checkers), or fails it at its deadline.
+    pub fn on_timer(&mut self, now: Millis, token: u64) -> CheckerStep {
         match self.phase {
             Phase::Waiting { at } if now >= at => {
                 if !self.enabled {
@@ -296,8 +341,6 @@ impl Checker {
                     };
                     return CheckerStep::default();
                 }
-                let token = self.next_token;
-                self.next_token += 1;
                 let deadline = now + self.cfg.connect_timeout;
                 self.phase = Phase::Probing {
                     token,

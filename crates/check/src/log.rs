@@ -147,3 +147,7 @@ pub(crate) fn checker_activity(enabled: bool, rs: &RsAddr, vs: &VsName) -> LogLi
     let a = if enabled { "Activat" } else { "Suspend" };
     line!("{a}ing healthchecker for service {rs} for VS {vs}")
 }
+/// Reload: a real server left the configuration.
+pub(crate) fn service_gone(rs: &RsAddr) -> LogLine {
+    line!("service {rs} no longer exist")
+}

@@ -309,10 +309,30 @@ impl VsState {
     }
 }
 
+fn renumber(a: Action, vs: usize) -> Action {
+    match a {
+        Action::TableChanged { .. } => Action::TableChanged { vs },
+        Action::Notify(Notify::QuorumUp { .. }) => Action::Notify(Notify::QuorumUp { vs }),
+        Action::Notify(Notify::QuorumDown { .. }) => Action::Notify(Notify::QuorumDown { vs }),
+        Action::Notify(Notify::RsUp { rs, .. }) => Action::Notify(Notify::RsUp { vs, rs }),
+        Action::Notify(Notify::RsDown { rs, .. }) => Action::Notify(Notify::RsDown { vs, rs }),
+        Action::StartProbe { id, probe } => Action::StartProbe {
+            id: CheckerId { vs, ..id },
+            probe,
+        },
+        Action::AbortProbe { id, token } => Action::AbortProbe {
+            id: CheckerId { vs, ..id },
+            token,
+        },
+        other => other,
+    }
+}
+
 /// The checker core for all virtual servers.
 #[derive(Debug)]
 pub struct Engine {
     vss: Vec<VsState>,
+    next_token: u64,
 }
 
 impl Engine {
@@ -390,7 +410,128 @@ impl Engine {
         out.dedup_by(|a, b| {
             matches!((a, b), (Action::TableChanged { vs: x }, Action::TableChanged { vs: y }) if x == y)
         });
-        (Engine { vss }, out)
+        (Engine { vss, next_token: 1 }, out)
+    }
+
+    /// Reload with new configurations (SIGHUP). Virtual servers are matched
+    /// by name, real servers by address, checkers by position and type;
+    /// matched state is kept so an unchanged configuration changes nothing
+    /// (keepalived `clear_diff_services` / `migrate_checkers`). Returns the
+    /// actions; the daemon then reconciles every `desired_table`, removing
+    /// the virtual servers that are gone.
+    pub fn reload(
+        &mut self,
+        configs: Vec<VirtualServerConfig>,
+        now: Millis,
+        warmup_jitter: &mut dyn FnMut(Duration) -> Duration,
+        vip_present: &dyn Fn(usize) -> bool,
+    ) -> Vec<Action> {
+        let mut old: Vec<Option<VsState>> = std::mem::take(&mut self.vss)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut out = Vec::new();
+        for (vi, cfg) in configs.into_iter().enumerate() {
+            let found = old.iter().position(|o| {
+                o.as_ref()
+                    .is_some_and(|o| o.cfg.name == cfg.name && o.cfg.proto == cfg.proto)
+            });
+            let Some(oi) = found else {
+                let (mut e, acts) =
+                    Engine::new(vec![cfg], now, warmup_jitter, &|_| vip_present(vi));
+                debug_assert!(e.vss.len() == 1);
+                out.extend(acts.into_iter().map(|a| renumber(a, vi)));
+                self.vss.append(&mut e.vss);
+                continue;
+            };
+            let Some(mut ovs) = old[oi].take() else {
+                continue;
+            };
+            let mut cfg = cfg;
+            let rs_cfgs = std::mem::take(&mut cfg.real_servers);
+            let mut rss = Vec::with_capacity(rs_cfgs.len());
+            for rc in rs_cfgs {
+                let name = RsAddr {
+                    addr: rc.addr,
+                    proto: cfg.proto,
+                };
+                let mut checkers: Vec<Checker> = rc
+                    .checkers
+                    .iter()
+                    .map(|c| {
+                        Checker::new(
+                            c.clone(),
+                            name,
+                            cfg.name.clone(),
+                            now,
+                            warmup_jitter(c.warmup),
+                        )
+                    })
+                    .collect();
+                let prev = ovs
+                    .rss
+                    .iter()
+                    .position(|r| r.cfg.addr == rc.addr)
+                    .map(|i| ovs.rss.swap_remove(i));
+                let Some(prev) = prev else {
+                    rss.push(RsState {
+                        effective_weight: i64::from(rc.weight),
+                        alive: checkers.iter().all(Checker::is_up),
+                        cfg: rc,
+                        name,
+                        checkers,
+                    });
+                    continue;
+                };
+                for (i, c) in checkers.iter_mut().enumerate() {
+                    match prev.checkers.get(i) {
+                        Some(o)
+                            if std::mem::discriminant(&o.config().kind)
+                                == std::mem::discriminant(&c.config().kind) =>
+                        {
+                            c.migrate_from(o)
+                        }
+                        _ => c.reset_for_reload(),
+                    }
+                }
+                let failed = checkers.iter().any(|c| c.has_run() && !c.is_up());
+                let any_run = checkers.iter().any(Checker::has_run);
+                if failed || (!prev.alive && !any_run) {
+                    checkers.iter_mut().for_each(Checker::pessimise_if_not_run);
+                }
+                rss.push(RsState {
+                    effective_weight: prev.effective_weight,
+                    alive: prev.alive,
+                    cfg: rc,
+                    name,
+                    checkers,
+                });
+            }
+            for gone in &ovs.rss {
+                out.push(Action::Log(log::service_gone(&gone.name)));
+            }
+            let mut vs = VsState {
+                rss,
+                quorum_up: ovs.quorum_up,
+                sorry_active: ovs.sorry_active && cfg.sorry_server.is_some(),
+                vip_count: ovs.vip_count,
+                cfg,
+            };
+            for ri in 0..vs.rss.len() {
+                let w = vs.rss[ri].dynamic_effective_weight();
+                if w != vs.rss[ri].effective_weight {
+                    vs.set_rs_weight(vi, ri, w, &mut out);
+                }
+                let up = vs.rss[ri].all_up();
+                if up != vs.rss[ri].alive {
+                    vs.set_rs_alive(vi, ri, up, &mut out);
+                }
+            }
+            vs.update_quorum(vi, true, &mut out);
+            out.push(Action::TableChanged { vs: vi });
+            self.vss.push(vs);
+        }
+        out
     }
 
     /// Number of virtual servers.
@@ -423,7 +564,10 @@ impl Engine {
                     if c.next_wakeup() > now {
                         continue;
                     }
-                    let step = c.on_timer(now);
+                    let step = c.on_timer(now, self.next_token);
+                    if step.start.is_some() {
+                        self.next_token += 1;
+                    }
                     self.apply(
                         CheckerId {
                             vs: vi,
@@ -448,12 +592,44 @@ impl Engine {
         outcome: ProbeOutcome,
     ) -> Vec<Action> {
         let mut out = Vec::new();
+        // Tokens are unique engine-wide: after a reload the daemon may
+        // report an in-flight probe under the checker's old id.
+        let id = match self.checker(id) {
+            Some(c) if c.in_flight() == Some(token) => id,
+            _ => match self.find_token(token) {
+                Some(id) => id,
+                None => return out,
+            },
+        };
         let Some(c) = self.checker_mut(id) else {
             return out;
         };
         let step = c.on_result(now, token, outcome);
         self.apply(id, step, &mut out);
         out
+    }
+
+    /// Whether a probe with this token is still awaited (after a reload the
+    /// daemon can abort the probes that are not).
+    pub fn is_in_flight(&self, token: u64) -> bool {
+        self.find_token(token).is_some()
+    }
+
+    fn find_token(&self, token: u64) -> Option<CheckerId> {
+        for (vi, v) in self.vss.iter().enumerate() {
+            for (ri, r) in v.rss.iter().enumerate() {
+                for (ci, c) in r.checkers.iter().enumerate() {
+                    if c.in_flight() == Some(token) {
+                        return Some(CheckerId {
+                            vs: vi,
+                            rs: ri,
+                            checker: ci,
+                        });
+                    }
+                }
+            }
+        }
+        None
     }
 
     fn checker_mut(&mut self, id: CheckerId) -> Option<&mut Checker> {

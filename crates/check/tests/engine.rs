@@ -880,3 +880,117 @@ fn smtp_dns_udp_ping_wording() {
         ]
     );
 }
+
+fn three_rs_vs(w0: u32) -> VirtualServerConfig {
+    vs(vec![
+        rs("192.0.2.111:80", w0, vec![tcp(1, 1, 2, 10)]),
+        rs("192.0.2.112:80", 1, vec![tcp(1, 1, 2, 10)]),
+        rs("192.0.2.113:80", 1, vec![tcp(1, 1, 2, 10)]),
+    ])
+}
+
+#[test]
+fn reload_unchanged_config_changes_nothing() {
+    let mut s = Sim::new(
+        vec![three_rs_vs(1)],
+        Box::new(|id, _| {
+            if id.rs == 1 {
+                Answer::Refused
+            } else {
+                Answer::Ok
+            }
+        }),
+    );
+    s.run_until(Millis::from_secs(15));
+    let before = s.engine.desired_table(0);
+    assert!(!before[1].present);
+    let next = s.engine.next_wakeup();
+    let a = s.engine.reload(
+        vec![three_rs_vs(1)],
+        Millis::from_secs(15),
+        &mut |_| Duration::ZERO,
+        &|_| true,
+    );
+    let logs: Vec<_> = a
+        .iter()
+        .filter(|a| matches!(a, Action::Log(_) | Action::Notify(_)))
+        .collect();
+    assert!(logs.is_empty(), "{logs:?}");
+    assert_eq!(s.engine.desired_table(0), before);
+    // The schedule is kept too.
+    assert_eq!(s.engine.next_wakeup(), next);
+    assert!(!s.engine.rs_alive(0, 1));
+    assert!(s
+        .engine
+        .checker(CheckerId {
+            vs: 0,
+            rs: 1,
+            checker: 0
+        })
+        .unwrap()
+        .has_run());
+}
+
+#[test]
+fn reload_weight_change_removed_server_and_inflight_probe() {
+    let (mut e, _) = Engine::new(
+        vec![three_rs_vs(1)],
+        Millis::ZERO,
+        &mut |_| Duration::ZERO,
+        &|_| true,
+    );
+    // Start the 1 s probes and keep them in flight.
+    let started: Vec<(CheckerId, u64)> = e
+        .on_timer(Millis(1000))
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::StartProbe { id, probe } => Some((id, probe.token)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started.len(), 3);
+    // New config: first server weight 3, second server gone.
+    let new = vs(vec![
+        rs("192.0.2.111:80", 3, vec![tcp(1, 1, 2, 10)]),
+        rs("192.0.2.113:80", 1, vec![tcp(1, 1, 2, 10)]),
+    ]);
+    let a = e.reload(vec![new], Millis(1500), &mut |_| Duration::ZERO, &|_| true);
+    let lines: Vec<String> = a
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log(l) => Some(l.0.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "service [192.0.2.112]:tcp:80 no longer exist",
+            "Changing weight from 1 to 3 for active service [192.0.2.111]:tcp:80 of VS [203.0.113.10]:tcp:80",
+        ]
+    );
+    assert!(!e.is_in_flight(started[1].1));
+    // The third server's probe answers under its old id (rs 2): it lands on
+    // rs 1 now. keepalived's migration leaves retry_it = min(old, retry-1)
+    // = 0, so this failure only schedules a retry (1 s later).
+    let (old_id, token) = started[2];
+    assert!(e.is_in_flight(token));
+    let a = e.on_result(
+        Millis(1600),
+        old_id,
+        token,
+        ProbeOutcome::Failure(ProbeFailure::ConnectFailed),
+    );
+    assert!(a.is_empty(), "{a:?}");
+    let c = e
+        .checker(CheckerId {
+            vs: 0,
+            rs: 1,
+            checker: 0,
+        })
+        .unwrap();
+    assert!(c.has_run() && c.in_flight().is_none());
+    assert_eq!(c.next_wakeup(), Millis(2600));
+    assert!(e.rs_alive(0, 1));
+    assert_eq!(e.desired_table(0)[0].weight, 3);
+}
