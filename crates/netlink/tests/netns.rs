@@ -161,7 +161,17 @@ fn links_and_addresses() {
     v7.flags = AddrFlags::NODAD | AddrFlags::HOMEADDRESS;
     v7.scope = Scope::Link;
     v7.preferred_lft = Some(0);
-    let all = vec![v1.clone(), v2.clone(), v3.clone(), v6.clone(), v7.clone()];
+    // `192.0.2.20 peer 192.0.2.21/32 dev va`
+    let mut v8 = IfAddr::new(index, "192.0.2.20".parse().unwrap(), 32);
+    v8.peer = Some("192.0.2.21".parse().unwrap());
+    let all = vec![
+        v1.clone(),
+        v2.clone(),
+        v3.clone(),
+        v6.clone(),
+        v7.clone(),
+        v8.clone(),
+    ];
 
     let all2 = all.clone();
     let listed = in_ns(&p.a, move || {
@@ -186,6 +196,7 @@ fn links_and_addresses() {
     assert!(out.contains("inet6 2001:db8::10/64 scope global nodad noprefixroute"));
     assert!(out.contains("inet6 2001:db8::11/128 scope global nodad home deprecated"));
     assert!(out.contains("preferred_lft 0sec"));
+    assert!(out.contains("inet 192.0.2.20 peer 192.0.2.21/32 scope global va"));
 
     // Our own dump agrees.
     let find = |a: &IfAddr| {
@@ -209,6 +220,7 @@ fn links_and_addresses() {
         .flags
         .contains(AddrFlags::SECONDARY | AddrFlags::PERMANENT));
     assert_eq!(find(&v2).scope, Scope::Host);
+    assert_eq!(find(&v8).peer, v8.peer);
     assert_eq!(find(&v3).scope, Scope::Other(42));
     let l6 = find(&v6);
     assert!(l6
