@@ -417,10 +417,17 @@ impl Instance {
                 self.ms_down_timer = self.master_down_interval_us();
                 if b == Block::Init {
                     // Observed with keepalived 2.2.7: an instance waiting for a
-                    // weight-0 script's first result logs nothing here (its
-                    // state is already FAULT before vrrp_init_state runs).
+                    // weight-0 script's first result logs nothing and does
+                    // not notify.
                     self.set_state(State::Fault, out);
                 } else {
+                    // vrrp_complete_init (vrrp/vrrp.c): lower-case line, then
+                    // notify — observed with 2.2.7 and a down track_interface.
+                    self.log(
+                        out,
+                        LogLevel::Info,
+                        format!("({}) entering FAULT state", self.cfg.name),
+                    );
                     self.set_state(State::Fault, out);
                     out.push(Action::Notify(NotifyEvent::Fault));
                 }
