@@ -67,6 +67,24 @@ impl GuestFile {
     }
 }
 
+/// Every regular file of a host directory (not recursive), placed under `guest_dir`.
+pub fn files_in(host_dir: &Path, guest_dir: &str) -> io::Result<Vec<GuestFile>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(host_dir)? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            out.push(GuestFile {
+                content: Content::Path(e.path()),
+                guest: format!("{}/{name}", guest_dir.trim_end_matches('/')),
+                mode: 0o644,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.guest.cmp(&b.guest));
+    Ok(out)
+}
+
 /// What a guest run produced.
 #[derive(Debug, Clone)]
 pub struct GuestResult {

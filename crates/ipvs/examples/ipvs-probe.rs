@@ -10,7 +10,9 @@
 //! ipvs-probe flush
 //! ipvs-probe timeouts              print "tcp tcpfin udp"
 //! ipvs-probe set-timeouts T F U
-//! ipvs-probe json                  the table with stats, as JSON-ish Debug
+//! ipvs-probe json                  the table with stats, as Debug output
+//! ipvs-probe stats                 "conns inpkts outpkts inbytes outbytes" per service and
+//!                                  destination, in ipvsadm's listing order
 //! ```
 //! Exit status: 0 ok, 1 IPVS error, 2 usage / file error, 3 IPVS missing.
 
@@ -68,6 +70,18 @@ fn run(args: &[String]) -> Result<(), Fail> {
         }
         "save" => print!("{}", ipvsadm::save(&Ipvs::open()?.table()?)),
         "json" => println!("{:#?}", Ipvs::open()?.table()?),
+        "stats" => {
+            let mut table = Ipvs::open()?.table()?;
+            ipvsadm::sort_like_ipvsadm(&mut table);
+            for v in &table {
+                let s = v.service.stats.unwrap_or_default();
+                println!("{} {} {} {} {}", s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes);
+                for d in &v.dests {
+                    let s = d.stats.map(|x| x.stats).unwrap_or_default();
+                    println!("{} {} {} {} {}", s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes);
+                }
+            }
+        }
         "add" => {
             let want = rules(args.get(1))?;
             let mut ipvs = Ipvs::open()?;
@@ -113,7 +127,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
         }
         _ => {
             return Err(Fail::Usage(
-                "usage: ipvs-probe info|save|json|add FILE|plan FILE|sync FILE [--keep]|flush|timeouts|set-timeouts T F U"
+                "usage: ipvs-probe info|save|json|stats|add FILE|plan FILE|sync FILE [--keep]|flush|timeouts|set-timeouts T F U"
                     .into(),
             ))
         }

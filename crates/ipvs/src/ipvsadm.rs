@@ -183,26 +183,32 @@ fn ip_bytes(a: &IpAddr) -> Vec<u8> {
 /// port; destinations by family, address, port. The kernel's dump order
 /// (hash buckets, newest destination first) does not matter.
 pub fn save(table: &[VirtualService]) -> String {
-    let mut services: Vec<&VirtualService> = table.iter().collect();
-    services.sort_by_key(|v| service_order(&v.service.key));
+    let mut sorted = table.to_vec();
+    sort_like_ipvsadm(&mut sorted);
     let mut out = String::new();
-    for v in services {
+    for v in &sorted {
         out.push_str(&service_line(&v.service));
         out.push('\n');
-        let mut dests: Vec<&Destination> = v.dests.iter().collect();
-        dests.sort_by_key(|d| {
+        for d in &v.dests {
+            out.push_str(&dest_line(&v.service.key, d));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Sort a table in place into ipvsadm's listing order (see [`save`]).
+pub fn sort_like_ipvsadm(table: &mut [VirtualService]) {
+    table.sort_by_key(|v| service_order(&v.service.key));
+    for v in table.iter_mut() {
+        v.dests.sort_by_key(|d| {
             (
                 Family::of(&d.key.addr).to_raw(),
                 ip_bytes(&d.key.addr),
                 d.key.port,
             )
         });
-        for d in dests {
-            out.push_str(&dest_line(&v.service.key, d));
-            out.push('\n');
-        }
     }
-    out
 }
 
 fn parse_addr_port(s: &str, default_port: Option<u16>) -> Result<(IpAddr, u16), String> {

@@ -41,6 +41,42 @@ err=$(ipvs-probe add dup.txt 2>&1); rc=$?
 check "$rc $err" "1 ipvs-probe: IPVS command 1 failed: File exists" "EEXIST reported"
 ipvsadm -C
 
+# (c) real traffic through a NAT service (local client -> VIP on lo -> real server in a
+# netns): our stats decode equals ipvsadm's, and a weight change applied by our
+# reconciliation keeps the destination (its counters survive; a re-add would zero them).
+ip addr add 192.0.2.100/32 dev lo
+ip netns add rs; ip link add veth0 type veth peer name eth0 netns rs
+ip addr add 198.51.100.1/24 dev veth0; ip link set veth0 up
+ip -n rs addr add 198.51.100.2/24 dev eth0; ip -n rs link set eth0 up; ip -n rs link set lo up; ip -n rs route add default via 198.51.100.1
+mkdir -p /tmp/www; echo rs > /tmp/www/index.html
+ip netns exec rs httpd -p 80 -h /tmp/www
+
+ipvs-probe sync traffic-w1.txt >/dev/null
+got=""; for i in 1 2 3; do got="$got$(printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 2 192.0.2.100 80 | tail -1)"; done
+check "$got" "rsrsrs" "3 HTTP requests through the IPVS NAT service"
+sleep 2.5   # the kernel folds per-CPU counters into the totals every 2 s (estimator)
+ours=$(ipvs-probe stats)
+theirs=$(ipvsadm -Ln --stats --exact | awk 'NR>3 {print $(NF-4), $(NF-3), $(NF-2), $(NF-1), $NF}')
+check "$ours" "$theirs" "stats decode equals ipvsadm --stats --exact"
+check "$(echo "$ours" | awk 'NR==2{print $1}')" "3" "destination counted 3 connections"
+check "$(ipvs-probe plan traffic-w5.txt 2>/dev/null)" "-e -t 192.0.2.100:80 -r 198.51.100.2:80 -m -w 5" "weight change planned as one edit"
+ipvs-probe sync traffic-w5.txt >/dev/null 2>&1
+check "$(ipvs-probe stats | awk 'NR==2{print $1}') $(ipvsadm -Ln | awk '/198.51.100.2:80/{print $4}')" "3 5" "after the edit: weight 5, counters kept (not re-added)"
+ipvsadm -C; ip netns del rs; ip addr del 192.0.2.100/32 dev lo
+
+# (d) keepalived 2.2.7 programs a config; our crate reads exactly the table we would have
+# programmed for it (empty plan), and programs the same table from scratch.
+keepalived -n -l -D -f /guest/keepalived-vs.conf -p /run/ka.pid -r /run/ka-vrrp.pid -c /run/ka-chk.pid -b /run/ka-bfd.pid >/tmp/ka.log 2>&1 &
+i=0; until [ "$(ipvsadm -Sn | grep -c '^-a')" -ge 4 ]; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
+ka_table=$(ipvsadm -Sn)
+check "$(echo "$ka_table" | grep -c .)" "7" "keepalived programmed 3 services, 4 destinations"
+check "$(ipvs-probe plan keepalived-vs.txt 2>/dev/null)" "" "keepalived's table needs no change to match ours"
+kill $(cat /run/ka.pid) 2>/dev/null; i=0; while [ -f /run/ka.pid ] && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done
+ipvsadm -C
+ipvs-probe sync keepalived-vs.txt >/dev/null 2>&1
+check "$(ipvsadm -Sn)" "$ka_table" "our programming == keepalived's (ipvsadm -Sn)"
+ipvsadm -C
+
 t1=$(cut -d' ' -f1 /proc/uptime)
 echo "guest checks took $(echo "$t0 $t1" | awk '{printf "%.2f", $2-$1}') s"
 exit $fail
