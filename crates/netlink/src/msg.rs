@@ -16,8 +16,8 @@ use neli::consts::rtnl::{
 };
 use neli::nl::{NlPayload, NlmsghdrBuilder};
 use neli::rtnl::{
-    FibmsgBuilder, Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, Rtattr, RtattrBuilder,
-    Rtmsg, RtmsgBuilder,
+    Fibmsg, FibmsgBuilder, Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, Rtattr,
+    RtattrBuilder, Rtmsg, RtmsgBuilder,
 };
 use neli::types::{Buffer, RtBuffer};
 use neli::{FromBytesWithInput, Size, ToBytes};
@@ -439,6 +439,119 @@ pub(crate) fn addr_request(seq: u32, a: &IfAddr, add: bool) -> Result<Vec<u8>> {
     }
 }
 
+/// `RTM_NEWROUTE` message type.
+pub(crate) const RTM_NEWROUTE: u16 = 24;
+/// `RTM_NEWRULE` message type.
+pub(crate) const RTM_NEWRULE: u16 = 32;
+/// `RTA_TABLE`.
+const RTA_TABLE: u16 = 15;
+/// `FRA_TABLE`.
+const FRA_TABLE: u16 = 15;
+
+fn family_of_af(af: u8) -> Option<Family> {
+    match i32::from(af) {
+        libc::AF_INET => Some(Family::V4),
+        libc::AF_INET6 => Some(Family::V6),
+        _ => None,
+    }
+}
+
+/// Decodes an `RTM_NEWROUTE` payload. Returns `Ok(None)` for routes of
+/// other families or without a unicast type we model.
+pub(crate) fn decode_route(payload: &[u8]) -> Result<Option<Route>> {
+    let msg = Rtmsg::from_bytes_with_input(&mut Cursor::new(payload), payload.len())
+        .map_err(|e| Error::Decode(format!("rtmsg: {e}")))?;
+    let Some(family) = family_of_af(u8::from(*msg.rtm_family())) else {
+        return Ok(None);
+    };
+    let mut r = Route {
+        dst: None,
+        dst_len: *msg.rtm_dst_len(),
+        gateway: None,
+        ifindex: None,
+        table: u32::from(u8::from(*msg.rtm_table())),
+        metric: None,
+        scope: Scope::from_u8(u8::from(*msg.rtm_scope())),
+        src: None,
+        protocol: u8::from(*msg.rtm_protocol()),
+        family,
+    };
+    for attr in msg.rtattrs().iter() {
+        let p = attr.rta_payload().as_ref();
+        match u16::from(*attr.rta_type()) {
+            t if t == u16::from(Rta::Dst) => r.dst = ip_from(p),
+            t if t == u16::from(Rta::Gateway) => r.gateway = ip_from(p),
+            t if t == u16::from(Rta::Oif) => r.ifindex = u32_at(p, 0),
+            t if t == u16::from(Rta::Priority) => r.metric = u32_at(p, 0),
+            t if t == u16::from(Rta::Prefsrc) => r.src = ip_from(p),
+            RTA_TABLE => r.table = u32_at(p, 0).unwrap_or(r.table),
+            _ => {}
+        }
+    }
+    for a in [r.dst, r.gateway, r.src].into_iter().flatten() {
+        if Family::of(&a) != family {
+            return Err(Error::Decode("route address of the wrong family".into()));
+        }
+    }
+    Ok(Some(r))
+}
+
+/// Decodes an `RTM_NEWRULE` payload (`Ok(None)` for other families).
+pub(crate) fn decode_rule(payload: &[u8]) -> Result<Option<Rule>> {
+    let msg = Fibmsg::from_bytes_with_input(&mut Cursor::new(payload), payload.len())
+        .map_err(|e| Error::Decode(format!("fib_rule_hdr: {e}")))?;
+    let Some(family) = family_of_af(u8::from(*msg.fib_family())) else {
+        return Ok(None);
+    };
+    let mut r = Rule::new(family, u32::from(u8::from(*msg.fib_table())));
+    r.protocol = 0;
+    let (src_len, dst_len) = (*msg.fib_src_len(), *msg.fib_dst_len());
+    for attr in msg.rtattrs().iter() {
+        let p = attr.rta_payload().as_ref();
+        match u16::from(*attr.rta_type()) {
+            t if t == u16::from(Frattr::Src) => r.src = ip_from(p).map(|a| (a, src_len)),
+            t if t == u16::from(Frattr::Dst) => r.dst = ip_from(p).map(|a| (a, dst_len)),
+            t if t == u16::from(Frattr::Priority) => r.priority = u32_at(p, 0),
+            t if t == u16::from(Frattr::Fwmark) => r.fwmark = u32_at(p, 0),
+            t if t == u16::from(Frattr::Fwmask) => r.fwmask = u32_at(p, 0),
+            t if t == u16::from(Frattr::Iifname) => r.iif = Some(cstr(p)),
+            t if t == u16::from(Frattr::Oifname) => r.oif = Some(cstr(p)),
+            FRA_TABLE => r.table = u32_at(p, 0).unwrap_or(r.table),
+            FRA_PROTOCOL => r.protocol = p.first().copied().unwrap_or(0),
+            _ => {}
+        }
+    }
+    Ok(Some(r))
+}
+
+/// `RTM_GETROUTE` / `RTM_GETRULE` dump for one family.
+pub(crate) fn dump_routes(seq: u32, family: Family, rules: bool) -> Result<Vec<u8>> {
+    if rules {
+        let msg = FibmsgBuilder::default()
+            .fib_family(af(family))
+            .fib_src_len(0)
+            .fib_dst_len(0)
+            .fib_tos(0)
+            .fib_table(RtTable::Unspec)
+            .fib_action(FrAct::Unspec)
+            .build()
+            .map_err(|e| Error::Invalid(format!("fib_rule_hdr: {e}")))?;
+        return frame(Rtm::Getrule, NlmF::DUMP, seq, msg);
+    }
+    let msg = RtmsgBuilder::default()
+        .rtm_family(af(family))
+        .rtm_dst_len(0)
+        .rtm_src_len(0)
+        .rtm_tos(0)
+        .rtm_table(RtTable::Unspec)
+        .rtm_protocol(Rtprot::Unspec)
+        .rtm_scope(RtScope::Universe)
+        .rtm_type(Rtn::Unspec)
+        .build()
+        .map_err(|e| Error::Invalid(format!("rtmsg: {e}")))?;
+    frame(Rtm::Getroute, NlmF::DUMP, seq, msg)
+}
+
 /// `RTM_NEWROUTE` (create, exclusive) or `RTM_DELROUTE`.
 pub(crate) fn route_request(seq: u32, r: &Route, add: bool) -> Result<Vec<u8>> {
     for a in [r.dst, r.gateway, r.src].into_iter().flatten() {
@@ -674,6 +787,29 @@ mod tests {
     }
 
     #[test]
+    fn route_and_rule_round_trip() {
+        let mut r = Route::new("198.51.100.0".parse().unwrap(), 24);
+        r.gateway = Some("192.0.2.2".parse().unwrap());
+        r.ifindex = Some(4);
+        r.table = 1000;
+        r.metric = Some(7);
+        r.src = Some("192.0.2.1".parse().unwrap());
+        let req = route_request(1, &r, true).unwrap();
+        let (msgs, _) = split(&req);
+        assert_eq!(decode_route(msgs[0].payload).unwrap(), Some(r));
+
+        let mut u = Rule::new(Family::V6, 100);
+        u.src = Some(("2001:db8::".parse().unwrap(), 32));
+        u.priority = Some(5);
+        u.fwmark = Some(1);
+        u.fwmask = Some(3);
+        u.oif = Some("eth0".into());
+        let req = rule_request(1, &u, true).unwrap();
+        let (msgs, _) = split(&req);
+        assert_eq!(decode_rule(msgs[0].payload).unwrap(), Some(u));
+    }
+
+    #[test]
     fn invalid_requests_are_errors() {
         let mut a = IfAddr::new(2, "2001:db8::10".parse().unwrap(), 64);
         a.label = Some("x".into());
@@ -713,6 +849,8 @@ mod tests {
             let mut v: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             let _ = decode_addr(&v);
             let _ = decode_link(&v);
+            let _ = decode_route(&v);
+            let _ = decode_rule(&v);
             let _ = split(&v);
             // Mutate a valid message.
             v = good[NLMSG_HDRLEN..].to_vec();

@@ -269,6 +269,28 @@ impl Rtnl {
         }
     }
 
+    /// Unicast routes of `family` in every table (filter on `table`,
+    /// `protocol` == 18 etc. to find keepalived's leftovers). Cached and
+    /// local-table routes are included as the kernel reports them.
+    pub fn routes(&self, family: Family) -> Result<Vec<Route>> {
+        let replies = self.dump("dump routes", |s| msg::dump_routes(s, family, false))?;
+        Ok(replies
+            .iter()
+            .filter(|(ty, _)| *ty == msg::RTM_NEWROUTE)
+            .filter_map(|(_, p)| msg::decode_route(p).ok().flatten())
+            .collect())
+    }
+
+    /// Policy rules of `family`.
+    pub fn rules(&self, family: Family) -> Result<Vec<Rule>> {
+        let replies = self.dump("dump rules", |s| msg::dump_routes(s, family, true))?;
+        Ok(replies
+            .iter()
+            .filter(|(ty, _)| *ty == msg::RTM_NEWRULE)
+            .filter_map(|(_, p)| msg::decode_rule(p).ok().flatten())
+            .collect())
+    }
+
     /// Adds a route; an identical existing one gives `AlreadyPresent`.
     pub fn add_route(&self, r: &Route) -> Result<AddOutcome> {
         match self.ack_errno("add route", |s| msg::route_request(s, r, true))? {

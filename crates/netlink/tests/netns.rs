@@ -287,6 +287,11 @@ fn routes() {
         h.scope = Scope::Link;
         h.table = 1000; // > 255: only in RTA_TABLE
         assert_eq!(rt.add_route(&h).unwrap(), AddOutcome::Added);
+        // Our dump finds both, field for field.
+        let all = rt.routes(Family::V4).unwrap();
+        assert!(all.contains(&r), "{r:?} not in {all:?}");
+        assert!(all.contains(&h), "{h:?} not in {all:?}");
+        assert!(all.iter().any(|x| x.table == 255), "local table listed");
     });
     let t100 = run(&["ip", "-n", &ns, "route", "show", "table", "100"]);
     let t1000 = run(&["ip", "-n", &ns, "route", "show", "table", "1000"]);
@@ -379,6 +384,17 @@ fn rules() {
             assert_eq!(rt.add_rule(x).unwrap(), AddOutcome::Added);
             assert_eq!(rt.add_rule(x).unwrap(), AddOutcome::AlreadyPresent);
         }
+        let mut want = vec![r2.clone(), m2.clone()];
+        want[0].protocol = 18;
+        want[1].protocol = 18;
+        let all = rt.rules(Family::V4).unwrap();
+        for w in &want {
+            assert!(all.contains(w), "{w:?} not in {all:?}");
+        }
+        // The kernel's default rules are listed too (32766: main).
+        assert!(all
+            .iter()
+            .any(|x| x.priority == Some(32766) && x.table == 254));
     });
     let out = run(&["ip", "-n", &ns, "rule", "show"]);
     eprintln!("{out}");
