@@ -270,6 +270,11 @@ fn read_pid(p: &Path) -> Option<i32> {
 impl Daemon {
     /// Starts `which` on node `n` with configuration text `conf`.
     pub fn start(lan: &Lan, n: usize, which: Impl, conf: &str) -> Daemon {
+        Self::start_env(lan, n, which, conf, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables.
+    pub fn start_env(lan: &Lan, n: usize, which: Impl, conf: &str, env: &[(&str, &str)]) -> Daemon {
         let tag = match which {
             Impl::Ours => "rs",
             Impl::Theirs => "ka",
@@ -277,7 +282,10 @@ impl Daemon {
         let base = format!("{tag}{n}-{}", SEQ.fetch_add(1, Ordering::SeqCst));
         let cfg = lan.write(&format!("{base}.conf"), conf);
         let d = &lan.dir;
-        let (pid, vrrp_pid) = (d.join(format!("{base}.pid")), d.join(format!("{base}-vrrp.pid")));
+        let (pid, vrrp_pid) = (
+            d.join(format!("{base}.pid")),
+            d.join(format!("{base}-vrrp.pid")),
+        );
         let log = d.join(format!("{base}.log"));
         let bin = match which {
             Impl::Ours => our_binary(),
@@ -297,6 +305,7 @@ impl Daemon {
             .arg(d.join(format!("{base}-chk.pid")))
             .arg("-b")
             .arg(d.join(format!("{base}-bfd.pid")))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(logf.try_clone().expect("log fd"))
             .stderr(logf)
@@ -315,7 +324,11 @@ impl Daemon {
                 read_pid(&dm.vrrp_pid).is_some() && read_pid(&dm.pid).is_some()
             })
             .is_some();
-        assert!(ok, "{which:?} on node {n} did not start:\n{}", dm.log_text());
+        assert!(
+            ok,
+            "{which:?} on node {n} did not start:\n{}",
+            dm.log_text()
+        );
         dm
     }
 
@@ -455,7 +468,10 @@ impl Inst {
         s += "vrrp_instance VI_1 {\n";
         s += &format!("  state {}\n  interface eth0\n", self.state);
         s += &format!("  virtual_router_id {}\n", self.vrid);
-        s += &format!("  priority {}\n  advert_int {}\n", self.priority, self.advert);
+        s += &format!(
+            "  priority {}\n  advert_int {}\n",
+            self.priority, self.advert
+        );
         if self.nopreempt {
             s += "  nopreempt\n";
         }
@@ -472,5 +488,53 @@ impl Inst {
         s += &self.extra;
         s += &format!("  virtual_ipaddress {{\n    {}/24\n  }}\n}}\n", self.vip);
         s
+    }
+}
+
+/// Runs scenarios in parallel threads (each builds its own namespaces) and
+/// panics listing the ones that failed.
+pub fn run_parallel(scenarios: Vec<(&'static str, fn())>) {
+    let handles: Vec<_> = scenarios
+        .into_iter()
+        .map(|(name, f)| {
+            (
+                name,
+                std::thread::Builder::new()
+                    .name(name.into())
+                    .spawn(f)
+                    .expect("spawn scenario"),
+            )
+        })
+        .collect();
+    let failed: Vec<&str> = handles
+        .into_iter()
+        .filter_map(|(name, h)| h.join().is_err().then_some(name))
+        .collect();
+    assert!(failed.is_empty(), "failed scenarios: {failed:?}");
+}
+
+/// Samples the VIP holders for `d`; true when it was exactly `[n]` all along.
+pub fn sole_holder_for(lan: &Lan, vip: &str, n: usize, d: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < d {
+        if lan.holders(vip) != vec![n] {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    true
+}
+
+/// Waits until node `n` holds `vip`; returns how long it took.
+pub fn wait_holder(lan: &Lan, vip: &str, n: usize, timeout: Duration) -> Option<Duration> {
+    let t0 = Instant::now();
+    loop {
+        if lan.has_addr(n, vip) {
+            return Some(t0.elapsed());
+        }
+        if t0.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }

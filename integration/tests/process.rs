@@ -428,3 +428,91 @@ fn daemonises_without_n() {
     assert!(!pidf.exists());
     drop(ns);
 }
+
+#[test]
+fn dump_signals_are_forwarded() {
+    if skip_unless_root("dump_signals_are_forwarded") {
+        return;
+    }
+    let ns = host("dump");
+    let mut d = Daemon::start(&ns, &config("dump"), &[]).expect("start");
+    let (parent, vrrp, check) = start_all(&mut d);
+    d.signal(Proc::Parent, Signal::SIGUSR1).unwrap();
+    d.signal(Proc::Parent, Signal::SIGUSR2).unwrap();
+    // JSON dump: SIGRTMIN+2 = 36 on glibc (`keepalived --signum=JSON`); nix
+    // cannot name real-time signals, so use libc directly.
+    assert_eq!(unsafe_free_kill(parent, 36), 0);
+    // Each child answers the dumps it was sent (the parent logs them with -D).
+    let has = |d: &Daemon, who: &str, kind: &str| {
+        d.parent_log()
+            .lines()
+            .any(|l| l.contains(&format!("{who} child")) && l.contains(&format!("{kind} dump")))
+    };
+    assert!(
+        wait_for(START, || has(&d, "VRRP", "Data")
+            && has(&d, "VRRP", "Stats")
+            && has(&d, "VRRP", "Json")),
+        "{}",
+        d.log()
+    );
+    assert!(
+        wait_for(START, || has(&d, "Healthcheck", "Data")),
+        "{}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !has(&d, "Healthcheck", "Stats") && !has(&d, "Healthcheck", "Json"),
+        "USR2/JSON go to VRRP only\n{}",
+        d.log()
+    );
+    // Nobody died of a default signal action.
+    assert_eq!(
+        (d.pid(Proc::Vrrp), d.pid(Proc::Checker)),
+        (Some(vrrp), Some(check))
+    );
+    assert!(alive(parent) && alive(vrrp) && alive(check));
+}
+
+/// kill(pid, sig) for a raw signal number, through kill(1).
+fn unsafe_free_kill(pid: i32, sig: i32) -> i32 {
+    let st = std::process::Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .unwrap();
+    st.code().unwrap_or(-1)
+}
+
+#[test]
+fn stalled_parent_does_not_kill_its_children() {
+    if skip_unless_root("stalled_parent_does_not_kill_its_children") {
+        return;
+    }
+    let ns = host("stall");
+    let mut d = Daemon::start(
+        &ns,
+        &config("stall"),
+        &[
+            "--child-heartbeat-timeout=1",
+            "--child-heartbeat-interval=0.2",
+        ],
+    )
+    .expect("start");
+    let (_parent, vrrp, check) = start_all(&mut d);
+    d.signal(Proc::Parent, Signal::SIGSTOP).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    d.signal(Proc::Parent, Signal::SIGCONT).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        (d.pid(Proc::Vrrp), d.pid(Proc::Checker)),
+        (Some(vrrp), Some(check)),
+        "{}",
+        d.log()
+    );
+    assert!(alive(vrrp) && alive(check));
+    assert!(
+        !d.parent_log().contains("has not answered heartbeats"),
+        "{}",
+        d.log()
+    );
+}

@@ -28,6 +28,8 @@ pub struct LogSetup {
     pub flush_file: bool,
     /// `-D` count: 0 info, 1 debug, 2+ trace.
     pub detail: u8,
+    /// Syslog socket (`/dev/log` when `None`; tests use their own).
+    pub syslog_socket: Option<PathBuf>,
 }
 
 struct KaLogger {
@@ -126,6 +128,13 @@ pub fn default_log_file() -> PathBuf {
 /// Install the logger. Problems (no `/dev/log`, unwritable file) are
 /// reported on stderr and that destination is skipped.
 pub fn init(setup: &LogSetup) {
+    let (logger, level) = build(setup);
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+fn build(setup: &LogSetup) -> (KaLogger, LevelFilter) {
     let syslog = if setup.syslog {
         let fmt = Formatter3164 {
             facility: syslog_facility(setup.facility),
@@ -133,7 +142,10 @@ pub fn init(setup: &LogSetup) {
             process: setup.ident.clone(),
             pid: std::process::id(),
         };
-        syslog::unix(fmt).ok().map(Mutex::new)
+        match &setup.syslog_socket {
+            Some(p) => syslog::unix_custom(fmt, p).ok().map(Mutex::new),
+            None => syslog::unix(fmt).ok().map(Mutex::new),
+        }
     } else {
         None
     };
@@ -151,21 +163,100 @@ pub fn init(setup: &LogSetup) {
         1 => LevelFilter::Debug,
         _ => LevelFilter::Trace,
     };
-    let logger = KaLogger {
-        syslog,
-        console: setup.console,
-        file,
-        flush_file: setup.flush_file,
+    (
+        KaLogger {
+            syslog,
+            console: setup.console,
+            file,
+            flush_file: setup.flush_file,
+            level,
+        },
         level,
-    };
-    if log::set_boxed_logger(Box::new(logger)).is_ok() {
-        log::set_max_level(level);
-    }
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn setup(dir: &Path, facility: Facility, detail: u8) -> LogSetup {
+        LogSetup {
+            ident: "Keepalived_vrrp".into(),
+            facility,
+            syslog: true,
+            console: false,
+            file: Some(dir.join("k.log")),
+            flush_file: true,
+            detail,
+            syslog_socket: Some(dir.join("log.sock")),
+        }
+    }
+
+    fn emit(l: &KaLogger, level: Level, msg: &str) {
+        l.log(
+            &Record::builder()
+                .level(level)
+                .args(format_args!("{msg}"))
+                .build(),
+        );
+    }
+
+    #[test]
+    fn syslog_ident_pid_facility_and_severity() {
+        let d = tempfile::tempdir().unwrap();
+        let sock = std::os::unix::net::UnixDatagram::bind(d.path().join("log.sock")).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let (l, level) = build(&setup(d.path(), Facility::Local(0), 0));
+        assert_eq!(level, LevelFilter::Info);
+        emit(&l, Level::Info, "(VI_1) Entering MASTER STATE");
+        emit(&l, Level::Error, "boom");
+        emit(&l, Level::Debug, "hidden without -D");
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).unwrap();
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        // local0 (16) * 8 + info (6) = 134.
+        assert!(line.starts_with("<134>"), "{line}");
+        let pid = std::process::id();
+        assert!(
+            line.contains(&format!(
+                "Keepalived_vrrp[{pid}]: (VI_1) Entering MASTER STATE"
+            )),
+            "{line}"
+        );
+        let n = sock.recv(&mut buf).unwrap();
+        // local0 * 8 + err (3) = 131.
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("<131>"));
+        assert!(sock.recv(&mut buf).is_err(), "debug is filtered without -D");
+        // The file got the same lines with keepalived's timestamp format.
+        let text = std::fs::read_to_string(d.path().join("k.log")).unwrap();
+        let first = text.lines().next().unwrap();
+        let (stamp, msg) = first.split_once(": ").unwrap();
+        assert_eq!(msg, "(VI_1) Entering MASTER STATE");
+        // "Sun Nov 22 20:22:48.749933395 2026"
+        let parts: Vec<&str> = stamp.split(' ').filter(|s| !s.is_empty()).collect();
+        assert_eq!(parts.len(), 5, "{stamp}");
+        assert_eq!(parts[3].len(), "20:22:48.749933395".len(), "{stamp}");
+    }
+
+    #[test]
+    fn daemon_facility_and_detail_levels() {
+        let d = tempfile::tempdir().unwrap();
+        let sock = std::os::unix::net::UnixDatagram::bind(d.path().join("log.sock")).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let (l, level) = build(&setup(d.path(), Facility::Daemon, 1));
+        assert_eq!(level, LevelFilter::Debug);
+        emit(&l, Level::Debug, "detail");
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).unwrap();
+        // daemon (3) * 8 + debug (7) = 31.
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("<31>"));
+        assert_eq!(
+            build(&setup(d.path(), Facility::Daemon, 2)).1,
+            LevelFilter::Trace
+        );
+    }
 
     #[test]
     fn child_file_names() {

@@ -79,7 +79,7 @@ fn run(cli: Cli, prog: &str) -> i32 {
         };
     }
     if let Some(role) = &cli.role {
-        return run_child(&cli, role);
+        return run_child(&cli, role, prog);
     }
     if let Some(out) = &cli.config_test {
         return configtest::run(&cli, out.as_deref());
@@ -125,10 +125,14 @@ fn log_setup(cli: &Cli, ident: &str, file_suffix: Option<&str>) -> logging::LogS
         file,
         flush_file: cli.flush_log_file,
         detail: cli.log_detail,
+        syslog_socket: None,
     }
 }
 
-fn run_child(cli: &Cli, role: &str) -> i32 {
+fn run_child(cli: &Cli, role: &str, prog: &str) -> i32 {
+    // Exec'd through /proc/self/exe: take the program's name back so
+    // `pidof keepalived` / `ps -C keepalived` see all three processes.
+    let _ = sys::process::set_process_name(prog);
     let Some(role) = Role::from_arg(role) else {
         eprintln!("Unknown process role '{role}'");
         return 1;

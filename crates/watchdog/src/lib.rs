@@ -179,6 +179,8 @@ struct Watchdog {
     /// "Startup complete" / "Reload complete" not yet logged.
     reloading: Option<&'static str>,
     reload_queued: bool,
+    /// When the heartbeat timer last ran.
+    last_tick: Instant,
 }
 
 /// Signals the parent handles.
@@ -257,6 +259,7 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         heartbeat,
         reloading: Some("Startup complete"),
         reload_queued: false,
+        last_tick: Instant::now(),
     };
     wd.start_configured_children();
     let stop = wd.main_loop();
@@ -415,7 +418,13 @@ impl Watchdog {
 
     fn forward_dump(&mut self, kind: DumpKind, sig: i32) {
         for c in &self.children {
-            if let (true, Some(pid)) = (kind.forwarded_to(c.role), c.pid()) {
+            // Only connected children: their signalfd is set up, so a dump
+            // signal cannot hit the default action (terminate) mid-start.
+            let pid = match &c.phase {
+                Phase::Running { pid, .. } => Some(*pid),
+                _ => None,
+            };
+            if let (true, Some(pid)) = (kind.forwarded_to(c.role), pid) {
                 if let Err(e) = sys::process::kill_raw(pid, sig) {
                     log::info!(
                         "Unable to send {} to {} child {pid}: {e}",
@@ -575,6 +584,19 @@ impl Watchdog {
     fn check_heartbeats(&mut self) {
         let now = Instant::now();
         let timeout = self.opts.heartbeat_timeout;
+        // If the parent itself was not running (SIGSTOP, a suspended VM), the
+        // children's silence is ours: start counting again.
+        let gap = now.saturating_duration_since(self.last_tick);
+        self.last_tick = now;
+        if gap > self.opts.heartbeat_interval + timeout / 2 {
+            log::info!(
+                "Watchdog was stalled for {:.1} s - restarting heartbeat timing",
+                gap.as_secs_f64()
+            );
+            for c in &mut self.children {
+                c.last_seen = now;
+            }
+        }
         for c in &mut self.children {
             let silent = now.saturating_duration_since(c.last_seen);
             match &c.phase {
