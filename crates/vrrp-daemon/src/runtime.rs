@@ -277,7 +277,7 @@ impl Runtime {
         for a in actions {
             let Some(i) = self.idx(id) else { return };
             match a {
-                Action::SendAdvert { packets, priority } => {
+                Action::SendAdvert { packets, .. } => {
                     let inst = &self.insts[i];
                     let Some(ifindex) = inst.ifindex else {
                         continue;
@@ -292,9 +292,6 @@ impl Runtime {
                                 log::info!("({name}) Unable to send advert to {}: {e}", p.dst);
                             }
                         }
-                    }
-                    if priority == 0 {
-                        log::debug!("({name}) sending priority 0 advert");
                     }
                 }
                 Action::ArmTimer { kind, at } => {

@@ -1,0 +1,322 @@
+//! Two keepalived-rs nodes on a bridge (root, namespaces made here).
+//! Timing bounds follow RFC 3768 / RFC 5798 with priority 90 on the backup:
+//! skew = (256 − 90) / 256 × adv = 0.648 s (adv 1) / 0.0648 s (adv 0.1);
+//! master-down = 3 × adv + skew = 3.648 s / 0.3648 s.
+
+#[path = "../src/vrrp_topology.rs"]
+mod vrrp_topology;
+
+use std::time::Duration;
+use vrrp_topology::{run_parallel, sole_holder_for, wait_holder, Daemon, Impl, Inst, Lan};
+
+const VIP: &str = "192.0.2.200";
+
+fn pair(lan: &Lan, a: Inst, b: Inst) -> (Daemon, Daemon) {
+    let d1 = Daemon::start(lan, 1, Impl::Ours, &a.conf("n1"));
+    let d2 = Daemon::start(lan, 2, Impl::Ours, &b.conf("n2"));
+    (d1, d2)
+}
+
+fn report(what: &str, d: Duration) {
+    eprintln!("MEASURED {what}: {:.3} s", d.as_secs_f64());
+}
+
+/// Election, then SIGTERM of the master: priority 0, takeover in ≈ skew.
+fn election_and_sigterm() {
+    let lan = Lan::new("el", 2);
+    let (d1, d2) = pair(
+        &lan,
+        Inst {
+            priority: 100,
+            ..Default::default()
+        },
+        Inst {
+            priority: 90,
+            ..Default::default()
+        },
+    );
+    let t = wait_holder(&lan, VIP, 1, Duration::from_secs(6));
+    assert!(t.is_some(), "node 1 never MASTER:\n{}", d1.log_text());
+    assert!(
+        sole_holder_for(&lan, VIP, 1, Duration::from_secs(2)),
+        "VIP not only on node 1: {:?}",
+        lan.holders(VIP)
+    );
+    assert!(d1.logged("(VI_1) Entering MASTER STATE"));
+    assert!(d2.logged("(VI_1) Entering BACKUP STATE (init)"));
+    assert!(!d2.logged("Entering MASTER STATE"), "{}", d2.log_text());
+    d1.term();
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(5)).expect("no takeover");
+    report("ours->ours SIGTERM takeover adv 1", t);
+    assert!(t < Duration::from_secs(1), "takeover took {t:?}");
+    assert!(t > Duration::from_millis(500), "takeover too early {t:?}");
+    assert!(!lan.has_addr(1, VIP), "VIP left on the stopped node");
+    assert!(d1.logged("(VI_1) sent 0 priority"));
+}
+
+/// A higher priority node started later preempts.
+fn preemption() {
+    let lan = Lan::new("pr", 2);
+    let d2 = Daemon::start(
+        &lan,
+        2,
+        Impl::Ours,
+        &Inst {
+            priority: 90,
+            ..Default::default()
+        }
+        .conf("n2"),
+    );
+    wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("node 2 alone never MASTER");
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &Inst {
+            priority: 100,
+            ..Default::default()
+        }
+        .conf("n1"),
+    );
+    let t = wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("no preemption");
+    report("preemption by a higher priority", t);
+    assert!(lan
+        .wait_for(Duration::from_secs(2), || !lan.has_addr(2, VIP))
+        .is_some());
+    assert!(d1.logged("received lower priority (90) advert from 192.0.2.12 - discarding"));
+    assert!(d2.logged("Master received advert from 192.0.2.11 with higher priority 100, ours 90"));
+}
+
+/// `nopreempt`: the higher-priority late comer stays BACKUP.
+fn nopreempt() {
+    let lan = Lan::new("np", 2);
+    let _d2 = Daemon::start(
+        &lan,
+        2,
+        Impl::Ours,
+        &Inst {
+            priority: 90,
+            nopreempt: true,
+            ..Default::default()
+        }
+        .conf("n2"),
+    );
+    wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("node 2 alone never MASTER");
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &Inst {
+            priority: 100,
+            nopreempt: true,
+            ..Default::default()
+        }
+        .conf("n1"),
+    );
+    assert!(
+        sole_holder_for(&lan, VIP, 2, Duration::from_secs(6)),
+        "nopreempt violated: {:?}\n{}",
+        lan.holders(VIP),
+        d1.log_text()
+    );
+}
+
+/// Crash (SIGKILL of child and parent): takeover after master-down; the
+/// restarted node removes its leftover VIP and preempts back.
+fn crash_failover() {
+    let lan = Lan::new("cr", 2);
+    let (d1, d2) = pair(
+        &lan,
+        Inst {
+            priority: 100,
+            ..Default::default()
+        },
+        Inst {
+            priority: 90,
+            ..Default::default()
+        },
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("node 1 never MASTER");
+    std::thread::sleep(Duration::from_millis(300));
+    d1.crash();
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("no takeover");
+    report("ours->ours crash takeover adv 1", t);
+    // master-down 3.648 s minus the age of the last advert (0..1 s).
+    assert!(t > Duration::from_millis(2500), "{t:?}");
+    assert!(t < Duration::from_millis(3800), "{t:?}");
+    assert!(
+        lan.has_addr(1, VIP),
+        "a crashed node keeps its VIP (kernel state)"
+    );
+    drop(d1);
+    let d1b = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &Inst {
+            priority: 100,
+            ..Default::default()
+        }
+        .conf("n1"),
+    );
+    assert!(lan
+        .wait_for(Duration::from_secs(2), || d1b
+            .logged("Removing leftover VIP 192.0.2.200"))
+        .is_some());
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("restarted node 1 never MASTER");
+    assert!(lan
+        .wait_for(Duration::from_secs(2), || !lan.has_addr(2, VIP))
+        .is_some());
+    drop(d2);
+}
+
+/// track_script with weight −20: failure drops node 1 below node 2 and
+/// back.
+fn track_script_weight() {
+    let lan = Lan::new("ts", 2);
+    let flag = lan.dir.join("healthy");
+    std::fs::write(&flag, "1").unwrap();
+    let top = format!(
+        "vrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  weight -20\n}}\n",
+        flag.display()
+    );
+    let (d1, _d2) = pair(
+        &lan,
+        Inst {
+            priority: 100,
+            top,
+            extra: "  track_script {\n    chk\n  }\n".into(),
+            ..Default::default()
+        },
+        Inst {
+            priority: 90,
+            ..Default::default()
+        },
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("node 1 never MASTER");
+    std::fs::remove_file(&flag).unwrap();
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(8)).expect("no failover on script");
+    report("track_script failure failover", t);
+    assert!(d1.logged("VRRP_Script(chk) failed"), "{}", d1.log_text());
+    assert!(d1.logged("(VI_1) Changing effective priority from 100 to 80"));
+    assert!(lan
+        .wait_for(Duration::from_secs(2), || !lan.has_addr(1, VIP))
+        .is_some());
+    std::fs::write(&flag, "1").unwrap();
+    let t = wait_holder(&lan, VIP, 1, Duration::from_secs(8)).expect("no recovery");
+    report("track_script recovery preemption", t);
+    assert!(d1.logged("VRRP_Script(chk) succeeded"));
+    assert!(d1.logged("(VI_1) Changing effective priority from 80 to 100"));
+}
+
+/// VRRPv3, advert_int 0.1: fast election, priority 0 and crash takeover.
+fn v3_fast() {
+    let lan = Lan::new("v3", 2);
+    let mk = |p: u8| Inst {
+        priority: p,
+        version: 3,
+        advert: "0.1",
+        ..Default::default()
+    };
+    let (d1, d2) = pair(&lan, mk(100), mk(90));
+    wait_holder(&lan, VIP, 1, Duration::from_secs(3)).expect("node 1 never MASTER");
+    assert!(sole_holder_for(&lan, VIP, 1, Duration::from_secs(1)));
+    d1.term();
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(3)).expect("no takeover");
+    report("ours->ours SIGTERM takeover v3 adv 0.1", t);
+    assert!(t < Duration::from_millis(200), "{t:?}");
+    drop(d1);
+    // Crash of the new master: node 1 restarted takes over after 0.3648 s.
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &mk(100).conf("n1"));
+    wait_holder(&lan, VIP, 1, Duration::from_secs(3)).expect("node 1 never MASTER again");
+    assert!(lan
+        .wait_for(Duration::from_secs(1), || !lan.has_addr(2, VIP))
+        .is_some());
+    std::thread::sleep(Duration::from_millis(500));
+    d1.crash();
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(3)).expect("no crash takeover");
+    report("ours->ours crash takeover v3 adv 0.1", t);
+    assert!(t > Duration::from_millis(200), "{t:?}");
+    assert!(t < Duration::from_millis(500), "{t:?}");
+    drop(d2);
+}
+
+/// Unicast peers.
+fn unicast() {
+    let lan = Lan::new("uc", 2);
+    let (d1, _d2) = pair(
+        &lan,
+        Inst {
+            priority: 100,
+            unicast: Some((1, vec![2])),
+            ..Default::default()
+        },
+        Inst {
+            priority: 90,
+            unicast: Some((2, vec![1])),
+            ..Default::default()
+        },
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("node 1 never MASTER");
+    assert!(sole_holder_for(&lan, VIP, 1, Duration::from_secs(2)));
+    d1.term();
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(5)).expect("no takeover");
+    report("ours->ours unicast SIGTERM takeover", t);
+    assert!(t < Duration::from_secs(1), "{t:?}");
+}
+
+/// SIGHUP with the same configuration: no transition, VIP kept; stats dump.
+fn reload_and_stats() {
+    let lan = Lan::new("rl", 1);
+    let conf = Inst {
+        priority: 100,
+        ..Default::default()
+    }
+    .conf("n1");
+    let tmp = lan.dir.to_string_lossy().to_string();
+    let d1 = Daemon::start_env(&lan, 1, Impl::Ours, &conf, &[("TMPDIR", &tmp)]);
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("never MASTER");
+    std::thread::sleep(Duration::from_millis(500));
+    let before = d1.log_text().matches("Entering").count();
+    let garps = d1.log_text().matches("Sending gratuitous ARP on").count();
+    d1.signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(lan
+        .wait_for(Duration::from_secs(5), || d1.logged("Reload"))
+        .is_some());
+    assert!(sole_holder_for(&lan, VIP, 1, Duration::from_secs(2)));
+    let log = d1.log_text();
+    assert_eq!(log.matches("Entering").count(), before, "{log}");
+    // Only the delayed second burst (5 s after MASTER) may have been sent.
+    let garps_after = log.matches("Sending gratuitous ARP on").count();
+    assert!(garps_after == garps || garps_after == garps + 5, "{log}");
+    d1.signal(nix::sys::signal::Signal::SIGUSR2);
+    let stats = lan.dir.join("keepalived.stats");
+    assert!(lan
+        .wait_for(Duration::from_secs(3), || stats.exists())
+        .is_some());
+    let s = std::fs::read_to_string(&stats).unwrap();
+    assert!(
+        s.starts_with("VRRP Instance: VI_1\n  Advertisements:\n    Received: 0\n"),
+        "{s}"
+    );
+    assert!(s.contains("  Became master: 1\n"), "{s}");
+}
+
+#[test]
+fn vrrp_ours_scenarios() {
+    if let Some(why) = vrrp_topology::unavailable(false) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    vrrp_topology::our_binary();
+    run_parallel(vec![
+        ("election_and_sigterm", election_and_sigterm),
+        ("preemption", preemption),
+        ("nopreempt", nopreempt),
+        ("crash_failover", crash_failover),
+        ("track_script_weight", track_script_weight),
+        ("v3_fast", v3_fast),
+        ("unicast", unicast),
+        ("reload_and_stats", reload_and_stats),
+    ]);
+}
