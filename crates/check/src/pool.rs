@@ -9,6 +9,8 @@
 //! results with [`Engine::on_result`], and after [`Action::TableChanged`]
 //! maps [`Engine::desired_table`] onto IPVS.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -333,6 +335,9 @@ fn renumber(a: Action, vs: usize) -> Action {
 pub struct Engine {
     vss: Vec<VsState>,
     next_token: u64,
+    /// Wake-up times; entries whose checker has moved on are stale and are
+    /// dropped lazily (see `prune`).
+    timers: BinaryHeap<Reverse<(Millis, CheckerId)>>,
 }
 
 impl Engine {
@@ -410,7 +415,13 @@ impl Engine {
         out.dedup_by(|a, b| {
             matches!((a, b), (Action::TableChanged { vs: x }, Action::TableChanged { vs: y }) if x == y)
         });
-        (Engine { vss, next_token: 1 }, out)
+        let mut e = Engine {
+            vss,
+            next_token: 1,
+            timers: BinaryHeap::new(),
+        };
+        e.rebuild_timers();
+        (e, out)
     }
 
     /// Reload with new configurations (SIGHUP). Virtual servers are matched
@@ -531,6 +542,7 @@ impl Engine {
             out.push(Action::TableChanged { vs: vi });
             self.vss.push(vs);
         }
+        self.rebuild_timers();
         out
     }
 
@@ -546,40 +558,75 @@ impl Engine {
 
     /// The earliest time [`Engine::on_timer`] has work to do.
     pub fn next_wakeup(&self) -> Option<Millis> {
-        self.vss
-            .iter()
-            .flat_map(|v| v.rss.iter())
-            .flat_map(|r| r.checkers.iter())
-            .map(Checker::next_wakeup)
-            .min()
+        self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
-    /// Runs every due timer: starts probes, fails probes past their deadline.
-    pub fn on_timer(&mut self, now: Millis) -> Vec<Action> {
-        let mut out = Vec::new();
-        for vi in 0..self.vss.len() {
-            for ri in 0..self.vss[vi].rss.len() {
-                for ci in 0..self.vss[vi].rss[ri].checkers.len() {
-                    let c = &mut self.vss[vi].rss[ri].checkers[ci];
-                    if c.next_wakeup() > now {
-                        continue;
-                    }
-                    let step = c.on_timer(now, self.next_token);
-                    if step.start.is_some() {
-                        self.next_token += 1;
-                    }
-                    self.apply(
-                        CheckerId {
-                            vs: vi,
-                            rs: ri,
-                            checker: ci,
-                        },
-                        step,
-                        &mut out,
-                    );
+    fn rebuild_timers(&mut self) {
+        let mut timers = Vec::new();
+        for (vi, v) in self.vss.iter().enumerate() {
+            for (ri, r) in v.rss.iter().enumerate() {
+                for (ci, c) in r.checkers.iter().enumerate() {
+                    let id = CheckerId {
+                        vs: vi,
+                        rs: ri,
+                        checker: ci,
+                    };
+                    timers.push(Reverse((c.next_wakeup(), id)));
                 }
             }
         }
+        self.timers = BinaryHeap::from(timers);
+    }
+
+    fn is_current(&self, t: Millis, id: CheckerId) -> bool {
+        self.checker(id).is_some_and(|c| c.next_wakeup() == t)
+    }
+
+    /// Drops stale entries from the top of the heap so `peek` is valid.
+    fn prune(&mut self) {
+        while let Some(Reverse((t, id))) = self.timers.peek().copied() {
+            if self.is_current(t, id) {
+                break;
+            }
+            self.timers.pop();
+        }
+    }
+
+    fn rearm(&mut self, id: CheckerId) {
+        if let Some(c) = self.checker(id) {
+            let t = c.next_wakeup();
+            self.timers.push(Reverse((t, id)));
+        }
+    }
+
+    /// Runs every due timer: starts probes, fails probes past their deadline.
+    /// Cost: O(due · log n), not a scan of all checkers.
+    pub fn on_timer(&mut self, now: Millis) -> Vec<Action> {
+        let mut out = Vec::new();
+        let mut due = Vec::new();
+        while let Some(Reverse((t, id))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if self.is_current(t, id) {
+                due.push(id);
+            }
+        }
+        due.dedup();
+        for id in due {
+            let token = self.next_token;
+            let Some(c) = self.checker_mut(id) else {
+                continue;
+            };
+            let step = c.on_timer(now, token);
+            if step.start.is_some() {
+                self.next_token += 1;
+            }
+            self.apply(id, step, &mut out);
+            self.rearm(id);
+        }
+        self.prune();
         out
     }
 
@@ -606,6 +653,8 @@ impl Engine {
         };
         let step = c.on_result(now, token, outcome);
         self.apply(id, step, &mut out);
+        self.rearm(id);
+        self.prune();
         out
     }
 

@@ -994,3 +994,39 @@ fn reload_weight_change_removed_server_and_inflight_probe() {
     assert!(e.rs_alive(0, 1));
     assert_eq!(e.desired_table(0)[0].weight, 3);
 }
+
+#[test]
+fn two_thousand_servers_delay_loop_1s() {
+    let servers: Vec<RealServerConfig> = (0..2000u32)
+        .map(|i| {
+            rs(
+                &format!("10.{}.{}.{}:80", i >> 16, (i >> 8) & 255, i & 255),
+                1,
+                vec![tcp(1, 1, 1, 1)],
+            )
+        })
+        .collect();
+    let mut s = Sim::new(
+        vec![vs(servers)],
+        Box::new(|id, _| {
+            if id.rs % 3 == 0 {
+                Answer::Refused
+            } else {
+                Answer::Ok
+            }
+        }),
+    );
+    let t0 = std::time::Instant::now();
+    s.run_until(Millis::from_secs(10));
+    let elapsed = t0.elapsed();
+    // Up servers: probes at 1..=10 s. Dead ones (every third): first failure
+    // at 1 s is final, then down-state TCP retries every 1 s as well.
+    assert_eq!(s.probes.len(), 2000 * 10);
+    let removed = s
+        .lines()
+        .iter()
+        .filter(|l| l.contains("Removing service"))
+        .count();
+    assert_eq!(removed, 667);
+    eprintln!("20,000 probes simulated in {elapsed:?}");
+}
