@@ -9,6 +9,7 @@
 //! every token keeps its file, line and column.
 
 use crate::diag::{Diags, Loc};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -16,11 +17,73 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Token {
     /// Text, without the surrounding quotes when quoted.
-    pub text: String,
+    pub text: Text,
     /// Where it starts.
     pub loc: Loc,
     /// It was written in double quotes.
     pub quoted: bool,
+}
+
+/// Token text: inline up to 22 bytes (most keywords and values), so that a
+/// 200,000-line configuration does not make 300,000 small allocations.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// Short text stored in place.
+    Inline(u8, [u8; 22]),
+    /// Longer text.
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// Store `s`.
+    pub fn new(s: &str) -> Self {
+        if s.len() <= 22 {
+            let mut buf = [0u8; 22];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            Text::Inline(s.len() as u8, buf)
+        } else {
+            Text::Heap(s.into())
+        }
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Always valid: copied from a &str of exactly this length.
+            Text::Inline(n, b) => std::str::from_utf8(&b[..*n as usize]).unwrap_or_default(),
+            Text::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text::new(s)
+    }
 }
 
 /// A lexical item: a line of words, or a brace.
@@ -34,33 +97,52 @@ pub(crate) enum Item {
     Close(Loc),
 }
 
-/// A line being processed: text plus the original column of every byte.
+/// A line being processed: text plus where each byte came from.
+///
+/// `cols` is `None` on the fast path (an ASCII line copied unchanged): the
+/// column of byte `i` is then `base + i`. Otherwise it holds the original
+/// 1-based column of every byte.
 #[derive(Debug, Clone)]
-struct LineBuf {
-    text: String,
-    cols: Vec<u32>,
+struct LineBuf<'a> {
+    text: Cow<'a, str>,
+    cols: Option<Vec<u32>>,
+    base: u32,
     file: u32,
     line: u32,
 }
 
-impl LineBuf {
+impl<'a> LineBuf<'a> {
+    fn col_at(&self, byte: usize) -> u32 {
+        match &self.cols {
+            None => self.base + byte as u32,
+            Some(c) => c
+                .get(byte)
+                .copied()
+                .or_else(|| c.last().map(|c| c + 1))
+                .unwrap_or(self.base),
+        }
+    }
     fn loc_at(&self, byte: usize) -> Loc {
-        let col = self
-            .cols
-            .get(byte)
-            .copied()
-            .or_else(|| self.cols.last().map(|c| c + 1))
-            .unwrap_or(1);
         Loc {
             file: self.file,
             line: self.line,
-            col,
+            col: self.col_at(byte),
         }
     }
     /// Drop the first `n` bytes.
     fn skip(&mut self, n: usize) {
-        self.text.drain(..n);
-        self.cols.drain(..n);
+        match &mut self.text {
+            Cow::Borrowed(s) => *s = &s[n..],
+            Cow::Owned(s) => {
+                s.drain(..n);
+            }
+        }
+        match &mut self.cols {
+            None => self.base += n as u32,
+            Some(c) => {
+                c.drain(..n);
+            }
+        }
     }
     fn trim_start(&mut self) {
         let n = self.text.len() - self.text.trim_start_matches([' ', '\t']).len();
@@ -68,8 +150,30 @@ impl LineBuf {
     }
     fn trim_end(&mut self) {
         let n = self.text.trim_end_matches([' ', '\t']).len();
-        self.text.truncate(n);
-        self.cols.truncate(n);
+        match &mut self.text {
+            Cow::Borrowed(s) => *s = &s[..n],
+            Cow::Owned(s) => s.truncate(n),
+        }
+        if let Some(c) = &mut self.cols {
+            c.truncate(n);
+        }
+    }
+    /// Bytes `a..b` as a line of their own.
+    fn slice(&self, a: usize, b: usize) -> LineBuf<'static> {
+        LineBuf {
+            text: Cow::Owned(self.text[a..b].to_string()),
+            cols: self.cols.as_ref().map(|c| c[a..b].to_vec()),
+            base: self.base + a as u32,
+            file: self.file,
+            line: self.line,
+        }
+    }
+    /// Column of every byte, materialised.
+    fn all_cols(&self) -> Vec<u32> {
+        match &self.cols {
+            Some(c) => c.clone(),
+            None => (0..self.text.len() as u32).map(|i| self.base + i).collect(),
+        }
     }
 }
 
@@ -77,14 +181,14 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 const MAX_SUBST_DEPTH: usize = 32;
 const MAX_LINE: usize = 1024 * 64;
 
-/// Reads a file tree into items.
+/// Reads a file tree into a [`crate::tree::Builder`].
 #[derive(Debug)]
 pub(crate) struct Lexer<'d> {
     diags: &'d mut Diags,
     config_id: String,
     defs: HashMap<String, String>,
-    /// Output.
-    pub items: Vec<Item>,
+    /// Output: the tree under construction.
+    pub tree: crate::tree::Builder,
     stack: Vec<PathBuf>,
     /// Multi-line definition being collected: name, value so far.
     pending_def: Option<(String, String)>,
@@ -92,6 +196,8 @@ pub(crate) struct Lexer<'d> {
     /// First non-breaking space seen in the current file, and how many.
     nbsp: Option<Loc>,
     nbsp_count: usize,
+    /// Reused token buffer.
+    scratch: Vec<Token>,
 }
 
 impl<'d> Lexer<'d> {
@@ -102,12 +208,13 @@ impl<'d> Lexer<'d> {
             diags,
             config_id,
             defs: HashMap::new(),
-            items: Vec::new(),
+            tree: Default::default(),
             stack: Vec::new(),
             pending_def: None,
             rng: seed,
             nbsp: None,
             nbsp_count: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -209,7 +316,7 @@ impl<'d> Lexer<'d> {
     }
 
     /// `@`, `$NAME=`, substitution, `~SEQ`, then tokens.
-    fn logical(&mut self, mut lb: LineBuf, depth: usize) {
+    fn logical(&mut self, mut lb: LineBuf<'_>, depth: usize) {
         if depth > MAX_SUBST_DEPTH {
             self.diags.error(
                 lb.loc_at(0),
@@ -252,7 +359,7 @@ impl<'d> Lexer<'d> {
         if lb.text.contains('$') {
             if let Some(new) = self.substitute(&lb) {
                 // A multi-line definition expands into several lines.
-                let parts: Vec<LineBuf> = split_lines(new);
+                let parts: Vec<LineBuf<'static>> = split_lines(new);
                 for mut p in parts {
                     p.trim_start();
                     p.trim_end();
@@ -267,7 +374,49 @@ impl<'d> Lexer<'d> {
     }
 
     /// Strip comments outside quotes, handle `\#`/`\!`, trim. None = error reported, drop.
-    fn decomment(&mut self, raw: &str, file: u32, line: u32) -> Option<LineBuf> {
+    fn decomment<'r>(&mut self, raw: &'r str, file: u32, line: u32) -> Option<LineBuf<'r>> {
+        // Fast path: ASCII without escapes: cut at the first comment
+        // character outside quotes, no per-byte column table.
+        if raw.is_ascii() && !raw.contains('\\') {
+            let b = raw.as_bytes();
+            let mut in_quote = false;
+            let mut quote_col = 0;
+            let mut end = b.len();
+            for (i, &c) in b.iter().enumerate() {
+                match c {
+                    b'"' => {
+                        in_quote = !in_quote;
+                        quote_col = i as u32 + 1;
+                    }
+                    b'!' | b'#' if !in_quote => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if in_quote {
+                self.diags.error(
+                    Loc {
+                        file,
+                        line,
+                        col: quote_col,
+                    },
+                    format!("Unterminated quote '{}'", raw.trim()),
+                );
+                return None;
+            }
+            let mut lb = LineBuf {
+                text: Cow::Borrowed(&raw[..end]),
+                cols: None,
+                base: 1,
+                file,
+                line,
+            };
+            lb.trim_start();
+            lb.trim_end();
+            return Some(lb);
+        }
         let mut text = String::with_capacity(raw.len());
         let mut cols = Vec::with_capacity(raw.len());
         let mut in_quote = false;
@@ -306,8 +455,9 @@ impl<'d> Lexer<'d> {
             cols.resize(start + c.len_utf8(), col);
         }
         let mut lb = LineBuf {
-            text,
-            cols,
+            text: Cow::Owned(text),
+            cols: Some(cols),
+            base: 1,
             file,
             line,
         };
@@ -407,16 +557,17 @@ impl<'d> Lexer<'d> {
     }
 
     /// Replace `$NAME` / `${NAME}`; None when nothing changed.
-    fn substitute(&mut self, lb: &LineBuf) -> Option<LineBuf> {
+    fn substitute(&mut self, lb: &LineBuf<'_>) -> Option<LineBuf<'static>> {
         let t = &lb.text;
         let b = t.as_bytes();
         let mut out = String::with_capacity(t.len());
         let mut cols = Vec::with_capacity(t.len());
+        let src_cols = lb.all_cols();
         let mut i = 0;
         let mut changed = false;
         while i < b.len() {
             if b[i] == b'$' {
-                let col = lb.cols[i];
+                let col = src_cols[i];
                 // ${NAME [params]}
                 if b.get(i + 1) == Some(&b'{') {
                     if let Some(end) = t[i + 2..].find('}') {
@@ -454,12 +605,13 @@ impl<'d> Lexer<'d> {
             }
             let c = t[i..].chars().next().unwrap_or(' ');
             out.push(c);
-            cols.resize(out.len(), lb.cols[i]);
+            cols.resize(out.len(), src_cols[i]);
             i += c.len_utf8();
         }
         changed.then_some(LineBuf {
-            text: out,
-            cols,
+            text: Cow::Owned(out),
+            cols: Some(cols),
+            base: lb.base,
             file: lb.file,
             line: lb.line,
         })
@@ -503,7 +655,7 @@ impl<'d> Lexer<'d> {
     }
 
     /// `~SEQ(var, [start,] [step,] end) text`, `~SEQx(...)`, `~LST(var, v1, v2...) text`.
-    fn sequence(&mut self, mut lb: LineBuf, depth: usize) {
+    fn sequence(&mut self, mut lb: LineBuf<'_>, depth: usize) {
         let loc = lb.loc_at(0);
         let hex = lb.text.starts_with("~SEQx");
         let is_lst = lb.text.starts_with("~LST");
@@ -520,12 +672,7 @@ impl<'d> Lexer<'d> {
             );
             return;
         };
-        let spec = LineBuf {
-            text: lb.text[open + 1..close].to_string(),
-            cols: lb.cols[open + 1..close].to_vec(),
-            file: lb.file,
-            line: lb.line,
-        };
+        let spec = lb.slice(open + 1, close);
         let spec = self.substitute(&spec).unwrap_or(spec);
         let args: Vec<String> = spec.text.split(',').map(|s| s.trim().to_string()).collect();
         lb.skip(close + 1);
@@ -598,10 +745,10 @@ impl<'d> Lexer<'d> {
     }
 
     /// Split into words and braces.
-    fn tokenise(&mut self, lb: &LineBuf) {
+    fn tokenise(&mut self, lb: &LineBuf<'_>) {
         let t = &lb.text;
         let b = t.as_bytes();
-        let mut words: Vec<Token> = Vec::new();
+        let mut words: Vec<Token> = std::mem::take(&mut self.scratch);
         let mut i = 0;
         while i < b.len() {
             let c = b[i];
@@ -611,14 +758,17 @@ impl<'d> Lexer<'d> {
             }
             if c == b'{' || c == b'}' {
                 if !words.is_empty() {
-                    self.items.push(Item::Words(std::mem::take(&mut words)));
+                    // Exact-size copy out of the scratch buffer: one allocation per line.
+                    let w = take_exact(&mut words);
+                    self.tree.push(Item::Words(w), self.diags);
                 }
                 let loc = lb.loc_at(i);
-                self.items.push(if c == b'{' {
+                let item = if c == b'{' {
                     Item::Open(loc)
                 } else {
                     Item::Close(loc)
-                });
+                };
+                self.tree.push(item, self.diags);
                 i += 1;
                 continue;
             }
@@ -627,7 +777,7 @@ impl<'d> Lexer<'d> {
                 match t[i + 1..].find('"') {
                     Some(end) => {
                         words.push(Token {
-                            text: t[i + 1..i + 1 + end].to_string(),
+                            text: Text::new(&t[i + 1..i + 1 + end]),
                             loc,
                             quoted: true,
                         });
@@ -637,7 +787,7 @@ impl<'d> Lexer<'d> {
                         self.diags
                             .error(loc, format!("Unmatched quote: '{}'", &t[i..]));
                         words.push(Token {
-                            text: t[i + 1..].to_string(),
+                            text: Text::new(&t[i + 1..]),
                             loc,
                             quoted: true,
                         });
@@ -651,15 +801,25 @@ impl<'d> Lexer<'d> {
                 i += 1;
             }
             words.push(Token {
-                text: t[start..i].to_string(),
+                text: Text::new(&t[start..i]),
                 loc,
                 quoted: false,
             });
         }
         if !words.is_empty() {
-            self.items.push(Item::Words(words));
+            let w = take_exact(&mut words);
+            self.tree.push(Item::Words(w), self.diags);
         }
+        self.scratch = words;
     }
+}
+
+/// Move the tokens out into a Vec of exactly their number, keeping the
+/// buffer's capacity for the next line (one allocation per line).
+fn take_exact(words: &mut Vec<Token>) -> Vec<Token> {
+    let mut w = Vec::with_capacity(words.len());
+    w.append(words);
+    w
 }
 
 /// `include`, `includer`, `includem`, `includew`, `includeb`, `includea` + blank.
@@ -695,7 +855,7 @@ fn definition(text: &str) -> Option<(String, String)> {
     ))
 }
 
-fn split_lines(lb: LineBuf) -> Vec<LineBuf> {
+fn split_lines(lb: LineBuf<'static>) -> Vec<LineBuf<'static>> {
     if !lb.text.contains('\n') {
         return vec![lb];
     }
@@ -703,21 +863,11 @@ fn split_lines(lb: LineBuf) -> Vec<LineBuf> {
     let mut start = 0;
     for (i, c) in lb.text.char_indices() {
         if c == '\n' {
-            out.push(LineBuf {
-                text: lb.text[start..i].to_string(),
-                cols: lb.cols[start..i].to_vec(),
-                file: lb.file,
-                line: lb.line,
-            });
+            out.push(lb.slice(start, i));
             start = i + 1;
         }
     }
-    out.push(LineBuf {
-        text: lb.text[start..].to_string(),
-        cols: lb.cols[start..].to_vec(),
-        file: lb.file,
-        line: lb.line,
-    });
+    out.push(lb.slice(start, lb.text.len()));
     out
 }
 

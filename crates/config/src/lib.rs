@@ -105,9 +105,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Failed> {
             diagnostics: diags.into_diagnostics(),
         });
     }
-    let items = std::mem::take(&mut lx.items);
+    let builder = std::mem::take(&mut lx.tree);
     drop(lx);
-    let nodes = tree::build(items, &mut diags);
+    let nodes = builder.finish(&mut diags);
     let config = parse::Parser::new(&mut diags).run(&nodes);
     let failed = diags.has_errors();
     let diagnostics = diags.into_diagnostics();

@@ -37,6 +37,8 @@ pub(crate) struct Parser<'d> {
     cfg: Config,
     locs: Locs,
     lvs_sync_if_from_instance: Option<(String, String)>,
+    /// Names defined so far, per kind (duplicate detection without scans).
+    names: std::collections::HashSet<(&'static str, String)>,
 }
 
 /// Maximum weight of a tracked object (`vrrp/vrrp_track.c`).
@@ -50,6 +52,7 @@ impl<'d> Parser<'d> {
             cfg: Config::default(),
             locs: Locs::default(),
             lvs_sync_if_from_instance: None,
+            names: Default::default(),
         }
     }
 
@@ -211,7 +214,7 @@ impl<'d> Parser<'d> {
         ip(self.d, node.keyword(), t)
     }
     fn str1(&mut self, node: &Node) -> Option<String> {
-        self.arg1(node).map(|t| t.text.clone())
+        self.arg1(node).map(|t| t.text.to_string())
     }
     fn script1(&mut self, node: &Node) -> Option<Script> {
         let a = self.args(node);
@@ -220,7 +223,7 @@ impl<'d> Parser<'d> {
     fn raw(&mut self, node: &Node, kw: &str, other: &mut Vec<RawStatement>) {
         other.push(RawStatement {
             keyword: kw.to_string(),
-            args: node.words[1..].iter().map(|t| t.text.clone()).collect(),
+            args: node.words[1..].iter().map(|t| t.text.to_string()).collect(),
         });
     }
     fn run_as(&mut self, node: &Node) -> Option<RunAs> {
@@ -233,8 +236,8 @@ impl<'d> Parser<'d> {
             return None;
         };
         Some(RunAs {
-            user: u.text.clone(),
-            group: a.get(1).map(|t| t.text.clone()),
+            user: u.text.to_string(),
+            group: a.get(1).map(|t| t.text.to_string()),
         })
     }
     fn track_list(&mut self, node: &Node, min: i64) -> Vec<TrackRef> {
@@ -316,13 +319,13 @@ impl<'d> Parser<'d> {
             "notification_email" => {
                 for l in self.value_lines(node) {
                     g.notification_email
-                        .extend(l.iter().map(|t| t.text.clone()));
+                        .extend(l.iter().map(|t| t.text.to_string()));
                 }
             }
             "notification_email_from" => {
                 let a = self.args(node);
                 match a.first() {
-                    Some(t) if !t.text.is_empty() => g.notification_email_from = Some(t.text.clone()),
+                    Some(t) if !t.text.is_empty() => g.notification_email_from = Some(t.text.to_string()),
                     _ => self.d.warn(node.loc(), "notification_email_from has no address - ignored (keepalived uses keepalived@<hostname>)"),
                 }
             }
@@ -336,7 +339,7 @@ impl<'d> Parser<'d> {
                                 h.loc,
                                 format!("smtp_server '{}' is not an IP address; keepalived 2.2.7 rejects it, keepalived-rs resolves the name when sending", h.text),
                             );
-                            Host::Name(h.text.clone())
+                            Host::Name(h.text.to_string())
                         }
                     };
                     let p = match a.get(1) {
@@ -501,7 +504,7 @@ impl<'d> Parser<'d> {
                 }
             }
             "vrrp_iptables" => g.vrrp_iptables = Some(words(self.args(node))),
-            "nftables" => g.nftables = Some(self.args(node).first().map(|t| t.text.clone())),
+            "nftables" => g.nftables = Some(self.args(node).first().map(|t| t.text.to_string())),
             "vmac_prefix" => {
                 if let Some(v) = self.str1(node) {
                     g.vmac_prefix = v;
@@ -537,11 +540,11 @@ impl<'d> Parser<'d> {
             return None;
         };
         let owner = a.get(1).map(|u| RunAs {
-            user: u.text.clone(),
-            group: a.get(2).map(|t| t.text.clone()),
+            user: u.text.to_string(),
+            group: a.get(2).map(|t| t.text.to_string()),
         });
         Some(NotifyFifo {
-            path: p.text.clone().into(),
+            path: p.text.to_string().into(),
             owner,
             script: None,
         })
@@ -582,7 +585,7 @@ impl<'d> Parser<'d> {
             return None;
         };
         let mut s = LvsSyncDaemon {
-            interface: ifn.text.clone(),
+            interface: ifn.text.to_string(),
             instance: None,
             sync_id: 0,
             maxlen: None,
@@ -597,7 +600,7 @@ impl<'d> Parser<'d> {
                 t.text.as_str(),
                 "inst" | "id" | "maxlen" | "port" | "ttl" | "group"
             ) {
-                s.instance = Some(t.text.clone());
+                s.instance = Some(t.text.to_string());
                 i = 2;
             }
         }
@@ -610,7 +613,7 @@ impl<'d> Parser<'d> {
                 break;
             };
             match a[i].text.as_str() {
-                "inst" => s.instance = Some(v.text.clone()),
+                "inst" => s.instance = Some(v.text.to_string()),
                 "id" => s.sync_id = int(self.d, "lvs_sync_daemon id", v, 0, 255).unwrap_or(0) as u8,
                 "maxlen" => {
                     s.maxlen = int(self.d, "lvs_sync_daemon maxlen", v, 1, 65535 - 20 - 8)
@@ -634,7 +637,7 @@ impl<'d> Parser<'d> {
         let Some((name, children)) = self.named_block(node) else {
             return;
         };
-        if self.cfg.vrrp_scripts.iter().any(|s| s.name == name.text) {
+        if !self.names.insert(("vrrp_script", name.text.to_string())) {
             self.d.error(
                 name.loc,
                 format!("vrrp_script {} is defined twice", name.text),
@@ -642,7 +645,7 @@ impl<'d> Parser<'d> {
             return;
         }
         let mut s = VrrpScript {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             script: Script {
                 argv: Vec::new(),
                 user: None,
@@ -688,7 +691,7 @@ impl<'d> Parser<'d> {
                     match a.first() {
                         Some(t) => {
                             let mut l = vec![Token {
-                                text: s.name.clone(),
+                                text: s.name.as_str().into(),
                                 loc: t.loc,
                                 quoted: false,
                             }];
@@ -733,7 +736,7 @@ impl<'d> Parser<'d> {
             return;
         };
         let mut t = TrackFile {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             file: Default::default(),
             weight: 1,
             weight_reverse: false,
@@ -788,7 +791,7 @@ impl<'d> Parser<'d> {
             return;
         };
         let mut t = TrackProcess {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             process: Vec::new(),
             param_match: None,
             weight: 0,
@@ -843,7 +846,7 @@ impl<'d> Parser<'d> {
         let Some((name, children)) = self.named_block(node) else {
             return;
         };
-        if self.cfg.vrrp_instances.iter().any(|s| s.name == name.text) {
+        if !self.names.insert(("vrrp_instance", name.text.to_string())) {
             self.d.error(
                 name.loc,
                 format!("vrrp_instance {} is defined twice", name.text),
@@ -852,7 +855,7 @@ impl<'d> Parser<'d> {
         }
         let g = &self.cfg.global;
         let mut v = VrrpInstance {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             state: InitialState::Backup,
             interface: None,
             vrf: None,
@@ -942,7 +945,7 @@ impl<'d> Parser<'d> {
                                 ),
                             );
                         }
-                        v.interface = Some(t.text.clone());
+                        v.interface = Some(t.text.to_string());
                     }
                 }
                 "vrf" => v.vrf = self.str1(c),
@@ -1149,7 +1152,7 @@ impl<'d> Parser<'d> {
                                 format!("use_vmac: interface name '{}' too long", t.text),
                             );
                         } else {
-                            m.name = Some(t.text.clone());
+                            m.name = Some(t.text.to_string());
                         }
                     }
                     v.use_vmac = Some(m);
@@ -1449,7 +1452,7 @@ impl<'d> Parser<'d> {
                 }
                 "auth_pass" => {
                     if let Some(t) = self.arg1(c) {
-                        let mut p = t.text.clone();
+                        let mut p = t.text.to_string();
                         if p.len() > 8 {
                             let mut cut = 8;
                             while !p.is_char_boundary(cut) {
@@ -1500,7 +1503,7 @@ impl<'d> Parser<'d> {
             return;
         };
         let mut g = VrrpSyncGroup {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             group: Vec::new(),
             track_interface: Vec::new(),
             track_script: Vec::new(),
@@ -1522,8 +1525,8 @@ impl<'d> Parser<'d> {
                 "group" => {
                     for l in self.value_lines(c) {
                         for t in l {
-                            self.locs.sync_refs.push((t.text.clone(), t.loc));
-                            g.group.push(t.text.clone());
+                            self.locs.sync_refs.push((t.text.to_string(), t.loc));
+                            g.group.push(t.text.to_string());
                         }
                     }
                 }
@@ -1568,7 +1571,7 @@ impl<'d> Parser<'d> {
             return;
         };
         let mut g = VirtualServerGroup {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             entries: Vec::new(),
         };
         for c in children {
@@ -1713,8 +1716,8 @@ impl<'d> Parser<'d> {
                 }
             }
             (Some(k), Some(n)) if k.text == "group" => {
-                self.locs.vsg_refs.push((n.text.clone(), n.loc));
-                VsKey::Group(n.text.clone())
+                self.locs.vsg_refs.push((n.text.to_string(), n.loc));
+                VsKey::Group(n.text.to_string())
             }
             (Some(a), Some(p)) => {
                 let (Some(addr), Some(port)) = (
@@ -1950,6 +1953,7 @@ impl<'d> Parser<'d> {
                 format!("Virtual server {vs_name}: no forwarding method set, setting default NAT"),
             );
         }
+        vs.real_servers.reserve_exact(rs_nodes.len());
         for c in rs_nodes {
             if let Some(rs) = self.real_server(c, &vs, &inh) {
                 vs.real_servers.push(rs);
@@ -2138,6 +2142,7 @@ impl<'d> Parser<'d> {
                 _ => checker_nodes.push((kw, c)),
             }
         }
+        rs.checkers.reserve_exact(checker_nodes.len());
         for (kw, c) in checker_nodes {
             if let Some(ch) = self.checker(kw, c, vs, &rs, &inh) {
                 rs.checkers.push(ch);
@@ -2173,7 +2178,7 @@ impl<'d> Parser<'d> {
         let mut fwmark = None;
         let mut log_all = false;
         let mut http = HttpCheck {
-            urls: Vec::new(),
+            urls: Vec::with_capacity(children.iter().filter(|c| c.keyword() == "url").count()),
             virtualhost: None,
             http_protocol: HttpProtocol::Http10,
             enable_sni: false,
@@ -2295,8 +2300,8 @@ impl<'d> Parser<'d> {
                 }
                 "track_file" => {
                     if let Some(t) = self.arg1(c) {
-                        self.locs.track_file_refs.push((t.text.clone(), t.loc));
-                        file.track_file = t.text.clone();
+                        self.locs.track_file_refs.push((t.text.to_string(), t.loc));
+                        file.track_file = t.text.to_string();
                     }
                 }
                 "weight" => {
@@ -2581,7 +2586,7 @@ fn set_notify(n: &mut NotifyScripts, kw: &str, s: Option<Script>) {
 }
 
 fn words(t: &[Token]) -> Vec<String> {
-    t.iter().map(|t| t.text.clone()).collect()
+    t.iter().map(|t| t.text.to_string()).collect()
 }
 
 fn lb_algo(s: &str) -> Option<LbAlgo> {

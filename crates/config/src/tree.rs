@@ -9,7 +9,7 @@ pub(crate) struct Node {
     /// Keyword and arguments (empty for a stray block).
     pub words: Vec<Token>,
     /// `{ ... }` after the line.
-    pub block: Option<Block>,
+    pub block: Option<Box<Block>>,
 }
 
 /// The contents of `{ ... }`.
@@ -36,23 +36,37 @@ impl Node {
     }
 }
 
-/// Build the tree. Unbalanced braces are reported here.
-pub(crate) fn build(items: Vec<Item>, diags: &mut Diags) -> Vec<Node> {
-    // Frames: (children, open loc, node words that own the block).
-    let mut stack: Vec<(Vec<Node>, Loc, Vec<Token>)> =
-        vec![(Vec::new(), Loc::default(), Vec::new())];
-    let mut last_was_words = false;
-    for item in items {
+/// Builds the tree as the lexer produces items (no intermediate list).
+/// Unbalanced braces are reported here.
+#[derive(Debug)]
+pub(crate) struct Builder {
+    /// Frames: (children, open loc, words of the line that owns the block).
+    stack: Vec<(Vec<Node>, Loc, Vec<Token>)>,
+    last_was_words: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            stack: vec![(Vec::new(), Loc::default(), Vec::new())],
+            last_was_words: false,
+        }
+    }
+}
+
+impl Builder {
+    /// Add one item.
+    pub fn push(&mut self, item: Item, diags: &mut Diags) {
         match item {
             Item::Words(words) => {
-                if let Some(top) = stack.last_mut() {
+                if let Some(top) = self.stack.last_mut() {
                     top.0.push(Node { words, block: None });
                 }
-                last_was_words = true;
+                self.last_was_words = true;
             }
             Item::Open(loc) => {
-                let owner = if last_was_words {
-                    stack
+                let owner = if self.last_was_words {
+                    self.stack
                         .last_mut()
                         .and_then(|top| top.0.pop())
                         .map(|n| n.words)
@@ -61,42 +75,46 @@ pub(crate) fn build(items: Vec<Item>, diags: &mut Diags) -> Vec<Node> {
                     diags.error(loc, "Unexpected '{' - no keyword before it");
                     Vec::new()
                 };
-                stack.push((Vec::new(), loc, owner));
-                last_was_words = false;
+                self.stack.push((Vec::new(), loc, owner));
+                self.last_was_words = false;
             }
             Item::Close(loc) => {
-                if stack.len() <= 1 {
+                if self.stack.len() <= 1 {
                     diags.error(loc, "Extra '}' found");
-                } else if let Some((children, open, words)) = stack.pop() {
-                    if let Some(top) = stack.last_mut() {
+                } else if let Some((children, open, words)) = self.stack.pop() {
+                    if let Some(top) = self.stack.last_mut() {
                         top.0.push(Node {
                             words,
-                            block: Some(Block { open, children }),
+                            block: Some(Box::new(Block { open, children })),
                         });
                     }
                 }
-                last_was_words = false;
+                self.last_was_words = false;
             }
         }
     }
-    while stack.len() > 1 {
-        let Some((children, open, words)) = stack.pop() else {
-            break;
-        };
-        let what = words
-            .first()
-            .map(|t| format!(" of '{}'", t.text))
-            .unwrap_or_default();
-        diags.error(
-            open,
-            format!("Missing '}}': the block{what} opened here is never closed"),
-        );
-        if let Some(top) = stack.last_mut() {
-            top.0.push(Node {
-                words,
-                block: Some(Block { open, children }),
-            });
+
+    /// Close what is still open (each an error) and return the top level.
+    pub fn finish(mut self, diags: &mut Diags) -> Vec<Node> {
+        while self.stack.len() > 1 {
+            let Some((children, open, words)) = self.stack.pop() else {
+                break;
+            };
+            let what = words
+                .first()
+                .map(|t| format!(" of '{}'", t.text))
+                .unwrap_or_default();
+            diags.error(
+                open,
+                format!("Missing '}}': the block{what} opened here is never closed"),
+            );
+            if let Some(top) = self.stack.last_mut() {
+                top.0.push(Node {
+                    words,
+                    block: Some(Box::new(Block { open, children })),
+                });
+            }
         }
+        self.stack.pop().map(|f| f.0).unwrap_or_default()
     }
-    stack.pop().map(|f| f.0).unwrap_or_default()
 }

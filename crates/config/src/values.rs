@@ -178,8 +178,8 @@ pub(crate) fn script(d: &mut Diags, kw: &str, kw_loc: Loc, args: &[Token]) -> Op
     }
     Some(Script {
         argv,
-        user: args.get(1).map(|t| t.text.clone()),
-        group: args.get(2).map(|t| t.text.clone()),
+        user: args.get(1).map(|t| t.text.to_string()),
+        group: args.get(2).map(|t| t.text.to_string()),
     })
 }
 
@@ -255,7 +255,7 @@ pub(crate) fn virtual_ip(d: &mut Diags, kw: &str, words: &[Token]) -> Option<Vir
         match w.text.as_str() {
             "dev" => {
                 let x = need(d)?;
-                v.dev = Some(x.text.clone());
+                v.dev = Some(x.text.to_string());
                 i += 1;
             }
             "scope" => {
@@ -322,7 +322,7 @@ pub(crate) fn virtual_ip(d: &mut Diags, kw: &str, words: &[Token]) -> Option<Vir
                     );
                     ok = false;
                 }
-                v.label = Some(x.text.clone());
+                v.label = Some(x.text.to_string());
                 i += 1;
             }
             "peer" => {
@@ -394,7 +394,7 @@ pub(crate) fn track_ref(
     min: i64,
     max: i64,
 ) -> Option<TrackRef> {
-    let name = words.first()?.text.clone();
+    let name = words.first()?.text.to_string();
     let mut r = TrackRef {
         name,
         weight: None,
