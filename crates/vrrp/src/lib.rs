@@ -24,6 +24,8 @@
 //! [`track`] (script rise/fall, weights), [`stats`], [`ratelimit`],
 //! [`replay`] (the text format of the replay tests).
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod config;
 pub mod instance;
