@@ -124,12 +124,7 @@ pub fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, msg: &[u8]) -> u16 {
 /// True if IPv6 forwarding is on for `ifname`
 /// (`/proc/sys/net/ipv6/conf/IF/forwarding`), i.e. NAs carry the R flag.
 pub fn ipv6_forwarding(ifname: &str) -> Result<bool> {
-    if ifname.is_empty() || ifname.contains('/') || ifname.contains("..") {
-        return Err(Error::NoSuchInterface(ifname.to_string()));
-    }
-    let p = format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding");
-    let s = std::fs::read_to_string(p).map_err(|e| Error::io("read ipv6 forwarding", e))?;
-    Ok(s.trim() != "0")
+    crate::sysctl::get_if_sysctl(crate::Family::V6, ifname, "forwarding").map(|s| s != "0")
 }
 
 /// A send-only `AF_PACKET` socket for GARPs and NAs (non-blocking; it

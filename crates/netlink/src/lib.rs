@@ -17,6 +17,8 @@
 //! * [`EventSocket`]: non-blocking `drain() -> Vec<Event>`.
 //! * [`Announcer`]: [`Announcer::send_garp`], [`Announcer::send_na`]; frame
 //!   builders [`garp_frame`], [`na_frame`].
+//! * [`get_if_sysctl`] / [`set_if_sysctl`]: per-interface IP sysctls
+//!   (VMAC set-up).
 //! * [`VrrpSocket`]: raw protocol-112 socket, [`VrrpSocket::send_to`],
 //!   [`VrrpSocket::recv`].
 //!
@@ -34,12 +36,15 @@
 //! # Ok::<(), keepalived_netlink::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod announce;
 mod error;
 mod events;
 mod msg;
 mod nlsock;
 mod rtnl;
+mod sysctl;
 mod types;
 mod vrrp_socket;
 
@@ -50,6 +55,7 @@ pub use announce::{
 pub use error::{Error, Result};
 pub use events::{Event, EventSocket};
 pub use rtnl::Rtnl;
+pub use sysctl::{get_if_sysctl, set_if_sysctl};
 pub use types::{
     AddOutcome, AddrFlags, BadScope, DelOutcome, Family, IfAddr, Link, MacvlanMode, Route, Rule,
     Scope,

@@ -15,9 +15,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use keepalived_netlink::{
-    garp_frame, na_frame, AddOutcome, AddrFlags, Announcer, DelOutcome, Error, Event, EventSocket,
-    Family, IfAddr, MacvlanMode, Route, Rtnl, Rule, Scope, VrrpSocket, VrrpSocketConfig, ETH_P_ARP,
-    ETH_P_IPV6,
+    garp_frame, get_if_sysctl, na_frame, set_if_sysctl, AddOutcome, AddrFlags, Announcer,
+    DelOutcome, Error, Event, EventSocket, Family, IfAddr, MacvlanMode, Route, Rtnl, Rule, Scope,
+    VrrpSocket, VrrpSocketConfig, ETH_P_ARP, ETH_P_IPV6,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
@@ -352,6 +352,40 @@ fn vmac_macvlan_and_garp_from_vmac() {
     assert!(out.contains("vrrp.51@va"));
     assert!(out.contains("link/ether 00:00:5e:00:01:33"));
     assert!(out.contains("macvlan mode private"));
+    // The VMAC sysctls keepalived sets, from a thread in A; checked with
+    // `ip netns exec A sysctl`.
+    in_ns(&p.a, || {
+        let old = set_if_sysctl(Family::V4, "vrrp.51", "arp_ignore", "1").unwrap();
+        assert_eq!(old, "0");
+        assert_eq!(
+            get_if_sysctl(Family::V4, "vrrp.51", "arp_ignore").unwrap(),
+            "1"
+        );
+        set_if_sysctl(Family::V4, "va", "arp_filter", "1").unwrap();
+        assert!(!keepalived_netlink::ipv6_forwarding("va").unwrap());
+    });
+    let v = run(&[
+        "ip",
+        "netns",
+        "exec",
+        &ns,
+        "sysctl",
+        "-n",
+        "net.ipv4.conf.vrrp/51.arp_ignore",
+    ]);
+    assert_eq!(v.trim(), "1");
+    let v = run(&[
+        "ip",
+        "netns",
+        "exec",
+        &ns,
+        "sysctl",
+        "-n",
+        "net.ipv4.conf.va.arp_filter",
+    ]);
+    assert_eq!(v.trim(), "1");
+    // This thread (root namespace) has no `va`: the writes went to A.
+    assert!(!std::path::Path::new("/proc/sys/net/ipv4/conf/va").exists());
     in_ns(&p.a, || {
         let rt = Rtnl::new().unwrap();
         let vm = rt.ifindex("vrrp.51").unwrap();
