@@ -98,7 +98,7 @@ pub(crate) fn split(buf: &[u8]) -> (Vec<RawMsg<'_>>, bool) {
 
 /// The errno carried by an `NLMSG_ERROR` payload (0 = ACK).
 pub(crate) fn error_code(payload: &[u8]) -> Option<i32> {
-    u32_at(payload, 0).map(|v| -(v as i32))
+    u32_at(payload, 0).map(|v| (v as i32).wrapping_neg())
 }
 
 fn ip_from(b: &[u8]) -> Option<IpAddr> {
@@ -731,6 +731,8 @@ mod tests {
         assert_eq!(error_code(&(-17i32).to_ne_bytes()), Some(17));
         assert_eq!(error_code(&0i32.to_ne_bytes()), Some(0));
         assert_eq!(error_code(&[1]), None);
+        // A hostile i32::MIN must not overflow (debug builds would panic).
+        assert_eq!(error_code(&i32::MIN.to_ne_bytes()), Some(i32::MIN));
     }
 
     /// The RTM_NEWADDR bytes for `192.0.2.10/24 brd 192.0.2.255 dev 3 scope
