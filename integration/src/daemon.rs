@@ -80,6 +80,16 @@ impl Daemon {
     /// Write `config` to `dir/keepalived.conf` and start keepalived in `ns`
     /// with `-n -G -D -f … -p … -r … -c … -g…` plus `extra` arguments.
     pub fn start(ns: &Netns, config: &str, extra: &[&str]) -> io::Result<Daemon> {
+        Daemon::start_env(ns, config, extra, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables.
+    pub fn start_env(
+        ns: &Netns,
+        config: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> io::Result<Daemon> {
         let dir = tempfile::Builder::new().prefix("ka-test-").tempdir()?;
         fs::write(dir.path().join("keepalived.conf"), config)?;
         let mut d = Daemon {
@@ -108,6 +118,7 @@ impl Daemon {
         let child = ns
             .command(&keepalived_bin().to_string_lossy())
             .args(&args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(console.try_clone()?)
             .stderr(console)

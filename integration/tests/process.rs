@@ -516,3 +516,50 @@ fn stalled_parent_does_not_kill_its_children() {
         d.log()
     );
 }
+
+#[test]
+fn systemd_notifications() {
+    if skip_unless_root("systemd_notifications") {
+        return;
+    }
+    let ns = host("sdn");
+    // A filesystem socket works across network namespaces (abstract ones do not).
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(START)).unwrap();
+    let sp = sock_path.to_string_lossy().into_owned();
+    let mut d = Daemon::start_env(&ns, &config("sdn"), &[], &[("NOTIFY_SOCKET", sp.as_str())])
+        .expect("start");
+    let recv = || {
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let ready = recv();
+    let (parent, vrrp, _) = start_all(&mut d);
+    assert_eq!(
+        ready,
+        format!("READY=1\nSTATUS=Startup complete\nMAINPID={parent}")
+    );
+    // Children do not inherit NOTIFY_SOCKET.
+    let env = std::fs::read(format!("/proc/{vrrp}/environ")).unwrap();
+    assert!(!String::from_utf8_lossy(&env).contains("NOTIFY_SOCKET"));
+
+    d.signal(Proc::Parent, Signal::SIGHUP).unwrap();
+    assert!(recv().starts_with("RELOADING=1\n"));
+    assert_eq!(
+        recv(),
+        format!("READY=1\nSTATUS=Reload complete\nMAINPID={parent}")
+    );
+
+    d.write_config("vrrp_instance {\n").unwrap();
+    d.signal(Proc::Parent, Signal::SIGHUP).unwrap();
+    assert!(
+        recv().starts_with("STATUS=Reload failed"),
+        "a refused reload only updates STATUS"
+    );
+
+    d.signal(Proc::Parent, Signal::SIGTERM).unwrap();
+    assert_eq!(recv(), "STOPPING=1\nSTATUS=Stopping");
+}

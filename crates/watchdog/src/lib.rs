@@ -7,8 +7,10 @@
 //! `vrrp/vrrp_daemon.c`, `check/check_daemon.c` (anatomy §1).
 
 mod backoff;
+pub mod sdnotify;
 
 pub use backoff::RestartBackoff;
+use sdnotify::Notifier;
 
 use config::{Config, LoadOptions};
 use ipc::{
@@ -181,6 +183,8 @@ struct Watchdog {
     reload_queued: bool,
     /// When the heartbeat timer last ran.
     last_tick: Instant,
+    /// systemd notifications (`Type=notify`), when `$NOTIFY_SOCKET` is set.
+    notifier: Option<Notifier>,
 }
 
 /// Signals the parent handles.
@@ -260,6 +264,7 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         reloading: Some("Startup complete"),
         reload_queued: false,
         last_tick: Instant::now(),
+        notifier: Notifier::from_env(),
     };
     wd.start_configured_children();
     let stop = wd.main_loop();
@@ -347,6 +352,7 @@ impl Watchdog {
             .arg(server.name())
             .arg(ARG_PARENT)
             .arg(std::process::id().to_string())
+            .env_remove(sdnotify::ENV)
             .stdin(Stdio::null());
         sys::process::pdeathsig_on_exec(&mut cmd, nix::sys::signal::Signal::SIGTERM);
         match cmd.spawn() {
@@ -556,6 +562,9 @@ impl Watchdog {
         }
         if let Some(line) = self.reloading.take() {
             log::info!("{line}");
+            if let Some(n) = &self.notifier {
+                n.ready(line);
+            }
         }
         if self.reload_queued {
             self.reload_queued = false;
@@ -728,12 +737,18 @@ impl Watchdog {
         let config = match load_config(&self.opts.load) {
             Ok(c) => c,
             Err(_) => {
-                log::error!(
-                    "Reload failed: configuration errors; the running configuration is unchanged"
-                );
+                let msg =
+                    "Reload failed: configuration errors; the running configuration is unchanged";
+                log::error!("{msg}");
+                if let Some(n) = &self.notifier {
+                    n.status(msg);
+                }
                 return;
             }
         };
+        if let Some(n) = &self.notifier {
+            n.reloading();
+        }
         self.generation += 1;
         self.config = config;
         self.reloading = Some("Reload complete");
@@ -763,6 +778,9 @@ impl Watchdog {
     /// keepalived's `sigend()`: SIGTERM to VRRP then checker, wait, SIGKILL.
     fn shutdown(&mut self, stop: Stop) -> i32 {
         log::info!("Stopping");
+        if let Some(n) = &self.notifier {
+            n.stopping();
+        }
         if let Err(e) = self.sched.set_signals(&[libc::SIGCHLD]) {
             log::warn!("{e}");
         }
