@@ -10,11 +10,12 @@
 //!   [`Rtnl::link_by_name`], [`Rtnl::ifindex`], [`Rtnl::addresses`],
 //!   [`Rtnl::add_address`] (→ [`AddOutcome::AlreadyPresent`] on `EEXIST`),
 //!   [`Rtnl::del_address`] (→ [`DelOutcome::NotPresent`] on
-//!   `EADDRNOTAVAIL`), [`Rtnl::add_route`], [`Rtnl::del_route`],
-//!   [`Rtnl::add_rule`], [`Rtnl::del_rule`], [`Rtnl::add_macvlan`],
-//!   [`Rtnl::del_link`],
+//!   `EADDRNOTAVAIL`), [`Rtnl::routes`], [`Rtnl::add_route`],
+//!   [`Rtnl::del_route`], [`Rtnl::rules`], [`Rtnl::add_rule`],
+//!   [`Rtnl::del_rule`], [`Rtnl::add_macvlan`], [`Rtnl::del_link`],
 //!   [`Rtnl::set_link_up`].
-//! * [`EventSocket`]: non-blocking `drain() -> Vec<Event>`.
+//! * [`EventSocket`]: non-blocking [`EventSocket::drain`] returning
+//!   [`Event`]s; register its fd for readability and drain on wake-up.
 //! * [`Announcer`]: [`Announcer::send_garp`], [`Announcer::send_na`]; frame
 //!   builders [`garp_frame`], [`na_frame`].
 //! * [`get_if_sysctl`] / [`set_if_sysctl`]: per-interface IP sysctls

@@ -10,6 +10,23 @@
 //! The source address (`mcast_src_ip` / `unicast_src_ip`) is set per packet
 //! with an `IP_PKTINFO` / `IPV6_PKTINFO` control message, so the socket is
 //! not bound to an address and still receives multicast and unicast.
+//!
+//! ```no_run
+//! use keepalived_netlink::{Family, Rtnl, VrrpSocket, VrrpSocketConfig};
+//! let ifindex = Rtnl::new()?.ifindex("eth0")?;
+//! let mut cfg = VrrpSocketConfig::new(Family::V4, ifindex);
+//! cfg.src = Some("192.0.2.11".parse().unwrap()); // mcast_src_ip
+//! let sock = VrrpSocket::open(&cfg)?;
+//! // mio: registry.register(&mut SourceFd(&sock.as_raw_fd()), TOKEN, READABLE)
+//! let mut buf = [0u8; 1500];
+//! while let Some(r) = sock.recv(&mut buf)? {
+//!     // r.hop_limit == Some(255) is checked by the protocol core;
+//!     // &buf[..r.len] is the IPv4 header followed by the advert.
+//!     let _ = (r.src, &buf[..r.len]);
+//! }
+//! sock.send_to(&[0x21, 51, 100, 1, 0, 1, 0, 0], "224.0.0.18".parse().unwrap())?;
+//! # Ok::<(), keepalived_netlink::Error>(())
+//! ```
 
 use std::io::IoSlice;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
