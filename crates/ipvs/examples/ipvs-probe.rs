@@ -14,6 +14,9 @@
 //! ipvs-probe stats                 "conns inpkts outpkts inbytes outbytes" per service and
 //!                                  destination, in ipvsadm's listing order
 //! ```
+//! `--netns PATH` as the first arguments runs the command in that network
+//! namespace (e.g. `/run/netns/x`) through [`Ipvs::open_in_netns`].
+//!
 //! Exit status: 0 ok, 1 IPVS error, 2 usage / file error, 3 IPVS missing.
 
 use std::process::ExitCode;
@@ -57,7 +60,18 @@ fn rules(path: Option<&String>) -> Result<Vec<keepalived_ipvs::VirtualService>, 
     ipvsadm::parse(&text).map_err(|e| Fail::Usage(format!("{path}: {e}")))
 }
 
+fn open(netns: &Option<String>) -> Result<Ipvs, IpvsError> {
+    match netns {
+        Some(p) => Ipvs::open_in_netns(std::path::Path::new(p)),
+        None => Ipvs::open(),
+    }
+}
+
 fn run(args: &[String]) -> Result<(), Fail> {
+    let (netns, args) = match args {
+        [flag, path, rest @ ..] if flag == "--netns" => (Some(path.clone()), rest),
+        _ => (None, args),
+    };
     let cmd = args.first().map(String::as_str).unwrap_or("");
     let keep = args.iter().any(|a| a == "--keep");
     let opts = DiffOptions {
@@ -65,13 +79,13 @@ fn run(args: &[String]) -> Result<(), Fail> {
     };
     match cmd {
         "info" => {
-            let info = Ipvs::open()?.info()?;
+            let info = open(&netns)?.info()?;
             println!("IP Virtual Server version {info}");
         }
-        "save" => print!("{}", ipvsadm::save(&Ipvs::open()?.table()?)),
-        "json" => println!("{:#?}", Ipvs::open()?.table()?),
+        "save" => print!("{}", ipvsadm::save(&open(&netns)?.table()?)),
+        "json" => println!("{:#?}", open(&netns)?.table()?),
         "stats" => {
-            let mut table = Ipvs::open()?.table()?;
+            let mut table = open(&netns)?.table()?;
             ipvsadm::sort_like_ipvsadm(&mut table);
             for v in &table {
                 let s = v.service.stats.unwrap_or_default();
@@ -84,7 +98,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
         }
         "add" => {
             let want = rules(args.get(1))?;
-            let mut ipvs = Ipvs::open()?;
+            let mut ipvs = open(&netns)?;
             for v in &want {
                 ipvs.add_service(&v.service)?;
                 for d in &v.dests {
@@ -94,7 +108,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
         }
         "plan" | "sync" => {
             let want = rules(args.get(1))?;
-            let mut ipvs = Ipvs::open()?;
+            let mut ipvs = open(&netns)?;
             let ops = diff(&ipvs.table()?, &want, opts);
             for op in &ops {
                 println!("{}", ipvsadm::op_line(op));
@@ -107,9 +121,9 @@ fn run(args: &[String]) -> Result<(), Fail> {
             }
             eprintln!("{} operation(s)", ops.len());
         }
-        "flush" => Ipvs::open()?.flush()?,
+        "flush" => open(&netns)?.flush()?,
         "timeouts" => {
-            let t = Ipvs::open()?.timeouts()?;
+            let t = open(&netns)?.timeouts()?;
             println!("{} {} {}", t.tcp, t.tcp_fin, t.udp);
         }
         "set-timeouts" => {
@@ -123,7 +137,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
                 tcp_fin: n(2)?,
                 udp: n(3)?,
             };
-            Ipvs::open()?.set_timeouts(&t)?;
+            open(&netns)?.set_timeouts(&t)?;
         }
         _ => {
             return Err(Fail::Usage(

@@ -52,6 +52,25 @@ impl Ipvs {
         Ok(me)
     }
 
+    /// Open the client in another network namespace (keepalived's
+    /// `net_namespace_ipvs`): the calling thread enters `netns` (e.g.
+    /// `/run/netns/NAME`), opens the socket, and returns to its own namespace.
+    /// The socket stays bound to `netns`, so every later call acts there.
+    pub fn open_in_netns(netns: &std::path::Path) -> Result<Self, IpvsError> {
+        use nix::sched::{setns, CloneFlags};
+        let own = std::fs::File::open("/proc/thread-self/ns/net")?;
+        let target = std::fs::File::open(netns)?;
+        setns(&target, CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
+        let opened = Self::open();
+        // Going back must not fail silently: the thread would stay in the wrong namespace.
+        setns(&own, CloneFlags::CLONE_NEWNET).map_err(|e| {
+            IpvsError::Invalid(format!(
+                "cannot return to the original network namespace: {e}"
+            ))
+        })?;
+        opened
+    }
+
     /// The generic netlink id of the IPVS family.
     pub fn family_id(&self) -> u16 {
         self.family_id

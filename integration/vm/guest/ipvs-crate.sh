@@ -77,6 +77,15 @@ ipvs-probe sync keepalived-vs.txt >/dev/null 2>&1
 check "$(ipvsadm -Sn)" "$ka_table" "our programming == keepalived's (ipvsadm -Sn)"
 ipvsadm -C
 
+# (e) a client opened in another network namespace (keepalived's net_namespace_ipvs)
+ip netns add x
+# a NAT destination must be a routable unicast address inside the namespace
+ip -n x link set lo up; ip -n x link add d0 type dummy; ip -n x addr add 198.51.100.1/24 dev d0; ip -n x link set d0 up
+ipvs-probe --netns /run/netns/x sync traffic-w1.txt >/dev/null 2>&1
+check "$(ip netns exec x ipvsadm -Sn)" "$(cat traffic-w1.txt)" "--netns: table programmed inside netns x"
+check "$(ipvsadm -Sn)" "" "--netns: root namespace untouched"
+ip netns del x
+
 t1=$(cut -d' ' -f1 /proc/uptime)
 echo "guest checks took $(echo "$t0 $t1" | awk '{printf "%.2f", $2-$1}') s"
 exit $fail
