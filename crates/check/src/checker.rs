@@ -132,6 +132,15 @@ pub enum ProbeOutcome {
     Misc(MiscExit),
 }
 
+impl From<Result<UrlSuccess, HttpFailure>> for ProbeOutcome {
+    fn from(r: Result<UrlSuccess, HttpFailure>) -> ProbeOutcome {
+        match r {
+            Ok(s) => ProbeOutcome::Success(Some(s)),
+            Err(f) => ProbeOutcome::Failure(ProbeFailure::Http(f)),
+        }
+    }
+}
+
 /// What the daemon is asked to probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeRequest {

@@ -533,6 +533,82 @@ pub fn evaluate(
     }
 }
 
+/// Picks the virtualhost with keepalived's precedence: url, checker,
+/// real_server, virtual_server (`check/check_http.c:1598-1607`).
+pub fn choose_virtualhost<'a>(
+    url: Option<&'a str>,
+    checker: Option<&'a str>,
+    real_server: Option<&'a str>,
+    virtual_server: Option<&'a str>,
+) -> Option<&'a str> {
+    url.or(checker).or(real_server).or(virtual_server)
+}
+
+/// One url fetch as a sans-IO machine: the daemon writes
+/// [`HttpProbe::pending`] bytes, reports what it wrote, feeds what it reads,
+/// and calls [`HttpProbe::eof`] when the server closes. Over TLS the same
+/// bytes go through rustls.
+#[derive(Debug)]
+pub struct HttpProbe {
+    request: Vec<u8>,
+    written: usize,
+    parser: ResponseParser,
+    url: UrlCheck,
+    failed: Option<HttpFailure>,
+}
+
+impl HttpProbe {
+    /// Prepares the request for `url`; `host` is the chosen virtualhost or
+    /// the connect address.
+    pub fn new(
+        url: UrlCheck,
+        protocol: HttpProtocol,
+        host: &RequestHost<'_>,
+        max_body: u64,
+    ) -> HttpProbe {
+        HttpProbe {
+            request: build_request(&url.path, protocol, host),
+            written: 0,
+            parser: ResponseParser::new(url.digest.is_some(), max_body),
+            url,
+            failed: None,
+        }
+    }
+
+    /// Request bytes still to write.
+    pub fn pending(&self) -> &[u8] {
+        self.request.get(self.written..).unwrap_or_default()
+    }
+
+    /// `n` more request bytes were written.
+    pub fn wrote(&mut self, n: usize) {
+        self.written = self.written.saturating_add(n).min(self.request.len());
+    }
+
+    /// Bytes read from the server. Returns a verdict early only when the
+    /// response is already known to fail (oversized); otherwise `None`:
+    /// keep reading until EOF, as keepalived does.
+    pub fn received(&mut self, data: &[u8]) -> Option<HttpFailure> {
+        if let Some(f) = &self.failed {
+            return Some(f.clone());
+        }
+        if self.parser.feed(data).is_err() {
+            self.failed = Some(HttpFailure::TooLarge);
+            return self.failed.clone();
+        }
+        None
+    }
+
+    /// The server closed the connection: the verdict.
+    pub fn eof(self) -> Result<UrlSuccess, HttpFailure> {
+        if let Some(f) = self.failed {
+            return Err(f);
+        }
+        let r = self.parser.finish();
+        evaluate(&self.url, r.as_ref())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -733,6 +809,41 @@ mod tests {
             }
             let _ = p.finish();
         }
+    }
+
+    #[test]
+    fn probe_machine() {
+        let url = UrlCheck {
+            path: "/x".into(),
+            status_codes: StatusCodes::default(),
+            digest: Some(parse_digest("900150983cd24fb0d6963f7d28e17f72").unwrap()),
+            virtualhost: None,
+        };
+        let vh = choose_virtualhost(None, None, Some("rs.example"), Some("vs.example"));
+        assert_eq!(vh, Some("rs.example"));
+        let mut p = HttpProbe::new(
+            url.clone(),
+            HttpProtocol::V1_0,
+            &RequestHost::VirtualHost(vh.unwrap()),
+            100,
+        );
+        assert_eq!(
+            p.pending(),
+            b"GET /x HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: rs.example\r\n\r\n"
+        );
+        p.wrote(7);
+        assert!(p.pending().starts_with(b"HTTP/1.0\r\n"));
+        p.wrote(1000);
+        assert!(p.pending().is_empty());
+        assert_eq!(p.received(b"HTTP/1.0 200 OK\r\n\r\nab"), None);
+        assert_eq!(p.received(b"c"), None);
+        assert_eq!(p.eof(), Ok(UrlSuccess::Digest));
+        let mut p = HttpProbe::new(url, HttpProtocol::V1_0, &RequestHost::VirtualHost("h"), 2);
+        assert_eq!(
+            p.received(b"HTTP/1.0 200 OK\r\n\r\nabc"),
+            Some(HttpFailure::TooLarge)
+        );
+        assert_eq!(p.eof(), Err(HttpFailure::TooLarge));
     }
 
     #[test]
