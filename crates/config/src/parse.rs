@@ -220,6 +220,10 @@ impl<'d> Parser<'d> {
         let a = self.args(node);
         values::script(self.d, node.keyword(), node.loc(), a)
     }
+    fn command1(&mut self, node: &Node) -> Option<Script> {
+        let a = self.args(node);
+        values::command(self.d, node.keyword(), node.loc(), a)
+    }
     fn raw(&mut self, node: &Node, kw: &str, other: &mut Vec<RawStatement>) {
         other.push(RawStatement {
             keyword: kw.to_string(),
@@ -669,7 +673,7 @@ impl<'d> Parser<'d> {
             };
             match kw {
                 "script" => {
-                    if let Some(sc) = self.script1(c) {
+                    if let Some(sc) = self.command1(c) {
                         s.script = sc;
                     }
                 }
@@ -1249,8 +1253,10 @@ impl<'d> Parser<'d> {
                     format!("({}) No VIP specified; at least one is required", v.name),
                 );
             } else {
-                self.d
-                    .warn(name_loc, format!("({}) No VIP specified", v.name));
+                self.d.warn(
+                    name_loc,
+                    format!("({}) No VIP specified; at least one is sensible", v.name),
+                );
             }
         }
         v.version = match version {
@@ -1976,6 +1982,14 @@ impl<'d> Parser<'d> {
             );
             vs.hysteresis = vs.quorum - 1;
         }
+        if vs.real_servers.is_empty() {
+            // keepalived 2.2.7 drops such a service, sorry_server or not.
+            self.d.warn(
+                loc,
+                format!("Virtual server {vs_name} has no real servers - ignoring"),
+            );
+            return;
+        }
         self.cfg.virtual_servers.push(vs);
     }
 
@@ -2254,7 +2268,7 @@ impl<'d> Parser<'d> {
                 "sni_name" => http.sni_name = self.str1(c),
                 "fast_recovery" => http.fast_recovery = self.bool1(c).unwrap_or(true),
                 "tls_compliant" => http.tls_compliant = self.bool1(c).unwrap_or(true),
-                "misc_path" => misc = self.script1(c),
+                "misc_path" => misc = self.command1(c),
                 "misc_timeout" => misc_timeout = self.timer1(c, 86400),
                 "misc_dynamic" => misc_dynamic = self.bool1(c).unwrap_or(true),
                 "user" => user = self.run_as(c),

@@ -183,6 +183,28 @@ pub(crate) fn script(d: &mut Diags, kw: &str, kw_loc: Loc, args: &[Token]) -> Op
     })
 }
 
+/// `KEYWORD "cmd args"` or `KEYWORD cmd args...` where every word belongs
+/// to the command (`vrrp_script`'s `script`, `misc_path`).
+pub(crate) fn command(d: &mut Diags, kw: &str, kw_loc: Loc, args: &[Token]) -> Option<Script> {
+    let mut argv = Vec::new();
+    for t in args {
+        if t.quoted {
+            argv.extend(split_command(&t.text));
+        } else {
+            argv.push(t.text.to_string());
+        }
+    }
+    if argv.is_empty() {
+        d.error(kw_loc, format!("{kw}: missing command"));
+        return None;
+    }
+    Some(Script {
+        argv,
+        user: None,
+        group: None,
+    })
+}
+
 /// `ADDR[/PREFIX]`.
 pub(crate) fn addr_prefix(d: &mut Diags, kw: &str, t: &Token) -> Option<(IpAddr, u8)> {
     let (a, p) = match t.text.split_once('/') {

@@ -761,7 +761,7 @@ fn keepalived_defaults_and_traps() {
 fn virtual_server_groups_and_fwmark() {
     let l = ok(concat!(
         "virtual_server_group web {\n  192.0.2.1-5 80\n  198.51.100.0/30 443\n  fwmark 7\n}\n",
-        "virtual_server group web {\n  protocol TCP\n  lb_algo sh\n  lb_kind TUN type gue port 6080\n}\n",
+        "virtual_server group web {\n  protocol TCP\n  lb_algo sh\n  lb_kind TUN type gue port 6080\n  real_server 192.0.2.50 80 {\n  }\n}\n",
         "virtual_server fwmark 9 {\n  lb_algo rr\n  lb_kind DR\n  real_server 192.0.2.9 {\n  }\n}\n",
     ));
     let g = &l.config.virtual_server_groups[0];
@@ -795,6 +795,53 @@ fn virtual_server_groups_and_fwmark() {
     assert_eq!(l.config.virtual_servers[1].key, VsKey::Fwmark(9));
     let d = failed("virtual_server group nope {\n  protocol TCP\n}\n");
     has(&d, Severity::Error, 1, 22, "names no virtual_server_group");
+}
+
+#[test]
+fn virtual_server_without_real_servers_is_ignored_as_upstream() {
+    let l = ok("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind DR\n  sorry_server 192.0.2.9 80\n}\n");
+    assert!(l.config.virtual_servers.is_empty());
+    has(
+        &l.diagnostics,
+        Severity::Warning,
+        1,
+        1,
+        "Virtual server [192.0.2.1]:80 has no real servers - ignoring",
+    );
+}
+
+#[test]
+fn script_commands_and_notify_users() {
+    let l = ok(&format!(
+        "vrrp_script a {{\n  script killall -0 nginx\n}}\nvrrp_script b {{\n  script \"/bin/sh -c 'exit 0'\"\n  user nobody nogroup\n}}\n{}",
+        VI.replace("  interface eth0\n", "  interface eth0\n  notify_master \"/etc/keepalived/notify.sh master\" root\n  notify /bin/n\n")
+    ));
+    let c = &l.config;
+    assert_eq!(
+        c.vrrp_scripts[0].script.argv,
+        vec!["killall", "-0", "nginx"]
+    );
+    assert_eq!(
+        c.vrrp_scripts[1].script.argv,
+        vec!["/bin/sh", "-c", "exit 0"]
+    );
+    assert_eq!(
+        c.vrrp_scripts[1].user,
+        Some(RunAs {
+            user: "nobody".into(),
+            group: Some("nogroup".into())
+        })
+    );
+    let n = &c.vrrp_instances[0].notify;
+    assert_eq!(
+        n.master,
+        Some(Script {
+            argv: vec!["/etc/keepalived/notify.sh".into(), "master".into()],
+            user: Some("root".into()),
+            group: None
+        })
+    );
+    assert_eq!(n.any.as_ref().unwrap().argv, vec!["/bin/n"]);
 }
 
 #[test]
