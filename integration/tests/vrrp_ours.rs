@@ -302,6 +302,169 @@ fn reload_and_stats() {
     assert!(s.contains("  Became master: 1\n"), "{s}");
 }
 
+fn sync_conf(router: &str, prio: u8, flag: Option<&std::path::Path>) -> String {
+    let mut s = format!("global_defs {{\n  router_id {router}\n}}\n");
+    if let Some(f) = flag {
+        s += &format!(
+            "vrrp_script alive {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n}}\n",
+            f.display()
+        );
+    }
+    s += "vrrp_sync_group G1 {\n  group {\n    VI_1\n    VI_2\n  }\n}\n";
+    for (name, vrid, vip) in [("VI_1", 51, "192.0.2.200"), ("VI_2", 52, "192.0.2.201")] {
+        s += &format!(
+            "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  priority {prio}\n  advert_int 1\n"
+        );
+        if flag.is_some() && name == "VI_2" {
+            s += "  track_script {\n    alive\n  }\n";
+        }
+        s += &format!("  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n");
+    }
+    s
+}
+
+/// vrrp_sync_group: a member faulting (weight-0 script) takes the whole
+/// group to the other node, and back.
+fn sync_group() {
+    let lan = Lan::new("sg", 2);
+    let flag = lan.dir.join("alive");
+    std::fs::write(&flag, "1").unwrap();
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &sync_conf("n1", 100, Some(&flag)));
+    let _d2 = Daemon::start(&lan, 2, Impl::Ours, &sync_conf("n2", 90, None));
+    for vip in [VIP, "192.0.2.201"] {
+        wait_holder(&lan, vip, 1, Duration::from_secs(6)).expect("node 1 never MASTER");
+    }
+    std::fs::remove_file(&flag).unwrap();
+    for vip in [VIP, "192.0.2.201"] {
+        let t = wait_holder(&lan, vip, 2, Duration::from_secs(8))
+            .unwrap_or_else(|| panic!("{vip} did not move:\n{}", d1.log_text()));
+        report("sync group member fault -> group moves", t);
+    }
+    assert!(
+        d1.logged("VRRP_Group(G1) Syncing instances to FAULT state"),
+        "{}",
+        d1.log_text()
+    );
+    assert!(lan.holders(VIP) == vec![2] && lan.holders("192.0.2.201") == vec![2]);
+    std::fs::write(&flag, "1").unwrap();
+    for vip in [VIP, "192.0.2.201"] {
+        wait_holder(&lan, vip, 1, Duration::from_secs(8)).expect("group never came back");
+    }
+    assert!(d1.logged("VRRP_Group(G1) Syncing instances to MASTER state"));
+}
+
+/// The master's link goes down: FAULT, the backup takes over; link up:
+/// BACKUP, then preemption.
+fn link_down_fault() {
+    let lan = Lan::new("ld", 2);
+    let (d1, _d2) = pair(
+        &lan,
+        Inst {
+            priority: 100,
+            ..Default::default()
+        },
+        Inst {
+            priority: 90,
+            ..Default::default()
+        },
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("node 1 never MASTER");
+    assert!(lan.ip(1, &["link", "set", "eth0", "down"]));
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("no takeover on link down");
+    report("link down takeover", t);
+    assert!(
+        lan.wait_for(Duration::from_secs(2), || d1
+            .logged("(VI_1) Entering FAULT STATE"))
+            .is_some(),
+        "{}",
+        d1.log_text()
+    );
+    assert!(!lan.has_addr(1, VIP));
+    assert!(lan.ip(1, &["link", "set", "eth0", "up"]));
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8)).expect("no recovery after link up");
+    assert!(d1.logged("(VI_1) Entering BACKUP STATE"));
+}
+
+/// A VIP deleted by hand on the master is restored.
+fn vip_deleted_by_hand() {
+    let lan = Lan::new("vd", 1);
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &Inst {
+            priority: 100,
+            ..Default::default()
+        }
+        .conf("n1"),
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("never MASTER");
+    assert!(lan.ip(1, &["addr", "del", "192.0.2.200/24", "dev", "eth0"]));
+    let t = wait_holder(&lan, VIP, 1, Duration::from_secs(2)).expect("VIP not restored");
+    report("VIP restored after manual delete", t);
+    assert!(d1.logged("(VI_1) VIP 192.0.2.200 was removed by someone else - restoring it"));
+}
+
+/// notify scripts (state script and generic `notify` with its 4
+/// arguments, in order) and notify_fifo lines.
+fn notify_and_fifo() {
+    let lan = Lan::new("nf", 1);
+    let out = lan.dir.join("notify.out");
+    let script = lan.write(
+        "notify.sh",
+        &format!("#!/bin/sh\necho \"$*\" >> {}\n", out.display()),
+    );
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let fifo = lan.dir.join("notify.fifo");
+    let top = String::new();
+    let mut conf = Inst {
+        priority: 100,
+        top,
+        extra: format!(
+            "  notify_master \"{s} master-script\"\n  notify \"{s}\"\n",
+            s = script.display()
+        ),
+        ..Default::default()
+    }
+    .conf("n1");
+    conf = conf.replacen(
+        "global_defs {\n",
+        &format!("global_defs {{\n  vrrp_notify_fifo {}\n", fifo.display()),
+        1,
+    );
+    let mut d1 = Daemon::start(&lan, 1, Impl::Ours, &conf);
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("never MASTER");
+    assert!(lan
+        .wait_for(Duration::from_secs(3), || std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("INSTANCE VI_1 MASTER 100"))
+        .is_some());
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("fifo");
+    let mut lines = String::new();
+    let _ = f.read_to_string(&mut lines);
+    assert!(
+        lines.contains("INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\n"),
+        "{lines:?}"
+    );
+    d1.term();
+    d1.wait_exit(Duration::from_secs(5));
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(
+        text,
+        "INSTANCE VI_1 BACKUP 100\nmaster-script\nINSTANCE VI_1 MASTER 100\nINSTANCE VI_1 STOP 100\n",
+    );
+}
+
 #[test]
 fn vrrp_ours_scenarios() {
     if let Some(why) = vrrp_topology::unavailable(false) {
@@ -318,5 +481,9 @@ fn vrrp_ours_scenarios() {
         ("v3_fast", v3_fast),
         ("unicast", unicast),
         ("reload_and_stats", reload_and_stats),
+        ("sync_group", sync_group),
+        ("link_down_fault", link_down_fault),
+        ("vip_deleted_by_hand", vip_deleted_by_hand),
+        ("notify_and_fifo", notify_and_fifo),
     ]);
 }
