@@ -577,7 +577,7 @@ impl Instance {
 
     /// keepalived `vrrp_state_become_master`.
     fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
-        self.stats.become_master += 1;
+        self.stats.become_master = self.stats.become_master.wrapping_add(1);
         if self.cfg.version == Version::V3 && self.master_adver_int != self.cfg.adver_int {
             self.log(
                 out,
@@ -638,14 +638,14 @@ impl Instance {
         }
         self.ms_down_timer = self.master_down_interval_us();
         self.init_sands(now);
-        self.stats.release_master += 1;
+        self.stats.release_master = self.stats.release_master.wrapping_add(1);
     }
 
     /// keepalived `vrrp_restore_interface`.
     fn restore_interface(&mut self, adv_f: bool, out: &mut Vec<Action>) {
         if adv_f {
             self.send_advert(0, out);
-            self.stats.pri_zero_sent += 1;
+            self.stats.pri_zero_sent = self.stats.pri_zero_sent.wrapping_add(1);
             self.log(
                 out,
                 LogLevel::Detail,
@@ -729,15 +729,17 @@ impl Instance {
         if let Some(c) = e.counter() {
             let s = &mut self.stats;
             match c {
-                Counter::PacketLen => s.packet_len_err += 1,
-                Counter::IpTtl => s.ip_ttl_err += 1,
-                Counter::Version => s.vers_err += 1,
-                Counter::InvalidAuthType => s.invalid_authtype += 1,
-                Counter::AuthTypeMismatch => s.authtype_mismatch += 1,
-                Counter::AuthFailure => s.auth_failure += 1,
-                Counter::InvalidType => s.invalid_type_rcvd += 1,
-                Counter::AddrList => s.addr_list_err += 1,
-                Counter::Checksum => s.chk_err += 1,
+                Counter::PacketLen => s.packet_len_err = s.packet_len_err.wrapping_add(1),
+                Counter::IpTtl => s.ip_ttl_err = s.ip_ttl_err.wrapping_add(1),
+                Counter::Version => s.vers_err = s.vers_err.wrapping_add(1),
+                Counter::InvalidAuthType => s.invalid_authtype = s.invalid_authtype.wrapping_add(1),
+                Counter::AuthTypeMismatch => {
+                    s.authtype_mismatch = s.authtype_mismatch.wrapping_add(1)
+                }
+                Counter::AuthFailure => s.auth_failure = s.auth_failure.wrapping_add(1),
+                Counter::InvalidType => s.invalid_type_rcvd = s.invalid_type_rcvd.wrapping_add(1),
+                Counter::AddrList => s.addr_list_err = s.addr_list_err.wrapping_add(1),
+                Counter::Checksum => s.chk_err = s.chk_err.wrapping_add(1),
             }
         }
         out.push(Action::Rejected(e));
@@ -1194,7 +1196,7 @@ impl Instance {
                 unicast_instance: unicast,
             });
         }
-        self.stats.advert_rcvd += 1;
+        self.stats.advert_rcvd = self.stats.advert_rcvd.wrapping_add(1);
         if check_vip_addr {
             let addrs: Vec<IpAddr> = hd.addresses(fam).collect();
             for v in &self.cfg.vips {
@@ -1223,7 +1225,7 @@ impl Instance {
         }
         let priority = hd.priority();
         if priority == 0 {
-            self.stats.pri_zero_rcvd += 1;
+            self.stats.pri_zero_rcvd = self.stats.pri_zero_rcvd.wrapping_add(1);
         }
         let adver_int = match self.cfg.version {
             Version::V3 => Centis(hd.adver_int_v3()),
@@ -1265,7 +1267,7 @@ impl Instance {
             })
             .collect();
         out.push(Action::SendAdvert { priority, packets });
-        self.stats.advert_sent += 1;
+        self.stats.advert_sent = self.stats.advert_sent.wrapping_add(1);
     }
 
     /// Builds the datagram for one destination (see [`OutPacket::data`]).

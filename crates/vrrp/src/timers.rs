@@ -20,7 +20,7 @@ use crate::wire::Version;
 /// `Skew_Time` in µs for `priority` (the effective priority, or 255 for the
 /// owner) and the master's advert interval (v3 only; v2 ignores it).
 pub fn skew_us(version: Version, priority: u8, master_adver_int: Centis) -> u32 {
-    skew_calc(version, 256 - u32::from(priority), master_adver_int)
+    skew_calc(version, 256 - u64::from(priority), master_adver_int)
 }
 
 /// keepalived's `VRRP_TIMER_SKEW_MIN`: the skew for a priority of 255.
@@ -28,11 +28,14 @@ pub fn skew_min_us(version: Version, master_adver_int: Centis) -> u32 {
     skew_calc(version, 1, master_adver_int)
 }
 
-fn skew_calc(version: Version, pri_val: u32, master_adver_int: Centis) -> u32 {
-    match version {
-        Version::V3 => pri_val * u32::from(master_adver_int.0) * 625 / 16,
+/// Computed in u64 and saturated, so that out-of-range configurations
+/// (keepalived's u32 arithmetic would wrap) cannot panic.
+fn skew_calc(version: Version, pri_val: u64, master_adver_int: Centis) -> u32 {
+    let us = match version {
+        Version::V3 => pri_val * u64::from(master_adver_int.0) * 625 / 16,
         Version::V2 => pri_val * 1_000_000 / 256,
-    }
+    };
+    u32::try_from(us).unwrap_or(u32::MAX)
 }
 
 /// `Master_Down_Interval` in µs.
@@ -42,8 +45,9 @@ pub fn master_down_us(
     master_adver_int: Centis,
     down_timer_adverts: u8,
 ) -> u32 {
-    u32::from(down_timer_adverts) * master_adver_int.as_micros()
-        + skew_us(version, priority, master_adver_int)
+    let us = u64::from(down_timer_adverts) * u64::from(master_adver_int.as_micros())
+        + u64::from(skew_us(version, priority, master_adver_int));
+    u32::try_from(us).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
