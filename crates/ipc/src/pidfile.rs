@@ -43,10 +43,20 @@ pub fn read(path: &Path) -> Option<i32> {
         .filter(|&p: &i32| p > 0)
 }
 
-/// The pid in `path` when it names a live process other than us.
+/// The pid in `path` when it names a live process other than us that runs
+/// a program of our name (`/proc/PID/comm`): a stale file whose pid was
+/// reused by something else does not block the start.
 pub fn running(path: &Path) -> Option<i32> {
     let pid = read(path)?;
-    (pid != std::process::id() as i32 && sys::process::process_alive(pid)).then_some(pid)
+    if pid == std::process::id() as i32 || !sys::process::process_alive(pid) {
+        return None;
+    }
+    let comm =
+        |p: &str| fs::read_to_string(format!("/proc/{p}/comm")).map(|s| s.trim().to_string());
+    match (comm(&pid.to_string()), comm("self")) {
+        (Ok(theirs), Ok(ours)) if theirs != ours => None,
+        _ => Some(pid),
+    }
 }
 
 /// Remove `path` if it still names `pid` (never removes another process's file).
@@ -79,10 +89,35 @@ mod tests {
         let p = d.path().join("k.pid");
         write(&p, std::process::id()).unwrap();
         assert_eq!(running(&p), None, "our own pid does not count");
+        // A live process of another name: stale pid file.
         write(&p, 1).unwrap();
-        assert_eq!(running(&p), Some(1), "init is alive");
+        assert_eq!(running(&p), None, "pid 1 is not this program");
+        // A live process of our name: this test binary running `sleeper`.
+        let exe = std::env::current_exe().unwrap();
+        let mut child = std::process::Command::new(exe)
+            .args(["--ignored", "--exact", "pidfile::tests::sleeper"])
+            .env("KA_PIDFILE_SLEEPER", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        write(&p, child.id()).unwrap();
+        let r = running(&p);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(r, Some(child.id() as i32));
         fs::write(&p, "garbage\n").unwrap();
         assert_eq!(running(&p), None);
+    }
+
+    /// Helper process for `running_detects_live_process_not_self`.
+    #[test]
+    #[ignore = "helper: run by another test"]
+    fn sleeper() {
+        if std::env::var_os("KA_PIDFILE_SLEEPER").is_some() {
+            std::thread::sleep(std::time::Duration::from_secs(10));
+        }
     }
 
     #[test]
