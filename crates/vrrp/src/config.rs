@@ -166,6 +166,10 @@ pub struct InstanceConfig {
     pub dont_track_primary: bool,
     /// Tracked objects.
     pub trackers: Vec<TrackConfig>,
+    /// Global `vrrp_startup_delay` (zero = none): until this long after
+    /// [`crate::Input::Startup`], BACKUP deadlines count from the end of the
+    /// delay (keepalived `vrrp_delayed_start_time`).
+    pub startup_delay: Duration,
     /// Member of a `vrrp_sync_group`: the instance does not go MASTER on
     /// its own but emits [`crate::Action::SyncWantMaster`]; the daemon
     /// answers with [`crate::Input::SyncGoMaster`] when the whole group may.
@@ -215,6 +219,7 @@ impl InstanceConfig {
             v3_checksum: V3Checksum::PseudoHeader,
             dont_track_primary: false,
             trackers: Vec::new(),
+            startup_delay: Duration::ZERO,
             sync_group: false,
         }
     }

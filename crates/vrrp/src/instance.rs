@@ -69,6 +69,7 @@ pub struct Instance {
     src: Option<IpAddr>,
     interface_up: bool,
     sync_fault: bool,
+    delayed_start: Option<Instant>,
     track_status: Vec<TrackStatus>,
     stats: Stats,
 }
@@ -104,6 +105,7 @@ impl Instance {
             src,
             interface_up: true,
             sync_fault: false,
+            delayed_start: None,
             track_status: vec![TrackStatus::Unknown; n],
             stats: Stats::default(),
         }
@@ -284,9 +286,16 @@ impl Instance {
             }
             State::Backup => {
                 self.set_timer(TimerKind::Advert, None);
+                let base = match self.delayed_start {
+                    Some(ds) if now < ds => ds,
+                    _ => {
+                        self.delayed_start = None;
+                        now
+                    }
+                };
                 self.set_timer(
                     TimerKind::MasterDown,
-                    Some(now.add_micros(u64::from(self.ms_down_timer))),
+                    Some(base.add_micros(u64::from(self.ms_down_timer))),
                 );
             }
             _ => {
@@ -378,6 +387,9 @@ impl Instance {
     fn startup(&mut self, now: Instant, out: &mut Vec<Action>) {
         if self.state != State::Init {
             return;
+        }
+        if !self.cfg.startup_delay.is_zero() {
+            self.delayed_start = Some(now.add_duration(self.cfg.startup_delay));
         }
         let block = self.block();
         if let Some(b) = &block {

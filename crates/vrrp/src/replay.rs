@@ -19,7 +19,7 @@
 //!   nopreempt preempt_delay(s) unicast_peer(a,b) check_unicast_src auth_pass auth_ah
 //!   skip_check_adv_addr garp_master_delay(s) garp_master_repeat garp_master_refresh(s)
 //!   lower_prio_no_advert higher_prio_send_advert down_timer_adverts interface
-//!   sync_group track(kind:name:weight[:reverse])`.
+//!   sync_group startup_delay(s) track(kind:name:weight[:reverse])`.
 //! * `@SECONDS INPUT`: `startup`, `timer KIND`, `shutdown`,
 //!   `interface up|down`, `track KIND NAME up|down|unknown|value=N`,
 //!   `source ADDR|none`, `sync-go-master`, `sync-go-backup`, `sync-fault on|off`,
@@ -143,6 +143,7 @@ pub fn apply_config(cfg: &mut InstanceConfig, kv: &str) -> Result<(), String> {
         "down_timer_adverts" => cfg.down_timer_adverts = v.parse().map_err(|_| bad())?,
         "dont_track_primary" => cfg.dont_track_primary = true,
         "sync_group" => cfg.sync_group = true,
+        "startup_delay" => cfg.startup_delay = secs(v).ok_or_else(bad)?,
         "track" => {
             let parts: Vec<&str> = v.split(':').collect();
             if parts.len() < 3 {
