@@ -656,6 +656,22 @@ fn seq_generates_lines() {
     has(&d, Severity::Error, 1, 1, "Invalid ~SEQ specification");
 }
 
+#[test]
+fn lst_and_predefined_definitions() {
+    let l = ok(concat!(
+        "global_defs {\n  router_id a${_HASH}b\n}\n",
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 9\n  virtual_ipaddress {\n",
+        "    ~LST(A, 192.0.2.7, 192.0.2.9) ${A}/32\n  }\n}\n",
+    ));
+    assert_eq!(l.config.global.router_id.as_deref(), Some("a#b"));
+    let v: Vec<String> = l.config.vrrp_instances[0]
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(v, vec!["192.0.2.7", "192.0.2.9"]);
+}
+
 // ----- defaults ---------------------------------------------------------------------
 
 #[test]
