@@ -103,16 +103,31 @@ impl EventSocket {
     /// Opens and subscribes the socket.
     pub fn new() -> Result<EventSocket> {
         let fd = crate::nlsock::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, true)?;
-        if let Err(e) = setsockopt(&fd, sockopt::RcvBuf, &SOCK_RCVBUF) {
-            log::debug!("netlink event socket SO_RCVBUF: {e}");
-        }
-        Ok(EventSocket {
+        let s = EventSocket {
             fd,
             links: HashMap::new(),
             buf: vec![0u8; 64 * 1024],
             malformed: 0,
             overruns: 0,
-        })
+        };
+        if let Err(e) = s.set_recv_buffer(SOCK_RCVBUF, true) {
+            log::debug!("netlink event socket: {e}");
+        }
+        Ok(s)
+    }
+
+    /// Sets the kernel receive buffer (keepalived's
+    /// `vrrp_netlink_monitor_rcv_bufs` / `..._force`). With `force`,
+    /// `SO_RCVBUFFORCE` (needs `CAP_NET_ADMIN`) ignores
+    /// `net.core.rmem_max`; if that fails, or without `force`, `SO_RCVBUF`
+    /// is used, which the kernel caps at `rmem_max`. The default is 1 MiB,
+    /// forced.
+    pub fn set_recv_buffer(&self, bytes: usize, force: bool) -> Result<()> {
+        if force && setsockopt(&self.fd, sockopt::RcvBufForce, &bytes).is_ok() {
+            return Ok(());
+        }
+        setsockopt(&self.fd, sockopt::RcvBuf, &bytes)
+            .map_err(|e| Error::io("netlink event socket SO_RCVBUF", e.into()))
     }
 
     /// Replaces the remembered link table (after a dump, at start-up or
