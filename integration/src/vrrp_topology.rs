@@ -113,6 +113,15 @@ pub struct Lan {
 impl Lan {
     /// Creates the bridge and `n` nodes. `tag` keeps names readable.
     pub fn new(tag: &str, n: usize) -> Lan {
+        Self::build(tag, n, false)
+    }
+
+    /// As [`Lan::new`] with IPv6 enabled (link-local addresses, no DAD).
+    pub fn new_v6(tag: &str, n: usize) -> Lan {
+        Self::build(tag, n, true)
+    }
+
+    fn build(tag: &str, n: usize, v6: bool) -> Lan {
         let seq = SEQ.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("kv{tag}{}x{seq}", std::process::id());
         let dir = std::env::temp_dir().join(format!("{prefix}-work"));
@@ -149,12 +158,20 @@ impl Lan {
                 &format!("02:00:00:00:0a:{k:02x}"),
             ]);
             must(&["-n", &ns, "link", "set", "lo", "up"]);
-            let _ = Command::new("ip")
-                .args(["netns", "exec", &ns, "sysctl", "-qw"])
-                .args([
+            let sysctls: &[&str] = if v6 {
+                &[
+                    "net.ipv6.conf.all.accept_dad=0",
+                    "net.ipv6.conf.default.accept_dad=0",
+                ]
+            } else {
+                &[
                     "net.ipv6.conf.all.disable_ipv6=1",
                     "net.ipv6.conf.default.disable_ipv6=1",
-                ])
+                ]
+            };
+            let _ = Command::new("ip")
+                .args(["netns", "exec", &ns, "sysctl", "-qw"])
+                .args(sysctls)
                 .status();
             must(&["-n", &ns, "link", "set", "eth0", "up"]);
             must(&[
@@ -425,8 +442,10 @@ pub struct Inst {
     pub version: u8,
     /// `virtual_router_id`.
     pub vrid: u8,
-    /// VIP (with /24).
+    /// VIP.
     pub vip: &'static str,
+    /// VIP prefix length.
+    pub vip_prefix: u8,
     /// Unicast: (own node, peer nodes).
     pub unicast: Option<(usize, Vec<usize>)>,
     /// `auth_pass` (PASS).
@@ -448,6 +467,7 @@ impl Default for Inst {
             version: 2,
             vrid: 51,
             vip: "192.0.2.200",
+            vip_prefix: 24,
             unicast: None,
             auth_pass: None,
             nopreempt: false,
@@ -486,7 +506,10 @@ impl Inst {
             s += &format!("  authentication {{\n    auth_type PASS\n    auth_pass {p}\n  }}\n");
         }
         s += &self.extra;
-        s += &format!("  virtual_ipaddress {{\n    {}/24\n  }}\n}}\n", self.vip);
+        s += &format!(
+            "  virtual_ipaddress {{\n    {}/{}\n  }}\n}}\n",
+            self.vip, self.vip_prefix
+        );
         s
     }
 }

@@ -1,7 +1,7 @@
 //! Interoperation with the real keepalived 2.2.7 (`/usr/sbin/keepalived`,
 //! run with `-n -l -D -P -f CONF -p -r -c -b` inside a namespace made
 //! here), in both roles, for VRRPv2 multicast, VRRPv3 (advert_int 0.1),
-//! unicast and auth PASS: exactly one VIP holder after convergence,
+//! unicast, auth PASS and VRRPv3 over IPv6: exactly one VIP holder after convergence,
 //! takeover both ways, priority 0 honoured both ways.
 //!
 //! Node 1 (priority 100) is the master, node 2 (priority 90) the backup;
@@ -15,7 +15,8 @@ mod vrrp_topology;
 use std::time::Duration;
 use vrrp_topology::{run_parallel, sole_holder_for, wait_holder, Daemon, Impl, Inst, Lan};
 
-const VIP: &str = "192.0.2.200";
+const VIP4: &str = "192.0.2.200";
+const VIP6: &str = "2001:db8::200";
 
 #[derive(Clone, Copy)]
 enum Variant {
@@ -23,6 +24,7 @@ enum Variant {
     V3Fast,
     Unicast,
     AuthPass,
+    Ipv6,
 }
 
 fn inst(v: Variant, node: usize) -> Inst {
@@ -39,6 +41,11 @@ fn inst(v: Variant, node: usize) -> Inst {
         Variant::Unicast => i.unicast = Some((node, vec![3 - node])),
         // 12 characters, as seed 004: both truncate to 8.
         Variant::AuthPass => i.auth_pass = Some("123456789012"),
+        Variant::Ipv6 => {
+            i.version = 3;
+            i.vip = VIP6;
+            i.vip_prefix = 64;
+        }
     }
     i
 }
@@ -49,23 +56,26 @@ fn scenario(v: Variant, master: Impl, tag: &str) {
     } else {
         Impl::Ours
     };
-    let lan = Lan::new(tag, 2);
+    let (lan, vip) = match v {
+        Variant::Ipv6 => (Lan::new_v6(tag, 2), VIP6),
+        _ => (Lan::new(tag, 2), VIP4),
+    };
     let fast = matches!(v, Variant::V3Fast);
     let d1 = Daemon::start(&lan, 1, master, &inst(v, 1).conf("n1"));
     let d2 = Daemon::start(&lan, 2, backup, &inst(v, 2).conf("n2"));
     let conv = if fast { 3 } else { 9 };
     assert!(
-        lan.wait_for(Duration::from_secs(conv), || lan.holders(VIP) == vec![1])
+        lan.wait_for(Duration::from_secs(conv), || lan.holders(vip) == vec![1])
             .is_some(),
         "{tag}: no convergence to node 1: {:?}\n--- node1\n{}\n--- node2\n{}",
-        lan.holders(VIP),
+        lan.holders(vip),
         d1.log_text(),
         d2.log_text()
     );
     assert!(
-        sole_holder_for(&lan, VIP, 1, Duration::from_secs(if fast { 1 } else { 3 })),
+        sole_holder_for(&lan, vip, 1, Duration::from_secs(if fast { 1 } else { 3 })),
         "{tag}: VIP holders {:?}\n--- node1\n{}\n--- node2\n{}",
-        lan.holders(VIP),
+        lan.holders(vip),
         d1.log_text(),
         d2.log_text()
     );
@@ -88,7 +98,7 @@ fn scenario(v: Variant, master: Impl, tag: &str) {
         }
     }
     d1.term();
-    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(5))
+    let t = wait_holder(&lan, vip, 2, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("{tag}: no takeover\n{}", d2.log_text()));
     eprintln!(
         "MEASURED interop {tag}: {:?} master SIGTERM -> {:?} backup holds VIP after {:.3} s",
@@ -103,7 +113,7 @@ fn scenario(v: Variant, master: Impl, tag: &str) {
     };
     assert!(t < bound, "{tag}: priority 0 not honoured: {t:?}");
     assert!(
-        lan.wait_for(Duration::from_secs(2), || !lan.has_addr(1, VIP))
+        lan.wait_for(Duration::from_secs(2), || !lan.has_addr(1, vip))
             .is_some(),
         "{tag}: VIP left on the stopped master"
     );
@@ -140,6 +150,12 @@ fn vrrp_interop_with_keepalived() {
         }),
         ("auth theirs master", || {
             scenario(Variant::AuthPass, Impl::Theirs, "iat")
+        }),
+        ("ipv6 ours master", || {
+            scenario(Variant::Ipv6, Impl::Ours, "i6o")
+        }),
+        ("ipv6 theirs master", || {
+            scenario(Variant::Ipv6, Impl::Theirs, "i6t")
         }),
     ]);
 }

@@ -219,7 +219,9 @@ pub fn vip_line(vip: &config::VirtualIp, default_dev: &str) -> VipLine {
     };
     a.label = vip.label.clone();
     let mut f = AddrFlags::empty();
-    if vip.nodad {
+    // keepalived adds IPv6 VIPs with IFA_F_NODAD: the address is moving
+    // from the old master, and DAD would keep it tentative (unusable).
+    if vip.nodad || vip.addr.is_ipv6() {
         f |= AddrFlags::NODAD;
     }
     if vip.home {
