@@ -210,6 +210,8 @@ pub const CTRL_CMD_GETFAMILY: u8 = 3;
 pub const CTRL_ATTR_FAMILY_ID: u16 = 1;
 /// `CTRL_ATTR_FAMILY_NAME` (string).
 pub const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+/// `NLA_F_NESTED`: the attribute holds attributes.
+pub const NLA_F_NESTED: u16 = 0x8000;
 /// `NLA_TYPE_MASK`: attribute type without the nested / byte-order flags.
 pub const NLA_TYPE_MASK: u16 = 0x3fff;
 

@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use crate::consts::{NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR};
+use crate::consts::{NLA_F_NESTED, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR};
 
 /// Size of `struct nlmsghdr`.
 pub const NLMSG_HDRLEN: usize = 16;
@@ -113,11 +113,13 @@ impl MsgBuilder {
         v.push(0);
         self.put(ty, &v)
     }
-    /// Open a nested attribute (without `NLA_F_NESTED`, as libnl's `nla_nest_start` does).
+    /// Open a nested attribute, flagged `NLA_F_NESTED` as libnl 3.7's
+    /// `nla_nest_start` does (what ipvsadm and keepalived send on Debian 12).
     pub fn nest_start(&mut self, ty: u16) -> &mut Self {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
         self
     }
     /// Close the innermost nested attribute.
@@ -369,7 +371,7 @@ mod tests {
             &32u32.to_ne_bytes()[..], &0x22u16.to_ne_bytes(), &5u16.to_ne_bytes(),
             &7u32.to_ne_bytes(), &0u32.to_ne_bytes(),
             &[1, 1, 0, 0],
-            &12u16.to_ne_bytes(), &1u16.to_ne_bytes(),
+            &12u16.to_ne_bytes(), &0x8001u16.to_ne_bytes(),
             &7u16.to_ne_bytes(), &6u16.to_ne_bytes(), b"rr\0", &[0],
         ].concat();
         assert_eq!(b, want);
