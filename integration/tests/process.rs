@@ -563,3 +563,32 @@ fn systemd_notifications() {
     d.signal(Proc::Parent, Signal::SIGTERM).unwrap();
     assert_eq!(recv(), "STOPPING=1\nSTATUS=Stopping");
 }
+
+#[test]
+fn broken_config_at_start_is_refused() {
+    if skip_unless_root("broken_config_at_start_is_refused") {
+        return;
+    }
+    let ns = host("bad");
+    let broken = config("bad").replace("virtual_router_id 51", "virtual_router_id 256");
+    let mut d = Daemon::start(&ns, &broken, &[]).expect("start");
+    let status = d
+        .wait_exit(START)
+        .unwrap_or_else(|| panic!("kept running\n{}", d.log()));
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "KEEPALIVED_EXIT_CONFIG\n{}",
+        d.log()
+    );
+    let log = d.parent_log();
+    let conf = d.config_path().display().to_string();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("{conf}:")) && l.contains(": error: ")),
+        "{log}"
+    );
+    assert!(!log.contains("Starting VRRP child process"), "{log}");
+    assert!(!d.pid_file(Proc::Parent).exists());
+    assert!(!d.pid_file(Proc::Vrrp).exists());
+}

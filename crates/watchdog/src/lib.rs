@@ -746,6 +746,14 @@ impl Watchdog {
                 return;
             }
         };
+        if let Some(what) = unreloadable_change(&self.config, &config) {
+            let msg = format!("Cannot change {what} at a reload - please restart keepalived");
+            log::error!("{msg}");
+            if let Some(n) = &self.notifier {
+                n.status(&msg);
+            }
+            return;
+        }
         if let Some(n) = &self.notifier {
             n.reloading();
         }
@@ -863,6 +871,22 @@ fn interface_exists(ifname: &str) -> bool {
         && std::path::Path::new("/sys/class/net").join(ifname).exists()
 }
 
+/// Settings keepalived refuses to change at a reload (`core/main.c`
+/// `reload_config()`): the whole reload is refused and the old
+/// configuration keeps running. Returns what changed, named as upstream.
+pub fn unreloadable_change(old: &Config, new: &Config) -> Option<&'static str> {
+    if old.net_namespace != new.net_namespace {
+        return Some("network namespace");
+    }
+    if old.instance != new.instance {
+        return Some("instance name");
+    }
+    if old.global.nftables != new.global.nftables {
+        return Some("nftables table name");
+    }
+    None
+}
+
 /// `-d`: the loaded configuration, one log line per JSON line.
 fn dump_config(config: &Config) {
     match serde_json::to_string_pretty(config) {
@@ -887,5 +911,44 @@ fn strsignal(sig: i32) -> &'static str {
         libc::SIGUSR1 => "User defined signal 1",
         libc::SIGUSR2 => "User defined signal 2",
         _ => "Unknown signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reload_refuses_namespace_instance_and_nftables_changes() {
+        let old = Config::default();
+        assert_eq!(unreloadable_change(&old, &old.clone()), None);
+        let mut new = old.clone();
+        new.net_namespace = Some("blue".into());
+        assert_eq!(unreloadable_change(&old, &new), Some("network namespace"));
+        let mut new = old.clone();
+        new.instance = Some("i1".into());
+        assert_eq!(unreloadable_change(&old, &new), Some("instance name"));
+        let mut new = old.clone();
+        new.global.nftables = Some(None);
+        assert_eq!(unreloadable_change(&old, &new), Some("nftables table name"));
+    }
+
+    #[test]
+    fn missing_interfaces_are_named() {
+        let text = "vrrp_instance VI_1 {\n interface ka-no-such0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n";
+        let dir = std::env::temp_dir().join(format!("ka-wd-{}.conf", std::process::id()));
+        std::fs::write(&dir, text).unwrap();
+        let loaded = config::load(&LoadOptions {
+            path: dir.clone(),
+            ..Default::default()
+        });
+        let _ = std::fs::remove_file(&dir);
+        let cfg = loaded
+            .map(|l| l.config)
+            .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+        assert_eq!(
+            missing_interfaces(&cfg),
+            vec!["interface ka-no-such0 for vrrp_instance VI_1 doesn't exist".to_string()]
+        );
     }
 }
