@@ -592,3 +592,31 @@ fn broken_config_at_start_is_refused() {
     assert!(!d.pid_file(Proc::Parent).exists());
     assert!(!d.pid_file(Proc::Vrrp).exists());
 }
+
+#[test]
+fn children_exit_when_the_parent_dies() {
+    if skip_unless_root("children_exit_when_the_parent_dies") {
+        return;
+    }
+    let ns = host("orphan");
+    let mut d = Daemon::start(&ns, &config("orphan"), &[]).expect("start");
+    let (parent, vrrp, check) = start_all(&mut d);
+    d.signal(Proc::Parent, Signal::SIGKILL).unwrap();
+    assert!(d.wait_exit(START).is_some());
+    assert!(!alive(parent));
+    // PR_SET_PDEATHSIG(SIGTERM) and the closed IPC channel both end them, cleanly.
+    assert!(
+        wait_for(START, || !alive(vrrp) && !alive(check)),
+        "orphans left\n{}",
+        d.log()
+    );
+    assert!(
+        !d.pid_file(Proc::Vrrp).exists(),
+        "the VRRP child removes its pid file"
+    );
+    assert!(
+        !d.pid_file(Proc::Checker).exists(),
+        "the checker removes its pid file"
+    );
+    assert!(d.child_log(Proc::Vrrp).contains("Stopped"), "{}", d.log());
+}
