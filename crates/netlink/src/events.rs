@@ -93,10 +93,17 @@ impl Known {
 #[derive(Debug)]
 pub struct EventSocket {
     fd: OwnedFd,
-    links: HashMap<u32, Known>,
+    tracker: Tracker,
     buf: Vec<u8>,
-    malformed: u64,
     overruns: u64,
+}
+
+/// The socket-free part of [`EventSocket`]: datagram parsing and the link
+/// table; also driven by [`crate::fuzzing`].
+#[derive(Debug, Default)]
+pub(crate) struct Tracker {
+    links: HashMap<u32, Known>,
+    malformed: u64,
 }
 
 impl EventSocket {
@@ -105,9 +112,8 @@ impl EventSocket {
         let fd = crate::nlsock::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, true)?;
         let s = EventSocket {
             fd,
-            links: HashMap::new(),
+            tracker: Tracker::default(),
             buf: vec![0u8; 64 * 1024],
-            malformed: 0,
             overruns: 0,
         };
         if let Err(e) = s.set_recv_buffer(SOCK_RCVBUF, true) {
@@ -133,12 +139,12 @@ impl EventSocket {
     /// Replaces the remembered link table (after a dump, at start-up or
     /// after an [`Event::Overrun`]).
     pub fn prime(&mut self, links: &[Link]) {
-        self.links = links.iter().map(|l| (l.index, Known::of(l))).collect();
+        self.tracker.links = links.iter().map(|l| (l.index, Known::of(l))).collect();
     }
 
     /// Number of malformed messages skipped so far.
     pub fn malformed(&self) -> u64 {
-        self.malformed
+        self.tracker.malformed
     }
 
     /// Number of overruns (`ENOBUFS`) seen so far.
@@ -164,14 +170,13 @@ impl EventSocket {
             if n == 0 {
                 break;
             }
-            // Move the buffer out so `self` can be borrowed mutably.
-            let buf = std::mem::take(&mut self.buf);
-            self.parse(&buf[..n], &mut out);
-            self.buf = buf;
+            self.tracker.parse(&self.buf[..n], &mut out);
         }
         Ok(out)
     }
+}
 
+impl Tracker {
     /// Parses one datagram (also used by tests with hand-made bytes).
     pub(crate) fn parse(&mut self, dgram: &[u8], out: &mut Vec<Event>) {
         let (msgs, bad) = msg::split(dgram);
@@ -247,6 +252,30 @@ impl AsFd for EventSocket {
     }
 }
 
+/// Fuzzing entry points (for `cargo fuzz` targets; not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{Event, Tracker};
+
+    /// Runs one datagram through the event parser (framing, link and
+    /// address decoders, link table) and the request-reply decoders. Must
+    /// never panic, whatever the input.
+    pub fn parse_datagram(data: &[u8]) -> Vec<Event> {
+        let mut t = Tracker::default();
+        let mut out = Vec::new();
+        t.parse(data, &mut out);
+        // Twice, so the second pass sees a populated link table.
+        t.parse(data, &mut out);
+        let (msgs, _) = crate::msg::split(data);
+        for m in msgs {
+            let _ = crate::msg::decode_route(m.payload);
+            let _ = crate::msg::decode_rule(m.payload);
+            let _ = crate::msg::error_code(m.payload);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,15 +313,8 @@ mod tests {
         p
     }
 
-    fn sock() -> EventSocket {
-        // A socket is not needed for parse(); build the struct directly.
-        EventSocket {
-            fd: crate::nlsock::open(0, true).expect("netlink socket"),
-            links: HashMap::new(),
-            buf: Vec::new(),
-            malformed: 0,
-            overruns: 0,
-        }
+    fn sock() -> Tracker {
+        Tracker::default()
     }
 
     #[test]
@@ -343,7 +365,7 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(s.malformed(), 0);
+        assert_eq!(s.malformed, 0);
     }
 
     #[test]
@@ -360,7 +382,43 @@ mod tests {
         s.parse(&d, &mut out);
         assert_eq!(out.len(), 1);
         assert!(matches!(&out[0], Event::LinkAdded(l) if l.index == 7));
-        assert_eq!(s.malformed(), 3);
+        assert_eq!(s.malformed, 3);
+    }
+
+    /// Random bit flips and truncations of a valid datagram (link, address,
+    /// route and rule messages) never panic the event path.
+    #[test]
+    fn fuzz_entry_point_survives_mutations() {
+        let mut a = IfAddr::new(3, "2001:db8::1".parse().unwrap(), 64);
+        a.preferred_lft = Some(0);
+        let mut good = nlmsg(msg::RTM_NEWLINK, &ifinfo(5, 0x41, "veth0"));
+        good.extend(nlmsg(
+            msg::RTM_NEWADDR,
+            &msg::addr_request(1, &a, true).unwrap()[16..],
+        ));
+        let r = crate::Route::new("192.0.2.0".parse().unwrap(), 24);
+        good.extend(nlmsg(24, &msg::route_request(1, &r, true).unwrap()[16..]));
+        let u = crate::Rule::new(crate::Family::V4, 100);
+        good.extend(nlmsg(32, &msg::rule_request(1, &u, true).unwrap()[16..]));
+        good.extend(nlmsg(msg::RTM_DELLINK, &ifinfo(5, 0, "veth0")));
+        // Each pass: LinkAdded, AddrAdded, LinkRemoved (routes/rules are not events).
+        assert_eq!(fuzzing::parse_datagram(&good).len(), 6);
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut v = good.clone();
+            for _ in 0..(next() % 4 + 1) {
+                let i = (next() as usize) % v.len();
+                v[i] = next() as u8;
+            }
+            v.truncate((next() as usize) % (v.len() + 1));
+            let _ = fuzzing::parse_datagram(&v);
+        }
     }
 
     #[test]

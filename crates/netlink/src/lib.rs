@@ -54,7 +54,7 @@ pub use announce::{
     BROADCAST_MAC, ETH_P_ARP, ETH_P_IPV6, GARP_LEN, NA_LEN,
 };
 pub use error::{Error, Result};
-pub use events::{Event, EventSocket};
+pub use events::{fuzzing, Event, EventSocket};
 pub use rtnl::Rtnl;
 pub use sysctl::{get_if_sysctl, set_if_sysctl};
 pub use types::{
