@@ -149,6 +149,12 @@ impl Instance {
     pub fn wantstate(&self) -> State {
         self.wantstate
     }
+    /// The instance cannot run for a reason of its own (interface, tracker,
+    /// address, script not run yet), as opposed to being held in FAULT by
+    /// its sync group.
+    pub fn own_fault(&self) -> bool {
+        self.block_ignoring_sync().is_some()
+    }
     /// The VIPs are currently installed (as far as this instance asked).
     pub fn vips_set(&self) -> bool {
         self.vipset
@@ -330,10 +336,14 @@ impl Instance {
                 Effect::Weight(_) => {}
             }
         }
-        if self.sync_fault {
-            return Some(Block::Sync);
+        if init {
+            return Some(Block::Init);
         }
-        init.then_some(Block::Init)
+        self.sync_fault.then_some(Block::Sync)
+    }
+
+    fn block_ignoring_sync(&self) -> Option<Block> {
+        self.block().filter(|b| *b != Block::Sync)
     }
 
     fn total_priority(&self) -> i64 {
@@ -477,16 +487,18 @@ impl Instance {
             (State::Fault, None) => self.try_up(now, out),
             (State::Fault, Some(_)) => {}
             (_, Some(Block::Init)) => {}
-            (_, Some(_)) => self.down(now, out),
+            // vrrp_sync_fault: leave_master(isync, false) — one priority 0 only
+            (_, Some(Block::Sync)) => self.down(now, false, out),
+            (_, Some(_)) => self.down(now, true, out),
             (_, None) => {}
         }
     }
 
     /// keepalived `down_instance`.
-    fn down(&mut self, now: Instant, out: &mut Vec<Action>) {
+    fn down(&mut self, now: Instant, adv_f: bool, out: &mut Vec<Action>) {
         self.wantstate = State::Fault;
         if self.state == State::Master {
-            self.leave_master(now, State::Fault, true, out);
+            self.leave_master(now, State::Fault, adv_f, out);
         } else {
             // vrrp_state_leave_fault with wantstate FAULT.
             self.log(

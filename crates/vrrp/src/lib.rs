@@ -33,6 +33,7 @@ pub mod ratelimit;
 pub mod replay;
 pub mod rx;
 pub mod stats;
+pub mod sync;
 pub mod time;
 pub mod timers;
 pub mod track;
@@ -45,4 +46,5 @@ pub use config::{
 pub use instance::{Advert, Instance};
 pub use rx::{LogLevel, RxError, RxPacket};
 pub use stats::Stats;
+pub use sync::{GroupAction, SyncGroup};
 pub use track::{ScriptOutcome, ScriptTracker, TrackStatus};
