@@ -58,11 +58,22 @@ for b in target/release/keepalived target/release/genhash; do
     [ -x "$b" ] || { echo "build.sh: $b not built" >&2; exit 1; }
 done
 
+# The package description is packaging/Cargo.toml (its own tiny workspace,
+# never compiled); the version is the main workspace's.
+VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
+[ -n "$VERSION" ] || { echo "build.sh: no workspace version in Cargo.toml" >&2; exit 1; }
+
 if [ $want_deb -eq 1 ]; then
-    cargo deb -p keepalived --no-build --no-strip --quiet >/dev/null
-    ls -1t "$ROOT"/target/debian/keepalived_*.deb | head -1
+    mkdir -p target/debian
+    rm -f "target/debian/keepalived_${VERSION}-1_$(dpkg --print-architecture).deb"
+    cargo deb --manifest-path packaging/Cargo.toml --no-build --no-strip --quiet \
+        --deb-version "$VERSION-1" -o "target/debian/keepalived_${VERSION}-1_$(dpkg --print-architecture).deb" 2>&1 | grep -v "Only source paths starting with" >&2 || true
+    ls -1 "$ROOT/target/debian/keepalived_${VERSION}-1_$(dpkg --print-architecture).deb"
 fi
 if [ $want_rpm -eq 1 ]; then
-    cargo generate-rpm -p bin/keepalived
-    ls -1t "$ROOT"/target/generate-rpm/keepalived-*.rpm | head -1
+    mkdir -p target/generate-rpm
+    out="$ROOT/target/generate-rpm/keepalived-${VERSION}-1.$(uname -m).rpm"
+    rm -f "$out"
+    (cd packaging && cargo generate-rpm -s "version = \"$VERSION\"" -o "$out")
+    ls -1 "$out"
 fi
