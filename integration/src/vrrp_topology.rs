@@ -448,8 +448,10 @@ pub struct Inst {
     pub vip_prefix: u8,
     /// Unicast: (own node, peer nodes).
     pub unicast: Option<(usize, Vec<usize>)>,
-    /// `auth_pass` (PASS).
+    /// `auth_pass` (PASS, or AH with `auth_ah`).
     pub auth_pass: Option<&'static str>,
+    /// `auth_type AH` instead of PASS.
+    pub auth_ah: bool,
     /// `nopreempt`.
     pub nopreempt: bool,
     /// Extra lines inside the instance.
@@ -470,6 +472,7 @@ impl Default for Inst {
             vip_prefix: 24,
             unicast: None,
             auth_pass: None,
+            auth_ah: false,
             nopreempt: false,
             extra: String::new(),
             top: String::new(),
@@ -503,7 +506,8 @@ impl Inst {
             s += "  }\n";
         }
         if let Some(p) = self.auth_pass {
-            s += &format!("  authentication {{\n    auth_type PASS\n    auth_pass {p}\n  }}\n");
+            let t = if self.auth_ah { "AH" } else { "PASS" };
+            s += &format!("  authentication {{\n    auth_type {t}\n    auth_pass {p}\n  }}\n");
         }
         s += &self.extra;
         s += &format!(
@@ -516,9 +520,13 @@ impl Inst {
 
 /// Runs scenarios in parallel threads (each builds its own namespaces) and
 /// panics listing the ones that failed.
+///
+/// `VRRP_ONLY=word` runs only the scenarios whose name contains `word`.
 pub fn run_parallel(scenarios: Vec<(&'static str, fn())>) {
+    let only = std::env::var("VRRP_ONLY").ok();
     let handles: Vec<_> = scenarios
         .into_iter()
+        .filter(|(name, _)| only.as_deref().is_none_or(|o| name.contains(o)))
         .map(|(name, f)| {
             (
                 name,

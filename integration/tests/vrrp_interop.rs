@@ -25,6 +25,7 @@ enum Variant {
     Unicast,
     AuthPass,
     Ipv6,
+    AuthAh,
 }
 
 fn inst(v: Variant, node: usize) -> Inst {
@@ -41,6 +42,10 @@ fn inst(v: Variant, node: usize) -> Inst {
         Variant::Unicast => i.unicast = Some((node, vec![3 - node])),
         // 12 characters, as seed 004: both truncate to 8.
         Variant::AuthPass => i.auth_pass = Some("123456789012"),
+        Variant::AuthAh => {
+            i.auth_pass = Some("secret12");
+            i.auth_ah = true;
+        }
         Variant::Ipv6 => {
             i.version = 3;
             i.vip = VIP6;
@@ -150,6 +155,12 @@ fn vrrp_interop_with_keepalived() {
         }),
         ("auth theirs master", || {
             scenario(Variant::AuthPass, Impl::Theirs, "iat")
+        }),
+        ("ah ours master", || {
+            scenario(Variant::AuthAh, Impl::Ours, "iho")
+        }),
+        ("ah theirs master", || {
+            scenario(Variant::AuthAh, Impl::Theirs, "iht")
         }),
         ("ipv6 ours master", || {
             scenario(Variant::Ipv6, Impl::Ours, "i6o")

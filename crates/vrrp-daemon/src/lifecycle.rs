@@ -56,9 +56,21 @@ impl Runtime {
         let c = inst.core.config();
         let group = (!c.is_unicast()).then_some(c.mcast_group);
         let fam = inst.key.family;
+        let ah = matches!(c.effective_auth(), vrrp::Auth::Ah(_));
         let name = inst.vcfg.name.clone();
-        if let Err(e) = self.socks.ensure_rx(sched.registry(), ifindex, fam, group) {
+        if let Err(e) = self
+            .socks
+            .ensure_rx(sched.registry(), ifindex, fam, group, false)
+        {
             log::error!("({name}) Unable to open the VRRP socket: {e}");
+        }
+        if ah {
+            if let Err(e) = self
+                .socks
+                .ensure_rx(sched.registry(), ifindex, fam, group, true)
+            {
+                log::error!("({name}) Unable to open the AH socket: {e}");
+            }
         }
     }
 

@@ -57,17 +57,118 @@ fn nl_family(f: Family) -> netlink::Family {
     }
 }
 
+/// The socket behind a [`RxSocket`]: VRRP (protocol 112) or, for
+/// instances with `auth_type AH`, protocol 51 (keepalived opens its
+/// receive socket with `IPPROTO_AH` for those).
+#[derive(Debug)]
+pub enum RxKind {
+    /// Protocol 112.
+    Vrrp(VrrpSocket),
+    /// Protocol 51 (IPv4 only).
+    Ah(OwnedFd),
+}
+
+/// One received datagram's metadata.
+#[derive(Debug, Clone, Copy)]
+pub struct RxMeta {
+    /// Bytes in the buffer.
+    pub len: usize,
+    /// Did not fit.
+    pub truncated: bool,
+    /// Source.
+    pub src: IpAddr,
+    /// Destination (pktinfo).
+    pub dst: Option<IpAddr>,
+    /// TTL / hop limit.
+    pub hop_limit: Option<u8>,
+}
+
+impl RxKind {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            RxKind::Vrrp(s) => s.as_fd(),
+            RxKind::Ah(f) => f.as_fd(),
+        }
+    }
+
+    fn join(&self, g: IpAddr, ifindex: u32) -> Result<(), NetError> {
+        match (self, g) {
+            (RxKind::Vrrp(s), _) => Ok(s.join(g)?),
+            (RxKind::Ah(f), IpAddr::V4(g4)) => {
+                sys::net::ipv4_membership(f.as_fd(), g4, ifindex, true)
+                    .map_err(|e| NetError::Io("join group", e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Receives one datagram; `Ok(None)` when nothing is queued.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RxMeta>, NetError> {
+        match self {
+            RxKind::Vrrp(s) => Ok(s.recv(buf)?.map(|r| RxMeta {
+                len: r.len,
+                truncated: r.truncated,
+                src: r.src,
+                dst: r.dst,
+                hop_limit: r.hop_limit,
+            })),
+            RxKind::Ah(f) => loop {
+                match sys::net::recv_msg(f.as_fd(), buf) {
+                    Ok(m) => {
+                        let Some(src) = m.src else { continue };
+                        return Ok(Some(RxMeta {
+                            len: m.len,
+                            truncated: m.truncated,
+                            src,
+                            dst: m.dst,
+                            hop_limit: m.hop_limit,
+                        }));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(NetError::Io("receive AH advert", e)),
+                }
+            },
+        }
+    }
+}
+
+fn open_ah_rx(ifindex: u32) -> Result<OwnedFd, NetError> {
+    let fd = sys::net::ip_raw_socket(false, 51).map_err(|e| NetError::Io("AH socket", e))?;
+    let b = fd.as_fd();
+    let opt = |level, name, v, op| {
+        sys::net::setsockopt_int(b, level, name, v).map_err(|e| NetError::Io(op, e))
+    };
+    opt(
+        libc::SOL_SOCKET,
+        SO_BINDTOIFINDEX,
+        ifindex as i32,
+        "SO_BINDTOIFINDEX",
+    )?;
+    opt(libc::IPPROTO_IP, libc::IP_PKTINFO, 1, "IP_PKTINFO")?;
+    opt(libc::IPPROTO_IP, libc::IP_RECVTTL, 1, "IP_RECVTTL")?;
+    opt(
+        libc::IPPROTO_IP,
+        libc::IP_MULTICAST_ALL,
+        0,
+        "IP_MULTICAST_ALL",
+    )?;
+    Ok(fd)
+}
+
 /// A receive socket.
 #[derive(Debug)]
 pub struct RxSocket {
     /// The socket.
-    pub sock: VrrpSocket,
+    pub sock: RxKind,
     /// Its mio token.
     pub token: Token,
     /// Interface index.
     pub ifindex: u32,
     /// Family.
     pub family: Family,
+    /// Protocol 51 socket.
+    pub ah: bool,
     groups: Vec<IpAddr>,
 }
 
@@ -97,27 +198,36 @@ impl Sockets {
         ifindex: u32,
         family: Family,
         group: Option<IpAddr>,
+        ah: bool,
     ) -> Result<(), NetError> {
         if let Some(r) = self
             .rx
             .iter_mut()
-            .find(|r| r.ifindex == ifindex && r.family == family)
+            .find(|r| r.ifindex == ifindex && r.family == family && r.ah == ah)
         {
             if let Some(g) = group {
                 if !r.groups.contains(&g) {
-                    r.sock.join(g)?;
+                    r.sock.join(g, ifindex)?;
                     r.groups.push(g);
                 }
             }
             return Ok(());
         }
-        let mut cfg = VrrpSocketConfig::new(nl_family(family), ifindex);
-        cfg.group = group;
-        let sock = VrrpSocket::open(&cfg)?;
+        let sock = if ah {
+            let s = RxKind::Ah(open_ah_rx(ifindex)?);
+            if let Some(g) = group {
+                s.join(g, ifindex)?;
+            }
+            s
+        } else {
+            let mut cfg = VrrpSocketConfig::new(nl_family(family), ifindex);
+            cfg.group = group;
+            RxKind::Vrrp(VrrpSocket::open(&cfg)?)
+        };
         let token = Token(RX_TOKEN_BASE + self.next_token);
         self.next_token += 1;
         reg.register(
-            &mut mio::unix::SourceFd(&sock.as_raw_fd()),
+            &mut mio::unix::SourceFd(&sock.fd().as_raw_fd()),
             token,
             Interest::READABLE,
         )
@@ -127,6 +237,7 @@ impl Sockets {
             token,
             ifindex,
             family,
+            ah,
             groups: group.into_iter().collect(),
         });
         Ok(())
@@ -137,7 +248,7 @@ impl Sockets {
         self.rx.retain(|r| {
             let keep = used.contains(&(r.ifindex, r.family));
             if !keep {
-                let _ = reg.deregister(&mut mio::unix::SourceFd(&r.sock.as_raw_fd()));
+                let _ = reg.deregister(&mut mio::unix::SourceFd(&r.sock.fd().as_raw_fd()));
             }
             keep
         });
