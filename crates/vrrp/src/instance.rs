@@ -705,7 +705,9 @@ impl Instance {
                 self.wantstate = State::Master;
                 self.goto_master(now, out);
                 if self.state == State::Backup {
-                    // sync group held us back: re-arm like keepalived
+                    // sync group held us back: re-arm with the full interval
+                    // like keepalived's vrrp_sync_can_goto_master
+                    self.ms_down_timer = self.master_down_interval_us();
                     self.init_sands(now);
                 }
             }
