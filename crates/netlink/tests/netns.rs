@@ -1060,6 +1060,72 @@ fn vrrp_custom_group_and_unicast_only() {
     assert_eq!(ucast, vec![d("192.0.2.2")]);
 }
 
+/// IPv6 VRRP as keepalived runs it: link-local source, to ff02::12 and to a
+/// link-local unicast peer (scope id = the socket's interface).
+#[test]
+fn vrrp_ipv6_link_local() {
+    let Some(p) = setup() else { return };
+    run(&[
+        "ip",
+        "-n",
+        &p.a,
+        "addr",
+        "add",
+        "fe80::a/64",
+        "dev",
+        "va",
+        "nodad",
+    ]);
+    run(&[
+        "ip",
+        "-n",
+        &p.b,
+        "addr",
+        "add",
+        "fe80::b/64",
+        "dev",
+        "vb",
+        "nodad",
+    ]);
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let vb = Rtnl::new().unwrap().ifindex("vb").unwrap();
+        let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V6, vb)).unwrap();
+        ready_tx.send(()).unwrap();
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 1500];
+        while got.len() < 2 && Instant::now() < deadline {
+            wait_readable(&s, 200);
+            while let Some(r) = s.recv(&mut buf).unwrap() {
+                got.push(r);
+            }
+        }
+        (vb, got)
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    in_ns(&p.a, || {
+        let va = Rtnl::new().unwrap().ifindex("va").unwrap();
+        let mut cfg = VrrpSocketConfig::new(Family::V6, va);
+        cfg.src = Some("fe80::a".parse().unwrap());
+        let s = VrrpSocket::open(&cfg).unwrap();
+        let pkt = [0x31, 51, 100, 1, 0, 100, 0, 0];
+        s.send_to(&pkt, "ff02::12".parse().unwrap()).unwrap();
+        s.send_to(&pkt, "fe80::b".parse().unwrap()).unwrap();
+    });
+    let (vb, got) = match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (r, dst) in got.iter().zip(["ff02::12", "fe80::b"]) {
+        assert_eq!(r.src, "fe80::a".parse::<IpAddr>().unwrap());
+        assert_eq!(r.dst, Some(dst.parse().unwrap()));
+        assert_eq!(r.hop_limit, Some(255));
+        assert_eq!(r.ifindex, Some(vb));
+    }
+}
+
 #[test]
 fn vrrp_ipv6_multicast() {
     let Some(p) = setup() else { return };
