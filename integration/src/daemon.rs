@@ -78,7 +78,8 @@ pub struct Daemon {
 
 impl Daemon {
     /// Write `config` to `dir/keepalived.conf` and start keepalived in `ns`
-    /// with `-n -G -D -f … -p … -r … -c … -g…` plus `extra` arguments.
+    /// with `-n -G -D -f … -p … -r … -c … -g…` plus `extra` arguments, and
+    /// `TMPDIR=dir` so dump files are written there too.
     pub fn start(ns: &Netns, config: &str, extra: &[&str]) -> io::Result<Daemon> {
         Daemon::start_env(ns, config, extra, &[])
     }
@@ -118,6 +119,8 @@ impl Daemon {
         let child = ns
             .command(&keepalived_bin().to_string_lossy())
             .args(&args)
+            // Dumps (keepalived*.data, .stats, .json) land in the test directory.
+            .env("TMPDIR", d.dir.path())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(console.try_clone()?)

@@ -466,6 +466,16 @@ fn dump_signals_are_forwarded() {
         "USR2/JSON go to VRRP only\n{}",
         d.log()
     );
+    // The parent wrote its own part of the SIGUSR1 dump.
+    let data = std::fs::read_to_string(d.path("keepalived_parent.data")).unwrap_or_default();
+    assert!(
+        data.contains(&format!("VRRP child = running, pid {vrrp}")),
+        "{data}"
+    );
+    assert!(
+        data.contains(&format!("Healthcheck child = running, pid {check}")),
+        "{data}"
+    );
     // Nobody died of a default signal action.
     assert_eq!(
         (d.pid(Proc::Vrrp), d.pid(Proc::Checker)),

@@ -416,10 +416,67 @@ impl Watchdog {
             other => {
                 if let Some(kind) = DumpKind::from_signal(other) {
                     self.forward_dump(kind, other);
+                    if kind == DumpKind::Data {
+                        // Upstream: the parent forwards SIGUSR1 *and* dumps its own data.
+                        match write_dump(
+                            &dump_dir().join("keepalived_parent.data"),
+                            &self.parent_data(),
+                        ) {
+                            Ok(p) => log::debug!("Parent data written to {}", p.display()),
+                            Err(e) => log::info!("Unable to write keepalived_parent.data: {e}"),
+                        }
+                    }
                 }
                 None
             }
         }
+    }
+
+    /// The parent's part of the SIGUSR1 dump.
+    fn parent_data(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(o, "------< Parent process >------");
+        let _ = writeln!(o, " Version = {}", self.opts.version);
+        let _ = writeln!(o, " Pid = {}", std::process::id());
+        let _ = writeln!(o, " Configuration file = {}", self.opts.load.path.display());
+        let _ = writeln!(o, " Configuration generation = {}", self.generation);
+        for c in &self.children {
+            let state = match &c.phase {
+                Phase::Idle => "not running".to_string(),
+                Phase::Connecting { pid, .. } => format!("starting, pid {pid}"),
+                Phase::Running { pid, .. } => format!("running, pid {pid}"),
+                Phase::Dying { pid } => format!("stopping, pid {pid}"),
+                Phase::RestartWait(_) => "restart pending".to_string(),
+            };
+            let _ = writeln!(o, " {} child = {state}", c.role.upstream_name());
+            let _ = writeln!(o, "   Pid file = {}", c.pid_file.display());
+            let _ = writeln!(
+                o,
+                "   Last heard from = {:.1} s ago",
+                c.last_seen.elapsed().as_secs_f64()
+            );
+        }
+        let _ = writeln!(o, "------< Global definitions >------");
+        let g = &self.config.global;
+        let _ = writeln!(
+            o,
+            " Router ID = {}",
+            g.router_id.as_deref().unwrap_or("(host name)")
+        );
+        if let Some(ns) = &self.config.net_namespace {
+            let _ = writeln!(o, " Network namespace = {ns}");
+        }
+        if let Some(i) = &self.config.instance {
+            let _ = writeln!(o, " Instance name = {i}");
+        }
+        let _ = writeln!(o, " VRRP instances = {}", self.config.vrrp_instances.len());
+        let _ = writeln!(
+            o,
+            " Virtual servers = {}",
+            self.config.virtual_servers.len()
+        );
+        o
     }
 
     fn forward_dump(&mut self, kind: DumpKind, sig: i32) {
@@ -847,6 +904,34 @@ impl Watchdog {
     }
 }
 
+/// Where dump files go: `$TMPDIR` when absolute and existing, else `/tmp`
+/// (upstream `KA_TMP_DIR`).
+pub fn dump_dir() -> PathBuf {
+    match std::env::var_os("TMPDIR").map(PathBuf::from) {
+        Some(p) if p.is_absolute() && p.is_dir() => p,
+        _ => PathBuf::from("/tmp"),
+    }
+}
+
+/// Write a dump file safely: a fresh 0600 file (O_EXCL, so never through a
+/// symlink planted in a shared /tmp) renamed over `path`.
+pub fn write_dump(path: &std::path::Path, text: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(path.to_path_buf())
+}
+
 /// Interfaces named by `vrrp_instance ... interface` that do not exist in
 /// this network namespace, as keepalived's warning text ("interface eth9 for
 /// vrrp_instance VI_1 doesn't exist"). Checked in `/sys/class/net`.
@@ -931,6 +1016,31 @@ mod tests {
         let mut new = old.clone();
         new.global.nftables = Some(None);
         assert_eq!(unreloadable_change(&old, &new), Some("nftables table name"));
+    }
+
+    #[test]
+    fn dumps_are_private_and_replace_symlinks() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("ka-dump-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let target = d.join("victim");
+        std::fs::write(&target, "keep").unwrap();
+        let path = d.join("keepalived_parent.data");
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        write_dump(&path, "data\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "keep",
+            "symlink target untouched"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "data\n");
+        let mode = std::fs::symlink_metadata(&path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
