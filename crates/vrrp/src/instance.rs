@@ -1004,6 +1004,13 @@ impl Instance {
         let unicast = self.cfg.is_unicast();
         let auth = self.cfg.effective_auth();
         let fam = self.cfg.family;
+        let pfam = match p {
+            RxPacket::V4(_) => Family::V4,
+            RxPacket::V6 { .. } => Family::V6,
+        };
+        if pfam != fam {
+            return Err(RxError::FamilyMismatch);
+        }
         let (data, vrrp_off, src, dst_multicast, ttl, ip_info) = match p {
             RxPacket::V4(d) => {
                 let pk = wire::peek(Family::V4, d).map_err(RxError::Malformed)?;

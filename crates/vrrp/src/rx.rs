@@ -175,6 +175,8 @@ pub enum RxError {
     },
     /// The instance is in FAULT or INIT: datagrams are ignored silently.
     NotListening,
+    /// An IPv4 datagram for an IPv6 instance or the reverse (daemon bug).
+    FamilyMismatch,
     /// The VRID is not this instance's: the daemon dispatched it wrongly
     /// (keepalived drops these at dispatch, see [`crate::wire::peek`]).
     WrongVrid(u8),
@@ -191,7 +193,8 @@ impl RxError {
             | NotUnicastPeer(_)
             | WrongCastV6 { .. }
             | NotListening
-            | WrongVrid(_) => return None,
+            | WrongVrid(_)
+            | FamilyMismatch => return None,
             AhPresence { .. } | AuthTypeMismatch { .. } => Counter::AuthTypeMismatch,
             Length { .. } | TotalLength { .. } => Counter::PacketLen,
             Ttl { .. } | UnicastTtl { .. } => Counter::IpTtl,
@@ -207,7 +210,10 @@ impl RxError {
     /// Whether keepalived logs it only with `-D` (`None` = not logged).
     pub fn log_level(&self) -> Option<LogLevel> {
         match self {
-            RxError::AhNotVrrp | RxError::NotListening | RxError::WrongVrid(_) => None,
+            RxError::AhNotVrrp
+            | RxError::NotListening
+            | RxError::WrongVrid(_)
+            | RxError::FamilyMismatch => None,
             RxError::WrongCastV6 { .. } => Some(LogLevel::Detail),
             _ => Some(LogLevel::Info),
         }
@@ -248,6 +254,7 @@ impl RxError {
             UnicastTtl { .. } => "unicast_ttl",
             NotListening => "not_listening",
             WrongVrid(_) => "wrong_vrid",
+            FamilyMismatch => "family_mismatch",
         }
     }
 }
@@ -325,7 +332,7 @@ impl fmt::Display for Line<'_> {
             ),
             NotUnicastPeer(a) => write!(f, "({n}) unicast source address {a} not a unicast peer"),
             UnicastTtl { received, min, max } => write!(f, "({n}) TTL/HL {received} not in range {min} - {max}"),
-            NotListening | WrongVrid(_) => Ok(()),
+            NotListening | WrongVrid(_) | FamilyMismatch => Ok(()),
         }
     }
 }

@@ -295,7 +295,9 @@ fn stale_and_early_timers_are_ignored() {
     );
 }
 
-/// Mutated and random datagrams never panic, in BACKUP and MASTER.
+/// Mutated and random datagrams never panic, in BACKUP and MASTER, for
+/// IPv4 v2 (all auth types), IPv4 v3 unicast and IPv6 v3 instances, whatever
+/// family the datagram claims.
 #[test]
 fn garbage_never_panics() {
     let mut seed: u64 = 0x1234_5678_9abc_def0;
@@ -305,17 +307,32 @@ fn garbage_never_panics() {
         seed ^= seed << 17;
         seed
     };
-    let good = datagram(
+    let good4 = datagram(
         &repr(Version::V2, 100, &["192.0.2.100"]).to_bytes(Family::V4, ChecksumMode::Plain),
         "192.0.2.1",
         "224.0.0.18",
         255,
         112,
     );
+    let good6 = repr(Version::V3, 100, &["2001:db8::1"]).to_bytes(Family::V6, ChecksumMode::Zero);
+    let mut cfgs = Vec::new();
     for auth in [Auth::None, Auth::Pass(*b"11111111"), Auth::Ah(*b"11111111")] {
+        let mut c = v4cfg();
+        c.auth = auth;
+        cfgs.push(c);
+    }
+    let mut c = v4cfg();
+    c.version = Version::V3;
+    c.unicast_peers = vec![UnicastPeer::new("192.0.2.1".parse().unwrap())];
+    c.check_unicast_src = true;
+    cfgs.push(c);
+    let mut c = InstanceConfig::new("VI_6", 51, Family::V6);
+    c.src_addr = Some("fe80::2".parse().unwrap());
+    c.vips = vec!["2001:db8::1".parse().unwrap()];
+    cfgs.push(c);
+    for base in cfgs {
         for master in [false, true] {
-            let mut c = v4cfg();
-            c.auth = auth;
+            let mut c = base.clone();
             c.priority = if master { 255 } else { 100 };
             c.initial_state = if master {
                 keepalived_vrrp::InitialState::Master
@@ -328,10 +345,13 @@ fn garbage_never_panics() {
                 Instant::from_micros(1),
                 Input::TimerExpired(TimerKind::MasterDown),
             );
-            for i in 0..20_000u64 {
-                let mut d = good.clone();
-                let r = next();
-                match r % 4 {
+            for i in 0..10_000u64 {
+                let mut d = if next() % 2 == 0 {
+                    good4.clone()
+                } else {
+                    good6.clone()
+                };
+                match next() % 4 {
                     0 => {
                         let n = (next() % 5) as usize;
                         for _ in 0..=n {
@@ -343,11 +363,23 @@ fn garbage_never_panics() {
                     2 => d = (0..(next() % 80)).map(|_| next() as u8).collect(),
                     _ => d.extend((0..(next() % 40)).map(|_| next() as u8)),
                 }
-                let _ = vi.handle(Instant::from_micros(2 + i), Input::Packet(RxPacket::V4(&d)));
+                let now = Instant::from_micros(2 + i);
+                let _ = vi.handle(now, Input::Packet(RxPacket::V4(&d)));
+                let _ = vi.handle(
+                    now,
+                    Input::Packet(RxPacket::V6 {
+                        payload: &d,
+                        src: "fe80::1".parse().unwrap(),
+                        multicast: next() % 2 == 0,
+                        hop_limit: Some(next() as u8),
+                    }),
+                );
                 let _ = wire::peek(Family::V4, &d);
                 let _ = wire::peek(Family::V6, &d);
-                if let Ok(p) = wire::Packet::new_checked(&d[..], Family::V6) {
-                    let _ = VrrpRepr::parse(&p, Family::V6);
+                for fam in [Family::V4, Family::V6] {
+                    if let Ok(p) = wire::Packet::new_checked(&d[..], fam) {
+                        let _ = VrrpRepr::parse(&p, fam);
+                    }
                 }
             }
         }
