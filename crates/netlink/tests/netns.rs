@@ -882,6 +882,116 @@ fn unsolicited_na_crosses_veth() {
     assert_eq!(&frame[..86], &na_frame(MAC_A, vip, true)[..]);
 }
 
+/// keepalived 2.2.7 running in a namespace; SIGTERM and wait on drop, then
+/// its scratch directory is removed.
+struct Keepalived {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Interop: keepalived 2.2.7 (owner, priority 255) takes its VIPs in A; the
+/// first gratuitous ARP and unsolicited NA it sends, captured in B, are
+/// byte-for-byte the frames `garp_frame` / `na_frame` build.
+#[test]
+fn frames_identical_to_keepalived() {
+    const KEEPALIVED: &str = "/usr/sbin/keepalived";
+    if !std::path::Path::new(KEEPALIVED).exists() {
+        eprintln!("SKIP: {KEEPALIVED} not installed");
+        return;
+    }
+    let Some(p) = setup() else { return };
+    let dir = std::env::temp_dir().join(format!("{}-ka", p.a));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n  router_id nltest\n}\n\
+         vrrp_instance V4 {\n  state MASTER\n  interface va\n  virtual_router_id 51\n  \
+         priority 255\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.200/24\n  }\n}\n\
+         vrrp_instance V6 {\n  state MASTER\n  interface va\n  virtual_router_id 52\n  \
+         priority 255\n  advert_int 1\n  virtual_ipaddress {\n    fe80::200/64\n    \
+         2001:db8::200/64\n  }\n}\n",
+    )
+    .unwrap();
+    let vip4 = Ipv4Addr::new(192, 0, 2, 200);
+    let vip6: Ipv6Addr = "2001:db8::200".parse().unwrap();
+
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let rx = spawn_in(&p.b, move || {
+        let vb = Rtnl::new().unwrap().ifindex("vb").unwrap();
+        let arp = sys::net::packet_socket(ETH_P_ARP).unwrap();
+        sys::net::packet_bind(arp.as_fd(), vb, ETH_P_ARP).unwrap();
+        let v6 = sys::net::packet_socket(ETH_P_IPV6).unwrap();
+        sys::net::packet_bind(v6.as_fd(), vb, ETH_P_IPV6).unwrap();
+        ready_tx.send(()).unwrap();
+        let (mut garp, mut na) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut buf = [0u8; 2048];
+        while (garp.is_none() || na.is_none()) && Instant::now() < deadline {
+            wait_readable(&arp, 50);
+            while let Ok((n, _)) = sys::net::packet_recv(arp.as_fd(), &mut buf) {
+                if garp.is_none() && n >= 42 && buf[38..42] == vip4.octets() {
+                    garp = Some(buf[..n].to_vec());
+                }
+            }
+            while let Ok((n, _)) = sys::net::packet_recv(v6.as_fd(), &mut buf) {
+                if na.is_none() && n >= 86 && buf[54] == 136 && buf[62..78] == vip6.octets() {
+                    na = Some(buf[..n].to_vec());
+                }
+            }
+        }
+        (garp, na)
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let f = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let child = Command::new("ip")
+        .args([
+            "netns", "exec", &p.a, KEEPALIVED, "-n", "-l", "-D", "-P", "-f",
+        ])
+        .args([
+            f("keepalived.conf"),
+            "-p".into(),
+            f("ka.pid"),
+            "-r".into(),
+            f("vrrp.pid"),
+        ])
+        .args(["-c".into(), f("chk.pid"), "-b".into(), f("bfd.pid")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _ka = Keepalived {
+        child,
+        dir: dir.clone(),
+    };
+    let (garp, na) = match rx.join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    };
+    let garp = garp.expect("keepalived sent no gratuitous ARP");
+    let na = na.expect("keepalived sent no unsolicited NA");
+    assert_eq!(garp, garp_frame(MAC_A, vip4).to_vec());
+    // IPv6 forwarding is off in the namespace, so no R flag.
+    assert_eq!(na, na_frame(MAC_A, vip6, false).to_vec());
+}
+
 /// A fake VRRPv2 advert (the vrrp crate builds real ones).
 const ADVERT: [u8; 20] = [
     0x21, 51, 100, 1, 0, 1, 0x00, 0x00, 192, 0, 2, 200, 0, 0, 0, 0, 0, 0, 0, 0,
