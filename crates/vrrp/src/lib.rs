@@ -19,10 +19,31 @@
 //! assert_eq!(actions.last().unwrap().to_string(), "arm-timer master-down 3.648437");
 //! ```
 //!
+//! # Driving it from a daemon
+//!
+//! ```text
+//! on start:      for each instance: vi.handle(now, Interface{up}) / Tracker{..}
+//!                (initial states), then vi.handle(now, Startup)
+//! on datagram:   let p = wire::peek(family, &buf)?;          // VRID
+//!                vi = instances[(ifindex, family, p.vrid)];
+//!                vi.handle(now, Packet(RxPacket::V4(&buf)))  // or V6 {..}
+//! on timer:      vi.handle(now, TimerExpired(kind))
+//! on netlink:    vi.handle(now, Interface{up}) / SourceAddress(addr)
+//! on script end: if let Some(ok) = tracker.report(outcome).changed {
+//!                    for vi tracking it: vi.handle(now, Tracker{..})
+//!                }
+//! on SIGHUP:     vi.handle(now, Reload(new_cfg))  (matched by vrid/family/if)
+//! on SIGTERM:    vi.handle(now, Shutdown)
+//! after each:    perform the actions in order; if the instance is in a
+//!                sync group, pass them to SyncGroup::observe as well
+//! ```
+//!
 //! Modules: [`wire`] (codecs), [`timers`] (skew / master-down arithmetic),
 //! [`rx`] (received datagrams, rejection reasons and their log text),
-//! [`track`] (script rise/fall, weights), [`stats`], [`ratelimit`],
-//! [`replay`] (the text format of the replay tests).
+//! [`track`] (script rise/fall, weights), [`sync`] (sync groups),
+//! [`stats`], [`ratelimit`], [`replay`] (the text format of the replay
+//! tests). Behaviour notes, deviations and test vectors:
+//! `notes/vrrp-core.md`.
 
 #![warn(missing_docs)]
 
