@@ -199,7 +199,9 @@ pub struct IfAddr {
     /// kernel ignores the requested scope and derives it from the address
     /// (keepalived rejects `scope` on IPv6 lines).
     pub scope: Scope,
-    /// IPv4 label (`label eth0:1`), at most 15 bytes.
+    /// IPv4 label (`label eth0:1`), at most 15 bytes. On dumps and events
+    /// the kernel reports the interface name for an IPv4 address added
+    /// without a label.
     pub label: Option<String>,
     /// Flags (`-nodad`, `noprefixroute`, `home`, `mngtmpaddr`); on dumps
     /// also the kernel's state bits.
