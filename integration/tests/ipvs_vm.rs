@@ -94,3 +94,28 @@ fn guest_archive_is_valid_newc() {
         ]
     );
 }
+
+/// Reload-size figures (2,000 services, 20,000 destinations) in the guest; a
+/// benchmark, so only on demand: `cargo test -p keepalived-integration --test
+/// ipvs_vm -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn ipvs_scale_in_guest() {
+    if !nix::unistd::Uid::effective().is_root() && skip("not root") {
+        return;
+    }
+    if let Some(why) = rig::unavailable() {
+        skip(&why);
+        return;
+    }
+    let probe = rig::build_static_example_release("keepalived-ipvs", "ipvs-probe")
+        .expect("static build of ipvs-probe");
+    let r = rig::run_in_guest(
+        &[GuestFile::bin(&probe)],
+        include_str!("../vm/bench/ipvs-scale.sh"),
+    )
+    .expect("guest run");
+    println!("{}", r.stdout);
+    println!("boot+run wall {:.2} s", r.wall.as_secs_f64());
+    assert_eq!(r.exit, 0, "{}", r.stdout);
+}

@@ -151,15 +151,31 @@ pub fn build_static_example(package: &str, example: &str) -> io::Result<PathBuf>
         package,
         &["--example", example],
         &format!("examples/{example}"),
+        false,
+    )
+}
+
+/// [`build_static_example`] with the release profile (benchmarks).
+pub fn build_static_example_release(package: &str, example: &str) -> io::Result<PathBuf> {
+    build_static(
+        package,
+        &["--example", example],
+        &format!("examples/{example}"),
+        true,
     )
 }
 
 /// Build a binary target of a workspace package statically.
 pub fn build_static_bin(package: &str, bin: &str) -> io::Result<PathBuf> {
-    build_static(package, &["--bin", bin], bin)
+    build_static(package, &["--bin", bin], bin, false)
 }
 
-fn build_static(package: &str, what: &[&str], rel: &str) -> io::Result<PathBuf> {
+/// [`build_static_bin`] with the release profile (benchmarks, the shipped binary).
+pub fn build_static_bin_release(package: &str, bin: &str) -> io::Result<PathBuf> {
+    build_static(package, &["--bin", bin], bin, true)
+}
+
+fn build_static(package: &str, what: &[&str], rel: &str, release: bool) -> io::Result<PathBuf> {
     let root = workspace_root();
     let target_dir = root.join("target/static");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -177,13 +193,18 @@ fn build_static(package: &str, what: &[&str], rel: &str) -> io::Result<PathBuf> 
             "x86_64-unknown-linux-gnu",
         ])
         .args(what)
+        .args(if release { &["--release"][..] } else { &[][..] })
         .status()?;
     if !st.success() {
         return Err(io::Error::other(format!(
             "static build of {package} {what:?} failed: {st}"
         )));
     }
-    Ok(target_dir.join("x86_64-unknown-linux-gnu/debug").join(rel))
+    let profile = if release { "release" } else { "debug" };
+    Ok(target_dir
+        .join("x86_64-unknown-linux-gnu")
+        .join(profile)
+        .join(rel))
 }
 
 /// Boot the guest with `files` and run `script` (POSIX sh, busybox) in it.

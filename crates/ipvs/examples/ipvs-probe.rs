@@ -6,7 +6,8 @@
 //! ipvs-probe save                  the kernel table, printed like `ipvsadm -Sn`
 //! ipvs-probe add FILE              add every service/dest of FILE (plain NEW_* calls)
 //! ipvs-probe plan FILE [--keep]    print the reconciliation ops kernel -> FILE
-//! ipvs-probe sync FILE [--keep]    print and apply them (--keep: leave unknown services)
+//! ipvs-probe sync FILE [--keep]    print and apply them, pipelined (--keep: leave unknown
+//!                                  services; --quiet: do not print the ops)
 //! ipvs-probe flush
 //! ipvs-probe timeouts              print "tcp tcpfin udp"
 //! ipvs-probe set-timeouts T F U
@@ -20,6 +21,11 @@
 //! Exit status: 0 ok, 1 IPVS error, 2 usage / file error, 3 IPVS missing.
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
 
 use keepalived_ipvs::{diff, ipvsadm, DiffOptions, Ipvs, IpvsError, Timeouts};
 
@@ -30,6 +36,10 @@ fn main() -> ExitCode {
         Err(Fail::Usage(m)) => {
             eprintln!("ipvs-probe: {m}");
             ExitCode::from(2)
+        }
+        Err(Fail::Steps(n)) => {
+            eprintln!("ipvs-probe: {n} step(s) failed");
+            ExitCode::from(1)
         }
         Err(Fail::Ipvs(e @ IpvsError::NotAvailable { .. })) => {
             eprintln!("ipvs-probe: {e}");
@@ -45,6 +55,7 @@ fn main() -> ExitCode {
 
 enum Fail {
     Usage(String),
+    Steps(usize),
     Ipvs(IpvsError),
 }
 
@@ -74,6 +85,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
     };
     let cmd = args.first().map(String::as_str).unwrap_or("");
     let keep = args.iter().any(|a| a == "--keep");
+    let quiet = args.iter().any(|a| a == "--quiet");
     let opts = DiffOptions {
         remove_unknown_services: !keep,
     };
@@ -109,17 +121,37 @@ fn run(args: &[String]) -> Result<(), Fail> {
         "plan" | "sync" => {
             let want = rules(args.get(1))?;
             let mut ipvs = open(&netns)?;
-            let ops = diff(&ipvs.table()?, &want, opts);
-            for op in &ops {
-                println!("{}", ipvsadm::op_line(op));
+            let t0 = Instant::now();
+            let current = ipvs.table()?;
+            let t1 = Instant::now();
+            let ops = diff(&current, &want, opts);
+            let t2 = Instant::now();
+            if !quiet {
+                for op in &ops {
+                    println!("{}", ipvsadm::op_line(op));
+                }
             }
+            let mut failed = 0;
             if cmd == "sync" {
-                ipvs.apply(&ops).map_err(|(i, e)| {
-                    eprintln!("ipvs-probe: step {} failed: {}", i + 1, ipvsadm::op_line(&ops[i]));
-                    e
-                })?;
+                for (i, e) in ipvs.apply_all(&ops)? {
+                    eprintln!("ipvs-probe: step {} failed: {}: {e}", i + 1, ipvsadm::op_line(&ops[i]));
+                    failed += 1;
+                }
             }
-            eprintln!("{} operation(s)", ops.len());
+            let t3 = Instant::now();
+            let dests: usize = current.iter().map(|v| v.dests.len()).sum();
+            eprintln!(
+                "{} operation(s); dump {} services/{} dests {:.1} ms, diff {:.1} ms, apply {:.1} ms",
+                ops.len(),
+                current.len(),
+                dests,
+                ms(t1 - t0),
+                ms(t2 - t1),
+                ms(t3 - t2)
+            );
+            if failed > 0 {
+                return Err(Fail::Steps(failed));
+            }
         }
         "flush" => open(&netns)?.flush()?,
         "timeouts" => {

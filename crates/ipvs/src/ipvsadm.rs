@@ -8,6 +8,7 @@
 //! ipvsadm's save format does not carry the thresholds (`-x`/`-y`); the
 //! parser accepts them.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -249,18 +250,24 @@ fn parse_netmask(s: &str, family: Family) -> Result<Netmask, String> {
 /// scheduler `wlc`, forwarding `-g`, weight 1, `-p` without value 300 s.
 pub fn parse(text: &str) -> Result<Vec<VirtualService>, ParseError> {
     let mut table: Vec<VirtualService> = Vec::new();
+    let mut index: HashMap<ServiceKey, usize> = HashMap::new();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        parse_line(line, &mut table).map_err(|msg| ParseError { line: line_no, msg })?;
+        parse_line(line, &mut table, &mut index)
+            .map_err(|msg| ParseError { line: line_no, msg })?;
     }
     Ok(table)
 }
 
-fn parse_line(line: &str, table: &mut Vec<VirtualService>) -> Result<(), String> {
+fn parse_line(
+    line: &str,
+    table: &mut Vec<VirtualService>,
+    index: &mut HashMap<ServiceKey, usize>,
+) -> Result<(), String> {
     let toks: Vec<&str> = line.split_whitespace().collect();
     let verb = toks[0];
     let mut key: Option<ServiceKey> = None;
@@ -371,6 +378,7 @@ fn parse_line(line: &str, table: &mut Vec<VirtualService>) -> Result<(), String>
                 s.netmask = parse_netmask(&m, key.family())?;
             }
             s.pe_name = pe;
+            index.insert(key, table.len());
             table.push(VirtualService {
                 service: s,
                 dests: Vec::new(),
@@ -388,9 +396,9 @@ fn parse_line(line: &str, table: &mut Vec<VirtualService>) -> Result<(), String>
                 "-i" | "--ipip" => Forward::Tunnel(tun),
                 _ => Forward::Route,
             };
-            let v = table
-                .iter_mut()
-                .find(|v| v.service.key == key)
+            let v = index
+                .get(&key)
+                .and_then(|&i| table.get_mut(i))
                 .ok_or_else(|| format!("no service {key} before this -a"))?;
             v.dests.push(Destination {
                 key: DestKey { addr, port },
