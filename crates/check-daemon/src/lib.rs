@@ -1,55 +1,811 @@
 //! The health-checker child process (keepalived's `check_daemon.c`).
 //!
-//! At this stage only the process plumbing exists: [`run`] connects to the
-//! parent, takes the configuration, answers heartbeats, reloads in place,
-//! and exits on SIGTERM / shutdown / loss of the parent. The checker
-//! runtime (probes, IPVS reconcile) plugs into [`CheckRuntime`]'s
-//! [`ChildHandler`] methods.
+//! [`CheckRuntime`] implements [`ipc::ChildHandler`]: it maps the
+//! configuration ([`mapping`]), runs the sans-IO [`check::Engine`], performs
+//! its probes on the child's single mio loop ([`probe`]; MISC_CHECK through
+//! `notify::ScriptRunner`), and keeps the IPVS table equal to the engine's
+//! desired table by applying only differences ([`backend`], `ipvs::diff`).
+//!
+//! IPVS lifecycle: at start the kernel table is read and only the difference
+//! is applied (a restarted child adopts the table without flapping); on
+//! reload the engine keeps each real server's state and only differences are
+//! applied; at stop our services are removed unless `-I`. Without IPVS in the
+//! kernel the child logs `IPVS: Can't initialize ipvs: ...` and exits with
+//! keepalived's FATAL status, which stops the daemon, as 2.2.7 does.
 
-use config::Config;
-use ipc::{ChildHandler, ChildOptions, DumpKind};
-use sched::{Event, Sched};
+pub mod backend;
+pub mod dump;
+pub mod mapping;
+pub mod probe;
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use check::{Action, CheckerId, Engine, Millis, Notify, ProbeOutcome, ProbeRequest};
+use config::{Config, Script};
+use ipc::{ChildFlags, ChildHandler, ChildOptions, DumpKind};
+use ipvs::{DiffOptions, IpvsError, ServiceKey, VirtualService};
+use mio::Token;
+use notify::{ExitKind, Handle, RunnerOptions, ScriptRunner, ScriptSpec};
+use sched::{Event, Sched, TimerId};
+
+use crate::backend::{apply_to_map, IpvsBackend};
+use crate::mapping::{desired_services, map_config, Mapped, ProbeKind};
+use crate::probe::{ProbeIo, Started};
+
+/// keepalived's `KEEPALIVED_EXIT_FATAL` as the watchdog reads it.
+pub const EXIT_FATAL: i32 = 1;
+
+/// How the runtime gets its IPVS backend.
+pub type BackendFactory = Box<dyn FnMut() -> Result<Box<dyn IpvsBackend>, IpvsError>>;
+
+/// A probe in flight.
+#[derive(Debug)]
+struct Active {
+    id: CheckerId,
+    io: Option<ProbeIo>,
+    script: Option<Handle>,
+    /// UDP_CHECK without `require_reply`: silence until then is success.
+    quiet_success_at: Option<Instant>,
+}
+
+/// Captured log lines (tests).
+pub type LogCapture = Arc<Mutex<Vec<String>>>;
 
 /// State of the checker child.
-#[derive(Debug, Default)]
 pub struct CheckRuntime {
+    flags: ChildFlags,
+    pid_file: Option<PathBuf>,
+    factory: BackendFactory,
+    backend: Option<Box<dyn IpvsBackend>>,
+    exit_on_fatal: bool,
+    start: Instant,
     config: Option<Config>,
+    mapped: Option<Mapped>,
+    engine: Option<Engine>,
+    mirror: HashMap<ServiceKey, VirtualService>,
+    mirror_order: Vec<ServiceKey>,
+    active: HashMap<u64, Active>,
+    scripts: HashMap<Handle, u64>,
+    runner: ScriptRunner,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    tick: Option<TimerId>,
+    seq: u16,
+    rng: u64,
     reloads: u64,
+    capture: Option<LogCapture>,
+    ipvs_ops: u64,
+}
+
+impl std::fmt::Debug for CheckRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckRuntime")
+            .field("flags", &self.flags)
+            .field("active", &self.active.len())
+            .field("reloads", &self.reloads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// keepalived's warmup jitter: `warmup * random() / RAND_MAX` (xorshift64*).
+fn jitter(rng: &mut u64) -> impl FnMut(Duration) -> Duration + '_ {
+    move |warmup: Duration| {
+        let mut x = *rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *rng = x;
+        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        let ms = u64::try_from(warmup.as_millis()).unwrap_or(u64::MAX);
+        if ms == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(r % (ms + 1))
+        }
+    }
+}
+
+fn open_kernel() -> Result<Box<dyn IpvsBackend>, IpvsError> {
+    ipvs::Ipvs::open().map(|i| Box::new(i) as Box<dyn IpvsBackend>)
+}
+
+fn script_spec(s: &Script, timeout: Option<Duration>) -> ScriptSpec {
+    let mut spec = ScriptSpec::new(s.argv.clone());
+    spec.mode = ScriptSpec::mode_for(&s.argv);
+    if let Some(u) = &s.user {
+        if let Some((uid, gid)) = lookup_user(u, s.group.as_deref()) {
+            spec = spec.user(uid, gid);
+        }
+    }
+    if let Some(t) = timeout {
+        spec = spec.timeout(t);
+    }
+    spec
+}
+
+fn lookup_user(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+    let u = nix::unistd::User::from_name(user).ok().flatten()?;
+    let gid = match group {
+        Some(g) => nix::unistd::Group::from_name(g)
+            .ok()
+            .flatten()?
+            .gid
+            .as_raw(),
+        None => u.gid.as_raw(),
+    };
+    Some((u.uid.as_raw(), gid))
+}
+
+/// Whether `ip` is an address of this host (bind test), for `ha_suspend`.
+fn address_is_local(ip: IpAddr) -> bool {
+    std::net::UdpSocket::bind((ip, 0)).is_ok()
 }
 
 impl CheckRuntime {
+    /// A runtime programming the kernel's IPVS.
+    pub fn new(flags: ChildFlags, pid_file: Option<PathBuf>) -> CheckRuntime {
+        let mut rt = Self::with_backend(flags, Box::new(open_kernel));
+        rt.pid_file = pid_file;
+        rt
+    }
+
+    /// A runtime with another IPVS backend (tests). A backend that cannot be
+    /// opened makes `configure` fail (no process exit).
+    pub fn with_backend(flags: ChildFlags, factory: BackendFactory) -> CheckRuntime {
+        let seed = u64::from(std::process::id())
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x9e37_79b9);
+        CheckRuntime {
+            flags,
+            pid_file: None,
+            factory,
+            backend: None,
+            exit_on_fatal: false,
+            start: Instant::now(),
+            config: None,
+            mapped: None,
+            engine: None,
+            mirror: HashMap::new(),
+            mirror_order: Vec::new(),
+            active: HashMap::new(),
+            scripts: HashMap::new(),
+            runner: ScriptRunner::new(RunnerOptions::default()),
+            tls: None,
+            tick: None,
+            seq: 0,
+            rng: seed | 1,
+            reloads: 0,
+            capture: None,
+            ipvs_ops: 0,
+        }
+    }
+
+    /// Record every log line the runtime emits (tests).
+    pub fn capture_logs(&mut self) -> LogCapture {
+        let c = LogCapture::default();
+        self.capture = Some(Arc::clone(&c));
+        c
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> Option<&Config> {
         self.config.as_ref()
+    }
+
+    /// The engine (state of every checker).
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_ref()
+    }
+
+    /// The mapped configuration in force.
+    pub fn mapped(&self) -> Option<&Mapped> {
+        self.mapped.as_ref()
+    }
+
+    /// IPVS operations applied since start.
+    pub fn ipvs_ops(&self) -> u64 {
+        self.ipvs_ops
+    }
+
+    /// The kernel table as the runtime believes it is (its mirror).
+    pub fn table(&self) -> Vec<VirtualService> {
+        self.mirror_order
+            .iter()
+            .filter_map(|k| self.mirror.get(k).cloned())
+            .collect()
+    }
+
+    fn emit(&self, line: &str) {
+        log::info!("{line}");
+        if let Some(c) = &self.capture {
+            if let Ok(mut v) = c.lock() {
+                v.push(line.to_string());
+            }
+        }
+    }
+
+    fn now(&self) -> Millis {
+        Millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn instant(&self, m: Millis) -> Instant {
+        self.start + Duration::from_millis(m.0)
+    }
+
+    fn vip_flags(mapped: &Mapped) -> Vec<bool> {
+        mapped
+            .plans
+            .iter()
+            .map(|p| p.ha_suspend_vip.is_none_or(address_is_local))
+            .collect()
+    }
+
+    /// IPVS could not be opened: keepalived 2.2.7 logs the reason, shuts
+    /// down each service it would have had, and its checker exits FATAL.
+    fn ipvs_unavailable(&mut self, e: &IpvsError, mapped: &Mapped) -> String {
+        let line = e.keepalived_log_line();
+        self.emit(&line);
+        for (vs, p) in mapped.engine.iter().zip(&mapped.plans) {
+            for rs in &vs.real_servers {
+                if rs.checkers.iter().all(|c| !c.alpha) {
+                    let name = check::RsAddr {
+                        addr: rs.addr,
+                        proto: vs.proto,
+                    };
+                    self.emit(&format!("Shutting down service {name} from VS {}", p.name));
+                }
+            }
+        }
+        line
+    }
+
+    fn start_engine(&mut self, sched: &mut Sched, mapped: Mapped) {
+        let now = self.now();
+        let vips = Self::vip_flags(&mapped);
+        let configs = mapped.engine.clone();
+        self.mapped = Some(mapped);
+        let mut rng = self.rng;
+        let (engine, actions) = Engine::new(configs, now, &mut jitter(&mut rng), &|vs| {
+            vips.get(vs).copied().unwrap_or(true)
+        });
+        self.rng = rng;
+        self.engine = Some(engine);
+        self.run_actions(sched, actions);
+    }
+
+    fn refresh_mirror(&mut self) {
+        let Some(b) = self.backend.as_mut() else {
+            return;
+        };
+        match b.table() {
+            Ok(t) => {
+                self.mirror.clear();
+                self.mirror_order.clear();
+                for v in t {
+                    self.mirror_order.push(v.service.key);
+                    self.mirror.insert(v.service.key, v);
+                }
+            }
+            Err(e) => log::info!("IPVS: cannot read the table: {e}"),
+        }
+    }
+
+    /// Applies the difference between the kernel and the desired table of
+    /// the virtual servers `vss`, and deletes the services in `gone`.
+    fn reconcile(&mut self, vss: &BTreeSet<usize>, gone: &[ServiceKey]) {
+        let (Some(engine), Some(mapped)) = (self.engine.as_ref(), self.mapped.as_ref()) else {
+            return;
+        };
+        let mut desired = Vec::new();
+        for &vs in vss {
+            if let Some(plan) = mapped.plans.get(vs) {
+                desired.extend(desired_services(plan, &engine.desired_table(vs)));
+            }
+        }
+        let mut ops: Vec<ipvs::Op> = gone
+            .iter()
+            .filter(|k| self.mirror.contains_key(k))
+            .map(|k| ipvs::Op::DelService(*k))
+            .collect();
+        let current: Vec<VirtualService> = desired
+            .iter()
+            .filter_map(|d| self.mirror.get(&d.service.key).cloned())
+            .collect();
+        ops.extend(ipvs::diff(
+            &current,
+            &desired,
+            DiffOptions {
+                remove_unknown_services: false,
+            },
+        ));
+        if ops.is_empty() {
+            return;
+        }
+        let Some(backend) = self.backend.as_mut() else {
+            return;
+        };
+        let mut failed = false;
+        for op in &ops {
+            match backend.apply_op(op) {
+                Ok(()) => {
+                    self.ipvs_ops += 1;
+                    let _ = apply_to_map(&mut self.mirror, &mut self.mirror_order, op);
+                }
+                Err(e) => {
+                    log::info!("IPVS: {} failed: {e}", ipvs::ipvsadm::op_line(op));
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            self.refresh_mirror();
+        }
+    }
+
+    fn run_actions(&mut self, sched: &mut Sched, actions: Vec<Action>) {
+        let mut queue: VecDeque<Action> = actions.into();
+        let mut changed = BTreeSet::new();
+        while let Some(a) = queue.pop_front() {
+            match a {
+                Action::Log(l) => self.emit(&l.0),
+                Action::StartProbe { id, probe } => {
+                    if let Some(outcome) = self.start_probe(sched, id, probe) {
+                        let now = self.now();
+                        if let Some(e) = self.engine.as_mut() {
+                            queue.extend(e.on_result(now, id, probe.token, outcome));
+                        }
+                    }
+                }
+                Action::AbortProbe { token, .. } => self.drop_probe(sched, token),
+                Action::Notify(n) => self.notify(n),
+                Action::TableChanged { vs } => {
+                    changed.insert(vs);
+                }
+            }
+        }
+        if !changed.is_empty() {
+            self.reconcile(&changed, &[]);
+        }
+    }
+
+    fn notify(&mut self, n: Notify) {
+        let Some(mapped) = self.mapped.as_ref() else {
+            return;
+        };
+        let script = match n {
+            Notify::RsUp { vs, rs } => mapped
+                .plans
+                .get(vs)
+                .and_then(|p| p.real_servers.get(rs))
+                .and_then(|r| r.notify_up.clone()),
+            Notify::RsDown { vs, rs } => mapped
+                .plans
+                .get(vs)
+                .and_then(|p| p.real_servers.get(rs))
+                .and_then(|r| r.notify_down.clone()),
+            Notify::QuorumUp { vs } => mapped.plans.get(vs).and_then(|p| p.quorum_up.clone()),
+            Notify::QuorumDown { vs } => mapped.plans.get(vs).and_then(|p| p.quorum_down.clone()),
+        };
+        if let Some(s) = script {
+            let spec = script_spec(&s, None);
+            if let Err(e) = self.runner.spawn(&spec, Instant::now()) {
+                self.emit(&e.to_string());
+            }
+        }
+    }
+
+    /// Starts a probe; `Some(outcome)` when it finished at once.
+    fn start_probe(
+        &mut self,
+        sched: &mut Sched,
+        id: CheckerId,
+        probe: ProbeRequest,
+    ) -> Option<ProbeOutcome> {
+        let spec = self
+            .mapped
+            .as_ref()?
+            .plans
+            .get(id.vs)?
+            .real_servers
+            .get(id.rs)?
+            .probes
+            .get(id.checker)?
+            .clone();
+        self.seq = self.seq.wrapping_add(1);
+        let mut active = Active {
+            id,
+            io: None,
+            script: None,
+            quiet_success_at: None,
+        };
+        match &spec.kind {
+            ProbeKind::Misc {
+                argv,
+                user,
+                timeout,
+            } => {
+                let s = Script {
+                    argv: argv.clone(),
+                    user: user.as_ref().map(|u| u.0.clone()),
+                    group: user.as_ref().and_then(|u| u.1.clone()),
+                };
+                let spec = script_spec(&s, Some(*timeout));
+                match self.runner.spawn(&spec, Instant::now()) {
+                    Ok(h) => {
+                        self.scripts.insert(h, probe.token);
+                        active.script = Some(h);
+                    }
+                    Err(e) => {
+                        self.emit(&e.to_string());
+                        return Some(ProbeOutcome::Misc(check::MiscExit::Exited(127)));
+                    }
+                }
+            }
+            kind => {
+                if matches!(kind, ProbeKind::Http { ssl: true, .. }) && self.tls.is_none() {
+                    match check::tls::client_config() {
+                        Ok(c) => self.tls = Some(c),
+                        Err(e) => log::info!("SSL_GET: TLS configuration failed: {e}"),
+                    }
+                }
+                if let ProbeKind::Udp { expect, .. } = kind {
+                    if !expect.require_reply {
+                        let deadline = self.instant(probe.deadline);
+                        active.quiet_success_at = Some(
+                            deadline
+                                .checked_sub(Duration::from_millis(2))
+                                .unwrap_or(deadline),
+                        );
+                    }
+                }
+                match probe::start(
+                    &spec,
+                    probe.url,
+                    Token(probe.token as usize),
+                    sched.registry(),
+                    self.tls.as_ref(),
+                    self.seq,
+                ) {
+                    Started::Io(io) => active.io = Some(io),
+                    Started::Done(o) => return Some(o),
+                }
+            }
+        }
+        self.active.insert(probe.token, active);
+        None
+    }
+
+    fn drop_probe(&mut self, sched: &mut Sched, token: u64) {
+        if let Some(mut a) = self.active.remove(&token) {
+            if let Some(io) = a.io.as_mut() {
+                probe::deregister(io, sched.registry());
+            }
+            if let Some(h) = a.script {
+                // The runner already enforces misc_timeout (TERM, then KILL
+                // the process group); make sure it goes now.
+                let _ = self.runner.signal(h, nix::sys::signal::Signal::SIGKILL);
+                self.scripts.remove(&h);
+            }
+        }
+    }
+
+    fn finish_probe(&mut self, sched: &mut Sched, token: u64, outcome: ProbeOutcome) {
+        let Some(mut a) = self.active.remove(&token) else {
+            return;
+        };
+        if let Some(io) = a.io.as_mut() {
+            probe::deregister(io, sched.registry());
+        }
+        let now = self.now();
+        let actions = match self.engine.as_mut() {
+            Some(e) => e.on_result(now, a.id, token, outcome),
+            None => return,
+        };
+        self.run_actions(sched, actions);
+    }
+
+    fn poll_scripts(&mut self, sched: &mut Sched) {
+        let done = self.runner.poll(Instant::now());
+        for f in done {
+            let Some(token) = self.scripts.remove(&f.handle) else {
+                continue;
+            };
+            let exit = if f.timed_out {
+                check::MiscExit::TimedOut
+            } else {
+                match f.exit {
+                    ExitKind::Exited(c) => check::MiscExit::Exited((c & 0xff) as u8),
+                    ExitKind::Signaled(s) => check::MiscExit::Signaled(s),
+                    ExitKind::Lost => check::MiscExit::Exited(0),
+                }
+            };
+            self.finish_probe(sched, token, ProbeOutcome::Misc(exit));
+        }
+    }
+
+    fn on_tick(&mut self, sched: &mut Sched) {
+        let now_i = Instant::now();
+        let quiet: Vec<u64> = self
+            .active
+            .iter()
+            .filter(|(_, a)| a.quiet_success_at.is_some_and(|t| t <= now_i))
+            .map(|(t, _)| *t)
+            .collect();
+        for t in quiet {
+            self.finish_probe(sched, t, ProbeOutcome::Success(None));
+        }
+        self.poll_scripts(sched);
+        let now = self.now();
+        let actions = match self.engine.as_mut() {
+            Some(e) => e.on_timer(now),
+            None => Vec::new(),
+        };
+        self.run_actions(sched, actions);
+    }
+
+    fn rearm(&mut self, sched: &mut Sched) {
+        let mut next: Option<Instant> = self
+            .engine
+            .as_ref()
+            .and_then(|e| e.next_wakeup())
+            .map(|m| self.instant(m));
+        let mut consider = |t: Instant| {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        };
+        if let Some(t) = self.runner.next_deadline() {
+            consider(t);
+        }
+        for a in self.active.values() {
+            if let Some(t) = a.quiet_success_at {
+                consider(t);
+            }
+        }
+        if self.runner.running() > 0 {
+            // SIGCHLD may be taken by another thread in tests: poll too.
+            consider(Instant::now() + Duration::from_millis(50));
+        }
+        match (next, self.tick) {
+            (Some(t), Some(id)) => sched.rearm_at(id, t),
+            (Some(t), None) => self.tick = Some(sched.timer_at(t)),
+            (None, Some(id)) => {
+                sched.cancel(id);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Maps the in-flight probes to their (possibly renumbered) checkers
+    /// after a reload; drops the probes the engine no longer waits for.
+    fn remap_active(&mut self, sched: &mut Sched) {
+        let (Some(engine), Some(mapped)) = (self.engine.as_ref(), self.mapped.as_ref()) else {
+            return;
+        };
+        let mut by_token = HashMap::new();
+        for (vs, p) in mapped.plans.iter().enumerate() {
+            for (rs, r) in p.real_servers.iter().enumerate() {
+                for checker in 0..r.probes.len() {
+                    let id = CheckerId { vs, rs, checker };
+                    if let Some(t) = engine.checker(id).and_then(|c| c.in_flight()) {
+                        by_token.insert(t, id);
+                    }
+                }
+            }
+        }
+        let tokens: Vec<u64> = self.active.keys().copied().collect();
+        for t in tokens {
+            match by_token.get(&t) {
+                Some(id) => {
+                    if let Some(a) = self.active.get_mut(&t) {
+                        a.id = *id;
+                    }
+                }
+                None => self.drop_probe(sched, t),
+            }
+        }
+    }
+
+    fn all_keys(mapped: &Mapped) -> HashSet<ServiceKey> {
+        mapped
+            .plans
+            .iter()
+            .flat_map(|p| p.services.iter().map(|s| s.key))
+            .collect()
+    }
+
+    fn release_ipvs(&mut self) {
+        let Some(mapped) = self.mapped.as_ref() else {
+            return;
+        };
+        let mut lines = Vec::new();
+        if let Some(engine) = self.engine.as_ref() {
+            for (vi, p) in mapped.plans.iter().enumerate() {
+                let proto = mapped.engine.get(vi).map(|v| v.proto);
+                for (ri, d) in engine.desired_table(vi).iter().enumerate() {
+                    if d.present && !d.sorry && ri < p.real_servers.len() {
+                        if let Some(proto) = proto {
+                            let rs = check::RsAddr {
+                                addr: d.addr,
+                                proto,
+                            };
+                            lines.push(format!("Shutting down service {rs} from VS {}", p.name));
+                        }
+                    }
+                }
+            }
+        }
+        let keys = Self::all_keys(mapped);
+        for l in lines {
+            self.emit(&l);
+        }
+        let flush = self
+            .config
+            .as_ref()
+            .is_some_and(|c| c.global.lvs_flush_on_stop == Some(true));
+        let Some(backend) = self.backend.as_mut() else {
+            return;
+        };
+        if flush {
+            if let Err(e) = backend.flush() {
+                log::info!("IPVS: flush failed: {e}");
+            }
+            return;
+        }
+        for k in &self.mirror_order {
+            if keys.contains(k) {
+                if let Err(e) = backend.apply_op(&ipvs::Op::DelService(*k)) {
+                    log::info!("IPVS: removing {k} failed: {e}");
+                }
+            }
+        }
     }
 }
 
 impl ChildHandler for CheckRuntime {
     fn configure(
         &mut self,
-        _sched: &mut Sched,
+        sched: &mut Sched,
         config: &Config,
         reload: bool,
     ) -> Result<(), String> {
-        if reload {
-            self.reloads += 1;
+        let mapped = map_config(config);
+        for w in &mapped.warnings {
+            self.emit(w);
         }
-        // Not implemented yet: checkers and the IPVS table.
-        self.config = Some(config.clone());
+        if !reload || self.engine.is_none() {
+            match (self.factory)() {
+                Ok(b) => self.backend = Some(b),
+                Err(e) => {
+                    let line = self.ipvs_unavailable(&e, &mapped);
+                    if self.exit_on_fatal {
+                        if let Some(p) = &self.pid_file {
+                            ipc::pidfile::remove_if_ours(p, std::process::id());
+                        }
+                        self.emit("Stopped");
+                        std::process::exit(EXIT_FATAL);
+                    }
+                    return Err(line);
+                }
+            }
+            if config.global.lvs_flush {
+                if let Some(b) = self.backend.as_mut() {
+                    if let Err(e) = b.flush() {
+                        log::info!("IPVS: flush failed: {e}");
+                    }
+                }
+            }
+            self.refresh_mirror();
+            self.config = Some(config.clone());
+            self.start_engine(sched, mapped);
+        } else {
+            self.reloads += 1;
+            let old_keys = self.mapped.as_ref().map(Self::all_keys).unwrap_or_default();
+            let new_keys = Self::all_keys(&mapped);
+            let gone: Vec<ServiceKey> = self
+                .mirror_order
+                .iter()
+                .filter(|k| old_keys.contains(k) && !new_keys.contains(k))
+                .copied()
+                .collect();
+            let now = self.now();
+            let vips = Self::vip_flags(&mapped);
+            let configs = mapped.engine.clone();
+            let n = mapped.plans.len();
+            self.mapped = Some(mapped);
+            self.config = Some(config.clone());
+            let mut rng = self.rng;
+            let actions = match self.engine.as_mut() {
+                Some(e) => e.reload(configs, now, &mut jitter(&mut rng), &|vs| {
+                    vips.get(vs).copied().unwrap_or(true)
+                }),
+                None => Vec::new(),
+            };
+            self.rng = rng;
+            self.remap_active(sched);
+            self.reconcile(&BTreeSet::new(), &gone);
+            self.run_actions(sched, actions);
+            let all: BTreeSet<usize> = (0..n).collect();
+            self.reconcile(&all, &[]);
+        }
+        self.rearm(sched);
         Ok(())
     }
 
-    fn event(&mut self, _sched: &mut Sched, _event: &Event) {}
-
-    fn dump(&mut self, kind: DumpKind) -> Result<String, String> {
-        Err(format!("checker {kind:?} dump not implemented yet"))
+    fn event(&mut self, sched: &mut Sched, event: &Event) {
+        match event {
+            Event::Io(io) => {
+                let token = io.token.0 as u64;
+                let outcome = self
+                    .active
+                    .get_mut(&token)
+                    .and_then(|a| a.io.as_mut())
+                    .and_then(|p| p.on_event(io));
+                if let Some(o) = outcome {
+                    self.finish_probe(sched, token, o);
+                }
+            }
+            Event::Timer(id) if Some(*id) == self.tick => self.on_tick(sched),
+            Event::Signal(si) if si.signo == libc::SIGCHLD => self.poll_scripts(sched),
+            _ => return,
+        }
+        self.rearm(sched);
     }
 
-    fn shutdown(&mut self, _sched: &mut Sched) {}
+    fn dump(&mut self, kind: DumpKind) -> Result<String, String> {
+        match kind {
+            DumpKind::Data => {
+                let text = dump::data_text(self);
+                let path = dump::DATA_FILE;
+                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+                Ok(path.to_string())
+            }
+            other => Err(format!("checker {other:?} dump not supported")),
+        }
+    }
+
+    fn shutdown(&mut self, _sched: &mut Sched) {
+        if let Some(e) = self.engine.as_ref() {
+            let actions = e.shutdown();
+            for a in actions {
+                if let Action::Notify(n) = a {
+                    self.notify(n);
+                }
+            }
+        }
+        if !self.flags.dont_release_ipvs {
+            self.release_ipvs();
+        }
+        self.runner.kill_all();
+    }
 }
 
 /// Main of the checker child; returns the exit code.
 pub fn run(opts: &ChildOptions) -> i32 {
-    let mut rt = CheckRuntime::default();
+    let mut rt = CheckRuntime::new(opts.flags, opts.pid_file.clone());
+    rt.exit_on_fatal = true;
     ipc::run_child(opts, &mut rt)
+}
+
+/// Drives a runtime without a parent process (tests, tools): the same
+/// dispatch as `ipc::run_child` for the runtime's own events.
+pub fn drive(sched: &mut Sched, rt: &mut CheckRuntime, for_how_long: Duration) {
+    let end = Instant::now() + for_how_long;
+    let mut events = Vec::new();
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        events.clear();
+        if sched.wait(&mut events, Some(end - now)).is_err() {
+            break;
+        }
+        for ev in &events {
+            rt.event(sched, ev);
+        }
+    }
 }

@@ -1,0 +1,112 @@
+//! `SIGUSR1` data dump of the checker (`/tmp/keepalived_check.data`),
+//! laid out like keepalived 2.2.7's `dump_check_data`: one block per virtual
+//! server with its settings, then each real server with its weight, state
+//! and checkers, then the IPVS table as programmed.
+
+use std::fmt::Write as _;
+
+use crate::CheckRuntime;
+
+/// keepalived's checker data file.
+pub const DATA_FILE: &str = "/tmp/keepalived_check.data";
+
+/// The dump text.
+pub fn data_text(rt: &CheckRuntime) -> String {
+    let mut out = String::new();
+    let (Some(mapped), Some(engine)) = (rt.mapped(), rt.engine()) else {
+        out.push_str("------< Health checkers >------\n (not configured)\n");
+        return out;
+    };
+    let _ = writeln!(out, "------< Health checkers >------");
+    let _ = writeln!(out, " Virtual servers = {}", mapped.plans.len());
+    for (vi, (vs, plan)) in mapped.engine.iter().zip(&mapped.plans).enumerate() {
+        let _ = writeln!(out, " VS = {}", plan.name);
+        let _ = writeln!(
+            out,
+            "   delay_loop = {}, lb_algo = {}",
+            plan.delay_loop.as_secs(),
+            plan.lb_algo
+        );
+        let _ = writeln!(out, "   lb_kind = {}", plan.lb_kind);
+        let _ = writeln!(
+            out,
+            "   quorum = {}, hysteresis = {}, quorum state = {}",
+            vs.quorum,
+            vs.hysteresis,
+            if engine.quorum_up(vi) { "UP" } else { "DOWN" }
+        );
+        if let Some(s) = &vs.sorry_server {
+            let _ = writeln!(
+                out,
+                "   sorry server = [{}]:{}{}",
+                s.addr.ip(),
+                s.addr.port(),
+                if s.inhibit { " (inhibit)" } else { "" }
+            );
+        }
+        let table = engine.desired_table(vi);
+        for (ri, rs) in vs.real_servers.iter().enumerate() {
+            let name = check::RsAddr {
+                addr: rs.addr,
+                proto: vs.proto,
+            };
+            let alive = engine.rs_alive(vi, ri);
+            let d = table.get(ri);
+            let _ = writeln!(out, "   RS = {name}");
+            let _ = writeln!(
+                out,
+                "     weight = {}, effective weight = {}, alive = {}, in IPVS = {}",
+                rs.weight,
+                d.map(|d| d.weight).unwrap_or(0),
+                if alive { "yes" } else { "no" },
+                if d.is_some_and(|d| d.present) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+            if rs.inhibit_on_failure {
+                let _ = writeln!(out, "     inhibit_on_failure");
+            }
+            for (ci, c) in rs.checkers.iter().enumerate() {
+                let id = check::CheckerId {
+                    vs: vi,
+                    rs: ri,
+                    checker: ci,
+                };
+                let up = engine.checker(id).is_some_and(|c| c.is_up());
+                let kind = match &c.kind {
+                    check::CheckKind::Tcp => "TCP_CHECK",
+                    check::CheckKind::Http { ssl: true, .. } => "SSL_GET",
+                    check::CheckKind::Http { .. } => "HTTP_GET",
+                    check::CheckKind::Misc { .. } => "MISC_CHECK",
+                    check::CheckKind::Smtp { .. } => "SMTP_CHECK",
+                    check::CheckKind::Dns => "DNS_CHECK",
+                    check::CheckKind::Ping => "PING_CHECK",
+                    check::CheckKind::Udp => "UDP_CHECK",
+                };
+                let target = plan
+                    .real_servers
+                    .get(ri)
+                    .and_then(|r| r.probes.get(ci))
+                    .map(|p| format!("[{}]:{}", p.target.ip(), p.target.port()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "     Checker = {kind} {target}, state = {}, connect_timeout = {} ms, retry = {}, delay_before_retry = {} ms, delay_loop = {} ms",
+                    if up { "UP" } else { "DOWN" },
+                    c.connect_timeout.as_millis(),
+                    c.retry,
+                    c.delay_before_retry.as_millis(),
+                    c.delay_loop.as_millis()
+                );
+            }
+        }
+    }
+    let _ = writeln!(out, "------< IPVS Topology >------");
+    let mut table = rt.table();
+    ipvs::ipvsadm::sort_like_ipvsadm(&mut table);
+    out.push_str(&ipvs::ipvsadm::save(&table));
+    let _ = writeln!(out, " IPVS operations applied = {}", rt.ipvs_ops());
+    out
+}
