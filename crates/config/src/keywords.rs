@@ -28,12 +28,12 @@ pub(crate) const ROOT: KeywordSet = KeywordSet {
         "net_namespace",
         "instance",
         "bfd_instance",
+        "child_wait_time",
     ],
     raw: &[
         "net_namespace_ipvs",
         "namespace_with_ipsets",
         "use_pid_dir",
-        "child_wait_time",
         "linkbeat_use_polling",
         "track_group",
         "garp_group",

@@ -79,6 +79,9 @@ pub struct Loaded {
     pub config: Config,
     /// Warnings only.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every interface the configuration names, with where (checking that
+    /// they exist needs the host, so it is the caller's job).
+    pub interfaces: Vec<InterfaceRef>,
 }
 
 /// A configuration that did not load.
@@ -108,8 +111,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Failed> {
     let builder = std::mem::take(&mut lx.tree);
     drop(lx);
     let nodes = builder.finish(&mut diags);
-    let config = parse::Parser::new(&mut diags).run(&nodes);
+    let (config, if_refs) = parse::Parser::new(&mut diags).run(&nodes);
     let failed = diags.has_errors();
+    let interfaces = if_refs
+        .into_iter()
+        .map(|(name, used_by, loc)| InterfaceRef {
+            name,
+            used_by,
+            file: diags
+                .files
+                .get(loc.file as usize)
+                .cloned()
+                .unwrap_or_default(),
+            line: loc.line,
+            col: loc.col,
+        })
+        .collect();
     let diagnostics = diags.into_diagnostics();
     if failed {
         Err(Failed { diagnostics })
@@ -117,6 +134,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Failed> {
         Ok(Loaded {
             config,
             diagnostics,
+            interfaces,
         })
     }
 }

@@ -1157,10 +1157,12 @@ pub struct Checker {
 }
 
 /// The whole typed configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     /// `global_defs`.
     pub global: GlobalDefs,
+    /// Root-level `child_wait_time` (default 5 s): grace time for children at shutdown.
+    pub child_wait_time: Micros,
     /// Root-level `net_namespace`.
     pub net_namespace: Option<String>,
     /// Root-level `instance` name.
@@ -1185,6 +1187,60 @@ pub struct Config {
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     /// `virtual_server` blocks in file order.
     pub virtual_servers: Vec<VirtualServer>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            global: GlobalDefs::default(),
+            child_wait_time: Micros::from_secs(5),
+            net_namespace: None,
+            instance: None,
+            vrrp_scripts: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
+            static_ipaddress: Vec::new(),
+            static_routes: Vec::new(),
+            static_rules: Vec::new(),
+            vrrp_instances: Vec::new(),
+            vrrp_sync_groups: Vec::new(),
+            virtual_server_groups: Vec::new(),
+            virtual_servers: Vec::new(),
+        }
+    }
+}
+
+/// Where the configuration names a network interface (for `-t`'s
+/// "WARNING - interface %s for %s doesn't exist", which needs the host).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceRef {
+    /// Interface name as written.
+    pub name: String,
+    /// What uses it, in keepalived's words: `vrrp_instance VI_1`,
+    /// `ip address 192.0.2.1/24`, `track_interface of VI_1`, `lvs_sync_daemon`, ...
+    pub used_by: String,
+    /// File it is named in.
+    pub file: std::path::PathBuf,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column of the name.
+    pub col: u32,
+}
+
+impl InterfaceRef {
+    /// keepalived's warning for a missing interface, located here.
+    pub fn missing(&self) -> crate::Diagnostic {
+        crate::Diagnostic {
+            severity: crate::Severity::Warning,
+            file: self.file.clone(),
+            line: self.line,
+            col: self.col,
+            message: format!(
+                "WARNING - interface {} for {} doesn't exist",
+                self.name, self.used_by
+            ),
+        }
+    }
 }
 
 impl Config {

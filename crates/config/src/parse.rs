@@ -37,6 +37,8 @@ pub(crate) struct Parser<'d> {
     cfg: Config,
     locs: Locs,
     lvs_sync_if_from_instance: Option<(String, String)>,
+    /// Interfaces named (name, used by, where).
+    if_refs: Vec<(String, String, Loc)>,
     /// Names defined so far, per kind (duplicate detection without scans).
     names: std::collections::HashSet<(&'static str, String)>,
 }
@@ -53,16 +55,30 @@ impl<'d> Parser<'d> {
             locs: Locs::default(),
             lvs_sync_if_from_instance: None,
             names: Default::default(),
+            if_refs: Vec::new(),
         }
     }
 
     /// Parse the root level and run cross-reference checks.
-    pub fn run(mut self, nodes: &[Node]) -> Config {
+    pub fn run(mut self, nodes: &[Node]) -> (Config, Vec<(String, String, Loc)>) {
         for node in nodes {
             self.root(node);
         }
         self.finish();
-        self.cfg
+        (self.cfg, self.if_refs)
+    }
+
+    /// Record the interfaces named on VIP lines (`dev IFNAME`).
+    fn vip_dev_refs(&mut self, line: &[Token]) {
+        if let Some(i) = line.iter().position(|t| t.text == "dev") {
+            if let Some(d) = line.get(i + 1) {
+                self.if_refs.push((
+                    d.text.to_string(),
+                    format!("ip address {}", line[0].text),
+                    d.loc,
+                ));
+            }
+        }
     }
 
     // ----- generic helpers -------------------------------------------------
@@ -278,6 +294,7 @@ impl<'d> Parser<'d> {
             "vrrp_track_process" => self.track_process(node),
             "static_ipaddress" => {
                 for l in self.value_lines(node) {
+                    self.vip_dev_refs(l);
                     if let Some(v) = values::virtual_ip(self.d, "static_ipaddress", l) {
                         self.cfg.static_ipaddress.push(v);
                     }
@@ -292,6 +309,11 @@ impl<'d> Parser<'d> {
                 self.cfg.static_rules = v;
             }
             "net_namespace" => self.cfg.net_namespace = self.str1(node),
+            "child_wait_time" => {
+                if let Some(v) = self.timer1(node, 3600) {
+                    self.cfg.child_wait_time = v;
+                }
+            }
             "instance" => self.cfg.instance = self.str1(node),
             "bfd_instance" => self.d.error(
                 node.loc(),
@@ -588,6 +610,8 @@ impl<'d> Parser<'d> {
                 .error(node.loc(), "lvs_sync_daemon needs an interface");
             return None;
         };
+        self.if_refs
+            .push((ifn.text.to_string(), "lvs_sync_daemon".into(), ifn.loc));
         let mut s = LvsSyncDaemon {
             interface: ifn.text.to_string(),
             instance: None,
@@ -940,6 +964,11 @@ impl<'d> Parser<'d> {
                 }
                 "interface" => {
                     if let Some(t) = self.arg1(c) {
+                        self.if_refs.push((
+                            t.text.to_string(),
+                            format!("vrrp_instance {}", v.name),
+                            t.loc,
+                        ));
                         if t.text == "lo" {
                             self.d.error(
                                 t.loc,
@@ -1030,6 +1059,7 @@ impl<'d> Parser<'d> {
                 }
                 "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                     for l in self.value_lines(c) {
+                        self.vip_dev_refs(l);
                         if let Some(ip) = values::virtual_ip(self.d, kw, l) {
                             if kw == "virtual_ipaddress" {
                                 v.virtual_ipaddress.push(ip);
@@ -1047,7 +1077,21 @@ impl<'d> Parser<'d> {
                 "virtual_rules" => {
                     v.virtual_rules = self.value_lines(c).into_iter().map(words).collect()
                 }
-                "track_interface" => v.track_interface.extend(self.track_list(c, -TRACK_WEIGHT)),
+                "track_interface" => {
+                    for l in c
+                        .block
+                        .iter()
+                        .flat_map(|b| b.children.iter())
+                        .filter_map(|n| n.words.first())
+                    {
+                        self.if_refs.push((
+                            l.text.to_string(),
+                            format!("track_interface of {}", v.name),
+                            l.loc,
+                        ));
+                    }
+                    v.track_interface.extend(self.track_list(c, -TRACK_WEIGHT));
+                }
                 "dont_track_primary" => v.dont_track_primary = true,
                 "track_script" => {
                     let l = self.track_list(c, -TRACK_WEIGHT);

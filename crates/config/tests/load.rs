@@ -861,6 +861,33 @@ fn script_commands_and_notify_users() {
 }
 
 #[test]
+fn interface_references_are_located() {
+    let l = ok(concat!(
+        "child_wait_time 7\n",
+        "global_defs {\n  lvs_sync_daemon eth9 inst VI_1\n}\n",
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n",
+        "  virtual_ipaddress {\n    192.0.2.10/24 dev eth1\n  }\n  track_interface {\n    eth2 weight -5\n  }\n}\n",
+    ));
+    assert_eq!(l.config.child_wait_time, Micros::from_secs(7));
+    let got: Vec<(&str, &str, u32, u32)> = l
+        .interfaces
+        .iter()
+        .map(|r| (r.name.as_str(), r.used_by.as_str(), r.line, r.col))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("eth9", "lvs_sync_daemon", 3, 19),
+            ("eth0", "vrrp_instance VI_1", 6, 13),
+            ("eth1", "ip address 192.0.2.10/24", 9, 23),
+            ("eth2", "track_interface of VI_1", 12, 5),
+        ]
+    );
+    let d = l.interfaces[1].missing();
+    assert!(d.to_string().ends_with("keepalived.conf:6:13: warning: WARNING - interface eth0 for vrrp_instance VI_1 doesn't exist"), "{d}");
+}
+
+#[test]
 fn config_round_trips_through_serde() {
     for name in ["001-kpmaster-dual.conf", "004-node1.conf"] {
         let c = sample(name).config;
