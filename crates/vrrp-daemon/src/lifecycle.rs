@@ -162,11 +162,29 @@ impl Runtime {
         }
         self.setup_groups();
         self.setup_trackers(sched);
-        let ids: Vec<u64> = self.insts.iter().map(|i| i.id).collect();
+        let delay = cfg.global.vrrp_startup_delay.as_duration();
+        if delay.is_zero() {
+            self.start_all(sched);
+        } else {
+            log::info!("Delaying startup for {} seconds", delay.as_secs_f64());
+            let t = sched.timer_after(delay);
+            self.timer_owner
+                .insert(t, crate::runtime::TimerOwner::Startup);
+        }
+        self.arm_runner_timer(sched);
+    }
+
+    /// Starts every instance still in INIT (after `vrrp_startup_delay`).
+    pub(crate) fn start_all(&mut self, sched: &mut Sched) {
+        let ids: Vec<u64> = self
+            .insts
+            .iter()
+            .filter(|i| i.core.state() == State::Init)
+            .map(|i| i.id)
+            .collect();
         for id in ids {
             self.start_inst(sched, id);
         }
-        self.arm_runner_timer(sched);
     }
 
     /// SIGHUP: apply `new` in place.

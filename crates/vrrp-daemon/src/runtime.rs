@@ -37,6 +37,8 @@ pub(crate) enum TimerOwner {
     Garp,
     /// `track_file` polling.
     FilePoll,
+    /// End of `vrrp_startup_delay`.
+    Startup,
 }
 
 /// One running `vrrp_instance`.
@@ -362,6 +364,7 @@ impl Runtime {
             TimerOwner::Runner => self.poll_children(sched),
             TimerOwner::Garp => self.flush_gratuitous(sched),
             TimerOwner::FilePoll => self.poll_files(sched, t),
+            TimerOwner::Startup => self.start_all(sched),
         }
     }
 
