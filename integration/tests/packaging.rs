@@ -518,8 +518,44 @@ fn rpm_file_list_config_and_scripts() {
     );
 }
 
-/// rsyslogd from PATH, or Debian's package downloaded and unpacked under
-/// target/ (never installed: installing it would start a daemon on /dev/log).
+/// Debian packages downloaded (`apt-get download`) and unpacked (`dpkg -x`)
+/// under target/packaging-test/NAME/root, never installed: installing
+/// rsyslog would start a daemon on this machine's /dev/log. Returns the root
+/// once `bin` (relative to it) exists.
+fn unpacked_debs(name: &str, pkgs: &[&str], bin: &str) -> Option<PathBuf> {
+    let dir = repo().join("target/packaging-test").join(name);
+    let root = dir.join("root");
+    if root.join(bin).exists() {
+        return Some(root);
+    }
+    fs::create_dir_all(&dir).ok()?;
+    let o = Command::new("apt-get")
+        .arg("download")
+        .args(pkgs)
+        .current_dir(&dir)
+        .output()
+        .ok()?;
+    if !o.status.success() {
+        eprintln!("apt-get download {pkgs:?} failed: {}", text(&o));
+        return None;
+    }
+    for e in fs::read_dir(&dir).ok()?.flatten() {
+        if e.path().extension().is_some_and(|x| x == "deb") {
+            let s = Command::new("dpkg")
+                .arg("-x")
+                .arg(e.path())
+                .arg(&root)
+                .status()
+                .ok()?;
+            if !s.success() {
+                return None;
+            }
+        }
+    }
+    root.join(bin).exists().then_some(root)
+}
+
+/// rsyslogd from PATH, or Debian's package unpacked under target/.
 /// Returns (binary, module dir, LD_LIBRARY_PATH).
 fn rsyslogd() -> Option<(PathBuf, Option<PathBuf>, Option<PathBuf>)> {
     if have("rsyslogd") {
@@ -527,41 +563,11 @@ fn rsyslogd() -> Option<(PathBuf, Option<PathBuf>, Option<PathBuf>)> {
     }
     static R: OnceLock<Option<PathBuf>> = OnceLock::new();
     let root = R.get_or_init(|| {
-        let dir = repo().join("target/packaging-test/rsyslog");
-        let root = dir.join("root");
-        if root.join("usr/sbin/rsyslogd").exists() {
-            return Some(root);
-        }
-        fs::create_dir_all(&dir).ok()?;
-        let o = Command::new("apt-get")
-            .args([
-                "download",
-                "rsyslog",
-                "libestr0",
-                "libfastjson4",
-                "liblognorm5",
-            ])
-            .current_dir(&dir)
-            .output()
-            .ok()?;
-        if !o.status.success() {
-            eprintln!("apt-get download rsyslog failed: {}", text(&o));
-            return None;
-        }
-        for e in fs::read_dir(&dir).ok()?.flatten() {
-            if e.path().extension().is_some_and(|x| x == "deb") {
-                let s = Command::new("dpkg")
-                    .arg("-x")
-                    .arg(e.path())
-                    .arg(&root)
-                    .status()
-                    .ok()?;
-                if !s.success() {
-                    return None;
-                }
-            }
-        }
-        root.join("usr/sbin/rsyslogd").exists().then_some(root)
+        unpacked_debs(
+            "rsyslog",
+            &["rsyslog", "libestr0", "libfastjson4", "liblognorm5"],
+            "usr/sbin/rsyslogd",
+        )
     });
     let root = root.as_ref()?;
     let lib = root.join("usr/lib/x86_64-linux-gnu");
@@ -570,6 +576,17 @@ fn rsyslogd() -> Option<(PathBuf, Option<PathBuf>, Option<PathBuf>)> {
         Some(lib.join("rsyslog")),
         Some(lib),
     ))
+}
+
+/// logrotate from PATH, or Debian's package unpacked under target/.
+fn logrotate() -> Option<PathBuf> {
+    if have("logrotate") {
+        return Some(PathBuf::from("logrotate"));
+    }
+    static R: OnceLock<Option<PathBuf>> = OnceLock::new();
+    R.get_or_init(|| unpacked_debs("logrotate", &["logrotate"], "usr/sbin/logrotate"))
+        .as_ref()
+        .map(|r| r.join("usr/sbin/logrotate"))
 }
 
 const RSYSLOG_TEST_KA_CONF: &str = "global_defs {
@@ -601,7 +618,7 @@ virtual_server 192.0.2.200 80 {
 /// Runs rsyslogd with our rule and `daemon -n -S 0 -D -f conf` for a few
 /// seconds in a namespace with private /dev, /run and /var/log; returns the
 /// content of /var/log/keepalived.log and of the catch-all file.
-fn rsyslog_run(tag: &str, daemon: &Path) -> Option<(String, String)> {
+fn rsyslog_run(tag: &str, daemon: &Path, rotate: bool) -> Option<(String, String)> {
     let Some((bin, moddir, lib)) = rsyslogd() else {
         eprintln!("SKIP rsyslog: rsyslogd not available (apt-get download failed)");
         return None;
@@ -621,6 +638,22 @@ fn rsyslog_run(tag: &str, daemon: &Path) -> Option<(String, String)> {
     .unwrap();
     let ka = t.path().join("ka.conf");
     fs::write(&ka, RSYSLOG_TEST_KA_CONF).unwrap();
+    // Optionally rotate with the shipped logrotate file (its postrotate HUPs
+    // rsyslogd through /run/rsyslogd.pid), then log one more line: it must
+    // land in a fresh keepalived.log.
+    let rotate_step = match (rotate, logrotate()) {
+        (true, Some(lr)) => format!(
+            "cp {rule} {t}/logrotate.conf\n{lr} -f -s {t}/logrotate.state {t}/logrotate.conf\nsleep 0.5\nlogger -t Keepalived after-rotation-marker\nsleep 0.5",
+            rule = repo().join("etc/logrotate.d/keepalived").display(),
+            t = t.path().display(),
+            lr = lr.display()
+        ),
+        (true, None) => {
+            eprintln!("SKIP logrotate step: logrotate not available");
+            String::new()
+        }
+        (false, _) => String::new(),
+    };
     let ns = Netns::new(tag);
     ns.iface("kaeth0", "kaeth1", "192.0.2.1/24");
     let ld = lib
@@ -653,6 +686,7 @@ i=0; while kill -0 $KA 2>/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i+1)); d
 kill -TERM $KA 2>/dev/null
 wait $KA
 sleep 0.5
+{rotate}
 kill $RS; wait $RS
 exit 0
 ",
@@ -662,13 +696,29 @@ exit 0
         daemon = daemon.display(),
         ka = ka.display(),
         t = t.path().display(),
+        rotate = rotate_step,
     );
     let o = ns.exec(&format!(
         "timeout 60 sh -c '{}'",
         script.replace('\'', "'\\''")
     ));
     assert!(o.status.success(), "rsyslog run failed: {}", text(&o));
-    let log = fs::read_to_string(varlog.join("keepalived.log")).unwrap_or_default();
+    let mut log = fs::read_to_string(varlog.join("keepalived.log")).unwrap_or_default();
+    if rotate && !rotate_step.is_empty() {
+        let rotated = fs::read_to_string(varlog.join("keepalived.log.1"))
+            .unwrap_or_else(|_| panic!("no keepalived.log.1 after logrotate: {}", text(&o)));
+        assert!(
+            log.lines()
+                .any(|l| l.contains("Keepalived: after-rotation-marker")),
+            "rsyslogd did not reopen keepalived.log after rotation:\n{log}"
+        );
+        assert!(!rotated.contains("after-rotation-marker"));
+        eprintln!(
+            "logrotate: keepalived.log.1 kept {} lines; new file reopened",
+            rotated.lines().count()
+        );
+        log = rotated + &log;
+    }
     let other = fs::read_to_string(t.path().join("other.log")).unwrap_or_default();
     Some((log, other))
 }
@@ -712,7 +762,7 @@ fn rsyslog_rule_routes_keepalived_2_2_7() {
         eprintln!("SKIP rsyslog with keepalived 2.2.7: not installed");
         return;
     }
-    if let Some((log, other)) = rsyslog_run("rs1", reference) {
+    if let Some((log, other)) = rsyslog_run("rs1", reference, true) {
         assert_three_idents(&log, &other);
         assert!(log.contains("Starting Keepalived v2.2.7"), "{log}");
     }
@@ -739,7 +789,7 @@ fn rsyslog_rule_routes_our_daemon() {
         );
         return;
     };
-    if let Some((log, other)) = rsyslog_run("rs2", &bin) {
+    if let Some((log, other)) = rsyslog_run("rs2", &bin, false) {
         assert_three_idents(&log, &other);
     }
 }
