@@ -1392,6 +1392,7 @@ impl<'d> Parser<'d> {
                 v.preempt_delay = Micros::ZERO;
             }
         }
+        self.instance_consistency(&mut v, name_loc);
         if v.nopreempt && v.priority == 255 {
             self.d.warn(
                 name_loc,
@@ -1416,6 +1417,94 @@ impl<'d> Parser<'d> {
             .instances
             .push((name_loc, vrid_loc.unwrap_or(name_loc)));
         self.cfg.vrrp_instances.push(v);
+    }
+
+    /// keepalived's start-up fixes (vrrp/vrrp.c vrrp_complete_instance): each
+    /// a warning, the value it would use is what the model carries.
+    fn instance_consistency(&mut self, v: &mut VrrpInstance, loc: Loc) {
+        let owner = v.priority == 255;
+        let name = v.name.clone();
+        let warn = |d: &mut Diags, msg: &str| d.warn(loc, format!("({name}) {msg}"));
+        if v.authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_type == AuthType::Ah)
+            && v.state == InitialState::Master
+            && !owner
+        {
+            warn(
+                self.d,
+                "Initial state master is incompatible with AH authentication - clearing",
+            );
+            v.state = InitialState::Backup;
+        }
+        if let Some(ifn) = v.interface.clone() {
+            let before = v.track_interface.len();
+            v.track_interface.retain(|t| t.name != ifn);
+            if v.track_interface.len() != before {
+                warn(
+                    self.d,
+                    &format!("Ignoring track_interface {ifn} since own interface"),
+                );
+            }
+        }
+        if v.strict_mode {
+            if (v.state == InitialState::Master) != owner {
+                warn(self.d, "State MASTER must match being address owner");
+                v.state = if owner {
+                    InitialState::Master
+                } else {
+                    InitialState::Backup
+                };
+            }
+            if v.garp.lower_prio_repeat != 0 || v.garp.lower_prio_delay != Micros::ZERO {
+                warn(self.d, "Strict mode requires no repeat garps. resetting");
+                v.garp.lower_prio_repeat = 0;
+                v.garp.lower_prio_delay = Micros::ZERO;
+            }
+            if v.higher_prio_send_advert {
+                warn(
+                    self.d,
+                    "strict mode requires higher_prio_send_advert to be clear. resetting",
+                );
+                v.higher_prio_send_advert = false;
+            }
+            if v.down_timer_adverts != 3 {
+                warn(
+                    self.d,
+                    "strict mode requires down_timer_adverts 3. resetting",
+                );
+                v.down_timer_adverts = 3;
+            }
+            if v.accept == Some(true) && v.version == VrrpVersion::V2 && !owner {
+                warn(
+                    self.d,
+                    "accept mode for VRRP version 2 does not comply with RFC3768 - resetting",
+                );
+                v.accept = Some(false);
+            }
+            if v.use_vmac.as_ref().is_some_and(|m| m.xmit_base) {
+                warn(
+                    self.d,
+                    "strict mode does not support vmac_xmit_base - resetting",
+                );
+                if let Some(m) = &mut v.use_vmac {
+                    m.xmit_base = false;
+                }
+            }
+            if v.use_vmac.as_ref().is_some_and(|m| m.mac.is_some()) {
+                warn(
+                    self.d,
+                    "strict mode does not allow a custom VMAC address - using the RFC one",
+                );
+                if let Some(m) = &mut v.use_vmac {
+                    m.mac = None;
+                }
+            }
+            v.lower_prio_no_advert = true;
+            if owner {
+                v.owner_ignore_adverts = true;
+            }
+        }
     }
 
     fn note_refs(&mut self, c: &Node, l: &[TrackRef], script: bool) {

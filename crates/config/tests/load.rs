@@ -774,6 +774,71 @@ fn keepalived_defaults_and_traps() {
 }
 
 #[test]
+fn startup_consistency_fixes_warn() {
+    let l = ok(&VI.replace(
+        "  interface eth0\n",
+        "  interface eth0\n  state MASTER\n  priority 100\n  authentication {\n    auth_type AH\n    auth_pass x\n  }\n  track_interface {\n    eth0\n  }\n",
+    ));
+    let vi = &l.config.vrrp_instances[0];
+    assert_eq!(vi.state, InitialState::Backup);
+    assert!(vi.track_interface.is_empty());
+    has(
+        &l.diagnostics,
+        Severity::Warning,
+        1,
+        15,
+        "(VI_1) Initial state master is incompatible with AH authentication - clearing",
+    );
+    has(
+        &l.diagnostics,
+        Severity::Warning,
+        1,
+        15,
+        "(VI_1) Ignoring track_interface eth0 since own interface",
+    );
+    let l = ok(&VI.replace(
+        "  interface eth0\n",
+        "  interface eth0\n  strict_mode\n  state MASTER\n  priority 100\n  higher_prio_send_advert\n  garp_lower_prio_repeat 2\n",
+    ));
+    let vi = &l.config.vrrp_instances[0];
+    assert_eq!(
+        (
+            vi.state,
+            vi.higher_prio_send_advert,
+            vi.garp.lower_prio_repeat,
+            vi.lower_prio_no_advert
+        ),
+        (InitialState::Backup, false, 0, true)
+    );
+    has(
+        &l.diagnostics,
+        Severity::Warning,
+        1,
+        15,
+        "State MASTER must match being address owner",
+    );
+    has(
+        &l.diagnostics,
+        Severity::Warning,
+        1,
+        15,
+        "Strict mode requires no repeat garps. resetting",
+    );
+    let l = ok(&VI.replace(
+        "  interface eth0\n",
+        "  interface eth0\n  priority 255\n  nopreempt\n",
+    ));
+    assert!(!l.config.vrrp_instances[0].nopreempt);
+    has(
+        &l.diagnostics,
+        Severity::Warning,
+        1,
+        15,
+        "nopreempt is incompatible with priority 255",
+    );
+}
+
+#[test]
 fn virtual_server_groups_and_fwmark() {
     let l = ok(concat!(
         "virtual_server_group web {\n  192.0.2.1-5 80\n  198.51.100.0/30 443\n  fwmark 7\n}\n",
