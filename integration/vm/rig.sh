@@ -21,7 +21,7 @@ CACHE=${KA_VM_CACHE:-$HERE/cache}
 ROOT=$CACHE/root
 KDIR=$CACHE/kpkg
 MEM=${MEM:-512}
-BASE_VERSION=3   # bump when the base layout or /init changes
+BASE_VERSION=4   # bump when the base layout or /init changes
 
 log() { printf '[rig %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -119,8 +119,20 @@ INIT
   } >"$ROOT/init"
   chmod +x "$ROOT/init"
   mkdir -p "$ROOT/guest"
-  # Debian's busybox-static sh runs its own applets before PATH: force iproute2's ip.
-  printf 'ip() { /usr/sbin/ip "$@"; }\n' >"$ROOT/guest/lib.sh"
+  cat >"$ROOT/guest/lib.sh" <<'LIB'
+# Sourced before /guest/run.sh.
+# Debian's busybox-static sh runs its own applets before PATH: force iproute2's ip.
+ip() { /usr/sbin/ip "$@"; }
+# wait_until TENTHS CMD...: poll CMD every 0.1 s, at most TENTHS times; status of the last try.
+wait_until() { n=$1; shift; while ! "$@" >/dev/null 2>&1; do n=$((n-1)); [ $n -le 0 ] && return 1; sleep 0.1; done; }
+# ka_start NAME CONF [extra keepalived options]: keepalived 2.2.7 in the foreground of a
+# background job, own pid files under /run/NAME-*, log in /tmp/NAME.log.
+ka_start() { n=$1; c=$2; shift 2
+  keepalived -n -l -D -f "$c" -p /run/$n.pid -r /run/$n-vrrp.pid -c /run/$n-chk.pid -b /run/$n-bfd.pid "$@" >/tmp/$n.log 2>&1 &
+  wait_until 50 test -s /run/$n.pid; }
+# ka_stop NAME: SIGTERM and wait (5 s) until its pid file is gone.
+ka_stop() { [ -f /run/$1.pid ] && kill "$(cat /run/$1.pid)" 2>/dev/null; wait_until 50 test ! -e /run/$1.pid; }
+LIB
 }
 
 build_base() {

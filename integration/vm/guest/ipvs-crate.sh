@@ -66,12 +66,12 @@ ipvsadm -C; ip netns del rs; ip addr del 192.0.2.100/32 dev lo
 
 # (d) keepalived 2.2.7 programs a config; our crate reads exactly the table we would have
 # programmed for it (empty plan), and programs the same table from scratch.
-keepalived -n -l -D -f /guest/keepalived-vs.conf -p /run/ka.pid -r /run/ka-vrrp.pid -c /run/ka-chk.pid -b /run/ka-bfd.pid >/tmp/ka.log 2>&1 &
-i=0; until [ "$(ipvsadm -Sn | grep -c '^-a')" -ge 4 ]; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
+ka_start ka /guest/keepalived-vs.conf
+wait_until 100 test "$(ipvsadm -Sn | grep -c '^-a')" -ge 4
 ka_table=$(ipvsadm -Sn)
 check "$(echo "$ka_table" | grep -c .)" "7" "keepalived programmed 3 services, 4 destinations"
 check "$(ipvs-probe plan keepalived-vs.txt 2>/dev/null)" "" "keepalived's table needs no change to match ours"
-kill $(cat /run/ka.pid) 2>/dev/null; i=0; while [ -f /run/ka.pid ] && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done
+ka_stop ka || echo "keepalived did not stop"; cat /tmp/ka.log
 ipvsadm -C
 ipvs-probe sync keepalived-vs.txt >/dev/null 2>&1
 check "$(ipvsadm -Sn)" "$ka_table" "our programming == keepalived's (ipvsadm -Sn)"
@@ -85,6 +85,13 @@ ipvs-probe --netns /run/netns/x sync traffic-w1.txt >/dev/null 2>&1
 check "$(ip netns exec x ipvsadm -Sn)" "$(cat traffic-w1.txt)" "--netns: table programmed inside netns x"
 check "$(ipvsadm -Sn)" "" "--netns: root namespace untouched"
 ip netns del x
+
+# (f) pipelined sync with one failing step: the others are applied, the failure is reported
+printf -- '-A -t 192.0.2.30:80 -s rr\n-a -t 192.0.2.30:80 -r 224.0.0.9:80 -m -w 1\n-a -t 192.0.2.30:80 -r 198.51.100.31:80 -m -w 1\n-A -t 192.0.2.31:80 -s rr\n' > partial.txt
+err=$(ipvs-probe sync partial.txt 2>&1 >/dev/null); rc=$?
+check "$rc $(echo "$err" | grep 'step 2')" "1 ipvs-probe: step 2 failed: -a -t 192.0.2.30:80 -r 224.0.0.9:80 -m -w 1: IPVS command 5 failed: Invalid argument" "failing step reported, exit 1"
+check "$(ipvsadm -Sn)" "$(grep -v 224.0.0.9 partial.txt)" "the other steps applied"
+ipvsadm -C
 
 t1=$(cut -d' ' -f1 /proc/uptime)
 echo "guest checks took $(echo "$t0 $t1" | awk '{printf "%.2f", $2-$1}') s"
