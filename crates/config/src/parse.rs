@@ -104,7 +104,12 @@ impl<'d> Parser<'d> {
             ),
             None => match crate::suggest_iter(k, all) {
                 Some(c) => format!("Unknown keyword '{k}' in {ctx} - did you mean '{c}'?"),
-                None => format!("Unknown keyword '{k}' in {ctx}"),
+                None => match elsewhere(k) {
+                    Some(place) => {
+                        format!("Unknown keyword '{k}' in {ctx} - it belongs in {place}")
+                    }
+                    None => format!("Unknown keyword '{k}' in {ctx}"),
+                },
             },
         };
         if self.d.lenient {
@@ -2717,6 +2722,29 @@ impl<'d> Parser<'d> {
             }
         }
     }
+}
+
+/// The block a keyword belongs to, when it is valid somewhere else.
+fn elsewhere(k: &str) -> Option<&'static str> {
+    const PLACES: &[(&str, &KeywordSet)] = &[
+        ("global_defs", &GLOBAL),
+        ("the top level", &ROOT),
+        ("vrrp_instance", &VRRP_INSTANCE),
+        ("vrrp_script", &VRRP_SCRIPT),
+        ("vrrp_sync_group", &SYNC_GROUP),
+        ("virtual_server", &VIRTUAL_SERVER),
+        ("real_server", &REAL_SERVER),
+        ("a checker block", &HTTP_CHECK),
+        ("MISC_CHECK", &MISC_CHECK),
+        ("DNS_CHECK", &DNS_CHECK),
+        ("UDP_CHECK", &UDP_CHECK),
+        ("url", &URL),
+        ("authentication", &AUTHENTICATION),
+    ];
+    PLACES
+        .iter()
+        .find(|(_, set)| set.known.contains(&k) || set.raw.contains(&k))
+        .map(|(p, _)| *p)
 }
 
 fn set_notify(n: &mut NotifyScripts, kw: &str, s: Option<Script>) {

@@ -315,6 +315,14 @@ fn unknown_keyword_suggests_near_miss() {
     );
     let d = failed("vrrp_instanse VI_1 {\n}\n");
     has(&d, Severity::Error, 1, 1, "did you mean 'vrrp_instance'?");
+    let d = failed(&VI.replace("  interface eth0\n", "  interface eth0\n  vrrp_strict\n"));
+    has(
+        &d,
+        Severity::Error,
+        3,
+        3,
+        "Unknown keyword 'vrrp_strict' in vrrp_instance - it belongs in global_defs",
+    );
     let d = failed("global_defs {\n  Router_ID x\n}\n");
     has(
         &d,
