@@ -14,7 +14,9 @@
 //! * the configured uid/gid: `setgid`, supplementary groups cleared, `setuid`
 //!   (upstream sets the supplementary list to the single gid; we clear it:
 //!   the primary gid still applies);
-//! * `PR_SET_PDEATHSIG = SIGTERM`, so a script dies with the daemon;
+//! * `PR_SET_PDEATHSIG = SIGTERM`, so a script dies with the daemon (the
+//!   kernel ties it to the *thread* that spawned: spawn from the loop's
+//!   thread, not from a short-lived worker);
 //! * stdin, stdout and stderr on `/dev/null`; the working directory `/`;
 //! * a minimal environment instead of keepalived's whole environment: see
 //!   [`script_environment`].
