@@ -1,0 +1,9 @@
+//! rtnetlink receive path (`keepalived_netlink::fuzzing::parse_datagram`):
+//! netlink framing, link/address/route/rule decoders, NLMSG_ERROR, and the
+//! event socket's link table. Must never panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = netlink::fuzzing::parse_datagram(data);
+});
