@@ -9,6 +9,7 @@
 //!
 //! Tests that need root call [`skip_unless_root`] first.
 
+pub mod bench;
 pub mod daemon;
 pub mod netns;
 pub mod wait;
