@@ -5,6 +5,29 @@
 //!   warnings) or a [`Failed`] (at least one error).
 //! * [`Diagnostic`] renders as `file:line:col: error: message`.
 //! * [`Config`] is serde-serialisable and is what the parent sends to children.
+//!
+//! ```no_run
+//! let opts = keepalived_config::LoadOptions { path: "/etc/keepalived/keepalived.conf".into(), ..Default::default() };
+//! match keepalived_config::load(&opts) {
+//!     Ok(loaded) => {
+//!         for w in &loaded.diagnostics {
+//!             eprintln!("{w}"); // file:line:col: warning: ...
+//!         }
+//!         println!("{} vrrp_instance(s)", loaded.config.vrrp_instances.len());
+//!     }
+//!     Err(failed) => {
+//!         for d in &failed.diagnostics {
+//!             eprintln!("{d}"); // file:line:col: error: ...
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! Layout: `lexer` (lines → tokens: comments, quotes, braces, includes,
+//! `@id`, `$NAME=`, `~SEQ`), `tree` (brace structure), `parse` (blocks →
+//! [`Config`] with keepalived 2.2.7's defaults and checks), `keywords`
+//! (per-block keyword sets), `values` (number/timer/address/VIP parsers),
+//! [`model`] (the public types).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -37,6 +37,8 @@ pub(crate) struct Parser<'d> {
     cfg: Config,
     locs: Locs,
     lvs_sync_if_from_instance: Option<(String, String)>,
+    /// Where `lvs_sync_daemon` names its instance.
+    lvs_sync_inst_loc: Option<Loc>,
     /// Interfaces named (name, used by, where).
     if_refs: Vec<(String, String, Loc)>,
     /// Names defined so far, per kind (duplicate detection without scans).
@@ -56,6 +58,7 @@ impl<'d> Parser<'d> {
             lvs_sync_if_from_instance: None,
             names: Default::default(),
             if_refs: Vec::new(),
+            lvs_sync_inst_loc: None,
         }
     }
 
@@ -634,6 +637,7 @@ impl<'d> Parser<'d> {
                 "inst" | "id" | "maxlen" | "port" | "ttl" | "group"
             ) {
                 s.instance = Some(t.text.to_string());
+                self.lvs_sync_inst_loc = Some(t.loc);
                 i = 2;
             }
         }
@@ -646,7 +650,10 @@ impl<'d> Parser<'d> {
                 break;
             };
             match a[i].text.as_str() {
-                "inst" => s.instance = Some(v.text.to_string()),
+                "inst" => {
+                    s.instance = Some(v.text.to_string());
+                    self.lvs_sync_inst_loc = Some(v.loc);
+                }
                 "id" => s.sync_id = int(self.d, "lvs_sync_daemon id", v, 0, 255).unwrap_or(0) as u8,
                 "maxlen" => {
                     s.maxlen = int(self.d, "lvs_sync_daemon maxlen", v, 1, 65535 - 20 - 8)
@@ -2714,9 +2721,9 @@ impl<'d> Parser<'d> {
         if let Some(s) = &self.cfg.global.lvs_sync_daemon {
             if let Some(i) = &s.instance {
                 if !insts.contains(i.as_str()) {
-                    self.d.warn(
-                        Loc::default(),
-                        format!("lvs_sync_daemon: vrrp_instance {i} not found"),
+                    self.d.error(
+                        self.lvs_sync_inst_loc.unwrap_or_default(),
+                        format!("lvs_sync_daemon: '{i}' names no vrrp_instance"),
                     );
                 }
             }
