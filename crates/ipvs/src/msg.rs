@@ -10,7 +10,9 @@
 //! `tests/encode.rs`). Differences from ipvsadm, all accepted by the kernel,
 //! which reads only what it needs: destination commands carry the service
 //! identity only (ipvsadm sends the full service), `DEL_DEST` carries the
-//! destination address and port only, and `TUN_*` are sent for TUN only.
+//! destination address and port only, and `TUN_*` are sent as keepalived does
+//! (type for every tunnel, port for GUE, flags for GUE/GRE; ipvsadm sends all three
+//! for every destination).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -103,10 +105,16 @@ fn put_dest_body(m: &mut MsgBuilder, d: &Destination) {
     m.put_be16(IPVS_DEST_ATTR_PORT, d.key.port);
     m.put_u32(IPVS_DEST_ATTR_FWD_METHOD, d.forward.to_raw());
     m.put_u32(IPVS_DEST_ATTR_WEIGHT, d.weight);
+    // As keepalived 2.2.7 sends them: the type for every tunnel, the port for GUE,
+    // the checksum flags for GUE and GRE (IPIP has neither).
     if let Forward::Tunnel(t) = d.forward {
         m.put_u8(IPVS_DEST_ATTR_TUN_TYPE, t.kind.to_raw());
-        m.put_be16(IPVS_DEST_ATTR_TUN_PORT, t.port);
-        m.put_u16(IPVS_DEST_ATTR_TUN_FLAGS, t.flags);
+        if t.kind == TunnelType::Gue {
+            m.put_be16(IPVS_DEST_ATTR_TUN_PORT, t.port);
+        }
+        if t.kind != TunnelType::Ipip {
+            m.put_u16(IPVS_DEST_ATTR_TUN_FLAGS, t.flags);
+        }
     }
     m.put_u32(IPVS_DEST_ATTR_U_THRESH, d.u_threshold);
     m.put_u32(IPVS_DEST_ATTR_L_THRESH, d.l_threshold);

@@ -190,6 +190,36 @@ fn set_dest_gue_tunnel() {
 }
 
 #[test]
+fn ipip_and_gre_tunnel_attributes_as_keepalived_sends_them() {
+    let ipip = Destination::new(ip("10.0.0.6"), 80, Forward::Tunnel(Tunnel::IPIP));
+    let m = msg::new_dest(H, &tcp80(), &ipip);
+    // nlmsghdr 16 + genl 4 + service key 48 = 68; DEST nest: 4 + AF 8 + ADDR 20 + PORT 8
+    // + FWD 8 + WEIGHT 8 + TUN_TYPE 8 + U 8 + L 8 = 80. TUN_TYPE at 124.
+    assert_eq!(&m[68..72], &hex("50 00 02 80")[..]);
+    assert_eq!(
+        &m[124..132],
+        &hex("05 00 0d 00 00 00 00 00")[..],
+        "TUN_TYPE IPIP only"
+    );
+    assert_eq!(&m[132..136], &hex("08 00 05 00")[..], "then U_THRESH");
+    let gre = Destination::new(
+        ip("10.0.0.6"),
+        80,
+        Forward::Tunnel(Tunnel {
+            kind: TunnelType::Gre,
+            port: 0,
+            flags: 2,
+        }),
+    );
+    let m = msg::new_dest(H, &tcp80(), &gre);
+    assert_eq!(
+        &m[124..140],
+        &hex("05 00 0d 00 02 00 00 00  06 00 0f 00 02 00 00 00")[..],
+        "TUN_TYPE GRE, TUN_FLAGS REMCSUM, no TUN_PORT"
+    );
+}
+
+#[test]
 fn del_dest_ipv6_in_ipv4_service() {
     let k = DestKey {
         addr: ip("2001:db8::2"),
