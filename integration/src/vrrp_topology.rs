@@ -108,6 +108,9 @@ pub struct Lan {
     pub bridge: String,
     /// Scratch directory (configs, logs, pid files).
     pub dir: PathBuf,
+    /// A `sleep` process per node namespace: its `/proc/PID/net` shows the
+    /// node's addresses without spawning `ip` (cheap 5 ms polling).
+    holders: Vec<Child>,
 }
 
 impl Lan {
@@ -133,6 +136,7 @@ impl Lan {
             nodes: Vec::new(),
             bridge: bridge.clone(),
             dir,
+            holders: Vec::new(),
         };
         must(&["netns", "add", &bridge]);
         must(&["-n", &bridge, "link", "set", "lo", "up"]);
@@ -183,7 +187,15 @@ impl Lan {
                 "dev",
                 "eth0",
             ]);
+            let h = Command::new("ip")
+                .args(["netns", "exec", &ns, "sleep", "100000"])
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("namespace holder");
+            lan.holders.push(h);
         }
+        // `ip netns exec` execs sleep: wait until it runs in the namespace.
+        std::thread::sleep(Duration::from_millis(50));
         lan
     }
 
@@ -192,10 +204,33 @@ impl Lan {
         &self.nodes[n - 1]
     }
 
-    /// Whether node `n` has `addr` on eth0.
+    /// Whether node `n` has `addr` as a local address (read from
+    /// `/proc/PID/net/fib_trie` or `if_inet6` of the node's holder process).
     pub fn has_addr(&self, n: usize, addr: &str) -> bool {
-        match ip(&["-n", self.ns(n), "-o", "addr", "show", "dev", "eth0"]) {
-            Ok(o) => String::from_utf8_lossy(&o.stdout).contains(&format!(" {addr}/")),
+        let pid = self.holders[n - 1].id();
+        match addr.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => {
+                let t = fs::read_to_string(format!("/proc/{pid}/net/fib_trie")).unwrap_or_default();
+                let key = format!("|-- {addr}");
+                let mut lines = t.lines();
+                while let Some(l) = lines.next() {
+                    if l.trim_end().ends_with(&key) {
+                        if let Some(next) = lines.next() {
+                            if next.contains("/32 host LOCAL") {
+                                return true;
+                            }
+                        }
+                    }
+                }
+                false
+            }
+            Ok(std::net::IpAddr::V6(a)) => {
+                let hex: String = a.octets().iter().map(|b| format!("{b:02x}")).collect();
+                fs::read_to_string(format!("/proc/{pid}/net/if_inet6"))
+                    .unwrap_or_default()
+                    .lines()
+                    .any(|l| l.starts_with(&hex))
+            }
             Err(_) => false,
         }
     }
@@ -238,6 +273,10 @@ impl Lan {
 
 impl Drop for Lan {
     fn drop(&mut self) {
+        for h in &mut self.holders {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
         for ns in self.nodes.iter().chain(std::iter::once(&self.bridge)) {
             if let Ok(o) = ip(&["netns", "pids", ns]) {
                 for p in String::from_utf8_lossy(&o.stdout).split_whitespace() {
