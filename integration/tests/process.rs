@@ -45,6 +45,26 @@ virtual_server 192.0.2.100 80 {{
     )
 }
 
+/// This kernel has no IPVS: the real checker would exit FATAL (as 2.2.7
+/// does), so the process tests give it an in-memory IPVS table (hidden
+/// `--ipvs-backend=memory`).
+const MEMORY_IPVS: &str = "--ipvs-backend=memory";
+
+fn start(ns: &Netns, conf: &str, extra: &[&str]) -> std::io::Result<Daemon> {
+    start_env(ns, conf, extra, &[])
+}
+
+fn start_env(
+    ns: &Netns,
+    conf: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::io::Result<Daemon> {
+    let mut args = vec![MEMORY_IPVS];
+    args.extend_from_slice(extra);
+    Daemon::start_env(ns, conf, &args, env)
+}
+
 /// A namespace with `eth0` (one end of a veth pair) at 192.0.2.10/24.
 fn host(tag: &str) -> Netns {
     let ns = Netns::new(tag).expect("create namespace");
@@ -82,7 +102,7 @@ fn three_processes_and_their_pid_files() {
         return;
     }
     let ns = host("p3");
-    let mut d = Daemon::start(&ns, &config("three"), &[]).expect("start");
+    let mut d = start(&ns, &config("three"), &[]).expect("start");
     let (parent, vrrp, check) = start_all(&mut d);
     assert_eq!(
         d.spawned_pid(),
@@ -129,7 +149,7 @@ fn killed_child_is_restarted_and_logged() {
         return;
     }
     let ns = host("kill");
-    let mut d = Daemon::start(&ns, &config("kill"), &[]).expect("start");
+    let mut d = start(&ns, &config("kill"), &[]).expect("start");
     let (parent, vrrp, check) = start_all(&mut d);
     d.signal(Proc::Vrrp, Signal::SIGKILL).unwrap();
     let new = keepalived_integration::wait_for_value(START, || {
@@ -182,7 +202,7 @@ fn stopped_child_is_detected_and_restarted() {
         return;
     }
     let ns = host("stop");
-    let mut d = Daemon::start(
+    let mut d = start(
         &ns,
         &config("stop"),
         &[
@@ -228,7 +248,7 @@ fn sighup_with_broken_config_keeps_running() {
     }
     let ns = host("hup");
     let good = config("hup");
-    let mut d = Daemon::start(&ns, &good, &[]).expect("start");
+    let mut d = start(&ns, &good, &[]).expect("start");
     let (parent, vrrp, check) = start_all(&mut d);
 
     // Unbalanced braces: the block opened on line 5 is never closed.
@@ -292,7 +312,7 @@ fn sigterm_stops_everything_within_5s() {
         return;
     }
     let ns = host("term");
-    let mut d = Daemon::start(&ns, &config("term"), &[]).expect("start");
+    let mut d = start(&ns, &config("term"), &[]).expect("start");
     let (parent, vrrp, check) = start_all(&mut d);
     let t = Instant::now();
     d.signal(Proc::Parent, Signal::SIGTERM).unwrap();
@@ -334,7 +354,7 @@ fn dont_respawn_stops_the_daemon() {
         return;
     }
     let ns = host("norsp");
-    let mut d = Daemon::start(&ns, &config("norsp"), &["-R"]).expect("start");
+    let mut d = start(&ns, &config("norsp"), &["-R"]).expect("start");
     let (_parent, vrrp, check) = start_all(&mut d);
     d.signal(Proc::Vrrp, Signal::SIGKILL).unwrap();
     let status = d
@@ -356,7 +376,7 @@ fn second_instance_refuses_to_start() {
         return;
     }
     let ns = host("twice");
-    let mut first = Daemon::start(&ns, &config("twice"), &[]).expect("start");
+    let mut first = start(&ns, &config("twice"), &[]).expect("start");
     let (parent, _, _) = start_all(&mut first);
     // Same pid files as the first one.
     let pid_args: Vec<String> = [Proc::Parent, Proc::Vrrp, Proc::Checker]
@@ -365,7 +385,7 @@ fn second_instance_refuses_to_start() {
         .flat_map(|(w, o)| [o.to_string(), first.pid_file(*w).display().to_string()])
         .collect();
     let args: Vec<&str> = pid_args.iter().map(String::as_str).collect();
-    let mut second = Daemon::start(&ns, &config("twice"), &args).expect("start second");
+    let mut second = start(&ns, &config("twice"), &args).expect("start second");
     assert!(
         second.wait_exit(START).is_some(),
         "second daemon kept running\n{}",
@@ -395,7 +415,7 @@ fn daemonises_without_n() {
     let bin = keepalived_integration::keepalived_bin();
     let status = ns
         .command(&bin.to_string_lossy())
-        .args(["-G", "-f"])
+        .args([MEMORY_IPVS, "-G", "-f"])
         .arg(&conf)
         .arg("-p")
         .arg(&pidf)
@@ -435,7 +455,7 @@ fn dump_signals_are_forwarded() {
         return;
     }
     let ns = host("dump");
-    let mut d = Daemon::start(&ns, &config("dump"), &[]).expect("start");
+    let mut d = start(&ns, &config("dump"), &[]).expect("start");
     let (parent, vrrp, check) = start_all(&mut d);
     d.signal(Proc::Parent, Signal::SIGUSR1).unwrap();
     d.signal(Proc::Parent, Signal::SIGUSR2).unwrap();
@@ -499,7 +519,7 @@ fn stalled_parent_does_not_kill_its_children() {
         return;
     }
     let ns = host("stall");
-    let mut d = Daemon::start(
+    let mut d = start(
         &ns,
         &config("stall"),
         &[
@@ -539,8 +559,8 @@ fn systemd_notifications() {
     let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(START)).unwrap();
     let sp = sock_path.to_string_lossy().into_owned();
-    let mut d = Daemon::start_env(&ns, &config("sdn"), &[], &[("NOTIFY_SOCKET", sp.as_str())])
-        .expect("start");
+    let mut d =
+        start_env(&ns, &config("sdn"), &[], &[("NOTIFY_SOCKET", sp.as_str())]).expect("start");
     let recv = || {
         let mut buf = [0u8; 512];
         let n = sock.recv(&mut buf).expect("a notification");
@@ -581,7 +601,7 @@ fn broken_config_at_start_is_refused() {
     }
     let ns = host("bad");
     let broken = config("bad").replace("virtual_router_id 51", "virtual_router_id 256");
-    let mut d = Daemon::start(&ns, &broken, &[]).expect("start");
+    let mut d = start(&ns, &broken, &[]).expect("start");
     let status = d
         .wait_exit(START)
         .unwrap_or_else(|| panic!("kept running\n{}", d.log()));
@@ -609,7 +629,7 @@ fn children_exit_when_the_parent_dies() {
         return;
     }
     let ns = host("orphan");
-    let mut d = Daemon::start(&ns, &config("orphan"), &[]).expect("start");
+    let mut d = start(&ns, &config("orphan"), &[]).expect("start");
     let (parent, vrrp, check) = start_all(&mut d);
     d.signal(Proc::Parent, Signal::SIGKILL).unwrap();
     assert!(d.wait_exit(START).is_some());
@@ -629,4 +649,79 @@ fn children_exit_when_the_parent_dies() {
         "the checker removes its pid file"
     );
     assert!(d.child_log(Proc::Vrrp).contains("Stopped"), "{}", d.log());
+}
+
+#[test]
+fn startup_and_shutdown_scripts() {
+    if skip_unless_root("startup_and_shutdown_scripts") {
+        return;
+    }
+    let ns = host("scr");
+    let dir = tempfile::tempdir().unwrap();
+    let up = dir.path().join("up");
+    let down = dir.path().join("down");
+    let conf = config("scr").replacen(
+        "global_defs {\n",
+        &format!(
+            "global_defs {{\n    startup_script \"/bin/touch {}\"\n    shutdown_script \"/bin/touch {}\"\n",
+            up.display(),
+            down.display()
+        ),
+        1,
+    );
+    let mut d = start(&ns, &conf, &[]).expect("start");
+    let (_parent, vrrp, _) = start_all(&mut d);
+    assert!(
+        up.exists(),
+        "startup_script ran before the children started\n{}",
+        d.log()
+    );
+    let up_time = std::fs::metadata(&up).unwrap().modified().unwrap();
+    let vrrp_start = std::fs::metadata(format!("/proc/{vrrp}"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(up_time <= vrrp_start, "startup script first");
+    assert!(!down.exists());
+    d.signal(Proc::Parent, Signal::SIGTERM).unwrap();
+    assert!(d.wait_exit(START).is_some());
+    assert!(down.exists(), "shutdown_script ran at stop\n{}", d.log());
+}
+
+#[test]
+fn permanent_child_error_stops_the_daemon() {
+    if skip_unless_root("permanent_child_error_stops_the_daemon") {
+        return;
+    }
+    // On a kernel without IPVS the real checker exits FATAL (1), as 2.2.7:
+    // a permanent error, so the whole daemon stops with it.
+    if std::path::Path::new("/proc/net/ip_vs").exists() {
+        eprintln!("SKIP permanent_child_error_stops_the_daemon: this kernel has IPVS");
+        return;
+    }
+    let ns = host("fatal");
+    let mut d = Daemon::start(&ns, &config("fatal"), &[]).expect("start");
+    let status = d
+        .wait_exit(START)
+        .unwrap_or_else(|| panic!("kept running\n{}", d.log()));
+    assert_eq!(status.code(), Some(1), "{}", d.log());
+    let log = d.parent_log();
+    assert!(
+        log.contains("Keepalived_healthcheckers exited with permanent error FATAL. Terminating"),
+        "{log}"
+    );
+    assert!(!log.contains("Respawning"), "{log}");
+    assert!(
+        log.lines()
+            .last()
+            .unwrap_or_default()
+            .contains("Stopped Keepalived v2.2.7"),
+        "{log}"
+    );
+    for which in [Proc::Parent, Proc::Vrrp, Proc::Checker] {
+        assert!(
+            !d.pid_file(which).exists(),
+            "{which:?} pid file left behind"
+        );
+    }
 }

@@ -76,287 +76,60 @@ enum Opt {
     ParentPid,
     HeartbeatTimeout,
     HeartbeatInterval,
+    IpvsBackend,
 }
 
+#[rustfmt::skip]
 const SPECS: &[Spec] = &[
-    Spec {
-        id: Opt::UseFile,
-        short: Some('f'),
-        long: "use-file",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::Vrrp,
-        short: Some('P'),
-        long: "vrrp",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::Check,
-        short: Some('C'),
-        long: "check",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::NoBfd,
-        short: Some('B'),
-        long: "no_bfd",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::All,
-        short: None,
-        long: "all",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::LogConsole,
-        short: Some('l'),
-        long: "log-console",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::LogDetail,
-        short: Some('D'),
-        long: "log-detail",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::LogFacility,
-        short: Some('S'),
-        long: "log-facility",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::LogFile,
-        short: Some('g'),
-        long: "log-file",
-        arg: Arg::Optional,
-    },
-    Spec {
-        id: Opt::FlushLogFile,
-        short: None,
-        long: "flush-log-file",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::NoSyslog,
-        short: Some('G'),
-        long: "no-syslog",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::Umask,
-        short: Some('u'),
-        long: "umask",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::ReleaseVips,
-        short: Some('X'),
-        long: "release-vips",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::DontReleaseVrrp,
-        short: Some('V'),
-        long: "dont-release-vrrp",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::DontReleaseIpvs,
-        short: Some('I'),
-        long: "dont-release-ipvs",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::DontRespawn,
-        short: Some('R'),
-        long: "dont-respawn",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::DontFork,
-        short: Some('n'),
-        long: "dont-fork",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::DumpConf,
-        short: Some('d'),
-        long: "dump-conf",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::Pid,
-        short: Some('p'),
-        long: "pid",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::VrrpPid,
-        short: Some('r'),
-        long: "vrrp_pid",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::Genhash,
-        short: Some('T'),
-        long: "genhash",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::CheckersPid,
-        short: Some('c'),
-        long: "checkers_pid",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::AddressMonitoring,
-        short: Some('a'),
-        long: "address-monitoring",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::BfdPid,
-        short: Some('b'),
-        long: "bfd_pid",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::Snmp,
-        short: Some('x'),
-        long: "snmp",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::SnmpAgentSocket,
-        short: Some('A'),
-        long: "snmp-agent-socket",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::Namespace,
-        short: Some('s'),
-        long: "namespace",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::CoreDump,
-        short: Some('m'),
-        long: "core-dump",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::CoreDumpPattern,
-        short: Some('M'),
-        long: "core-dump-pattern",
-        arg: Arg::Optional,
-    },
-    Spec {
-        id: Opt::NoMemCheck,
-        short: None,
-        long: "no-mem-check",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::MemCheckLog,
-        short: Some('L'),
-        long: "mem-check-log",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::AllConfig,
-        short: Some('e'),
-        long: "all-config",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::ConfigId,
-        short: Some('i'),
-        long: "config-id",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::IgnoreSigint,
-        short: None,
-        long: "ignore-sigint",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::Signum,
-        short: None,
-        long: "signum",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::ConfigTest,
-        short: Some('t'),
-        long: "config-test",
-        arg: Arg::Optional,
-    },
-    Spec {
-        id: Opt::Perf,
-        short: None,
-        long: "perf",
-        arg: Arg::Optional,
-    },
-    Spec {
-        id: Opt::Debug,
-        short: None,
-        long: "debug",
-        arg: Arg::Optional,
-    },
-    Spec {
-        id: Opt::Version,
-        short: Some('v'),
-        long: "version",
-        arg: Arg::None,
-    },
-    Spec {
-        id: Opt::Help,
-        short: Some('h'),
-        long: "help",
-        arg: Arg::None,
-    },
+    Spec { id: Opt::UseFile, short: Some('f'), long: "use-file", arg: Arg::Required },
+    Spec { id: Opt::Vrrp, short: Some('P'), long: "vrrp", arg: Arg::None },
+    Spec { id: Opt::Check, short: Some('C'), long: "check", arg: Arg::None },
+    Spec { id: Opt::NoBfd, short: Some('B'), long: "no_bfd", arg: Arg::None },
+    Spec { id: Opt::All, short: None, long: "all", arg: Arg::None },
+    Spec { id: Opt::LogConsole, short: Some('l'), long: "log-console", arg: Arg::None },
+    Spec { id: Opt::LogDetail, short: Some('D'), long: "log-detail", arg: Arg::None },
+    Spec { id: Opt::LogFacility, short: Some('S'), long: "log-facility", arg: Arg::Required },
+    Spec { id: Opt::LogFile, short: Some('g'), long: "log-file", arg: Arg::Optional },
+    Spec { id: Opt::FlushLogFile, short: None, long: "flush-log-file", arg: Arg::None },
+    Spec { id: Opt::NoSyslog, short: Some('G'), long: "no-syslog", arg: Arg::None },
+    Spec { id: Opt::Umask, short: Some('u'), long: "umask", arg: Arg::Required },
+    Spec { id: Opt::ReleaseVips, short: Some('X'), long: "release-vips", arg: Arg::None },
+    Spec { id: Opt::DontReleaseVrrp, short: Some('V'), long: "dont-release-vrrp", arg: Arg::None },
+    Spec { id: Opt::DontReleaseIpvs, short: Some('I'), long: "dont-release-ipvs", arg: Arg::None },
+    Spec { id: Opt::DontRespawn, short: Some('R'), long: "dont-respawn", arg: Arg::None },
+    Spec { id: Opt::DontFork, short: Some('n'), long: "dont-fork", arg: Arg::None },
+    Spec { id: Opt::DumpConf, short: Some('d'), long: "dump-conf", arg: Arg::None },
+    Spec { id: Opt::Pid, short: Some('p'), long: "pid", arg: Arg::Required },
+    Spec { id: Opt::VrrpPid, short: Some('r'), long: "vrrp_pid", arg: Arg::Required },
+    Spec { id: Opt::Genhash, short: Some('T'), long: "genhash", arg: Arg::None },
+    Spec { id: Opt::CheckersPid, short: Some('c'), long: "checkers_pid", arg: Arg::Required },
+    Spec { id: Opt::AddressMonitoring, short: Some('a'), long: "address-monitoring", arg: Arg::None },
+    Spec { id: Opt::BfdPid, short: Some('b'), long: "bfd_pid", arg: Arg::Required },
+    Spec { id: Opt::Snmp, short: Some('x'), long: "snmp", arg: Arg::None },
+    Spec { id: Opt::SnmpAgentSocket, short: Some('A'), long: "snmp-agent-socket", arg: Arg::Required },
+    Spec { id: Opt::Namespace, short: Some('s'), long: "namespace", arg: Arg::Required },
+    Spec { id: Opt::CoreDump, short: Some('m'), long: "core-dump", arg: Arg::None },
+    Spec { id: Opt::CoreDumpPattern, short: Some('M'), long: "core-dump-pattern", arg: Arg::Optional },
+    Spec { id: Opt::NoMemCheck, short: None, long: "no-mem-check", arg: Arg::None },
+    Spec { id: Opt::MemCheckLog, short: Some('L'), long: "mem-check-log", arg: Arg::None },
+    Spec { id: Opt::AllConfig, short: Some('e'), long: "all-config", arg: Arg::None },
+    Spec { id: Opt::ConfigId, short: Some('i'), long: "config-id", arg: Arg::Required },
+    Spec { id: Opt::IgnoreSigint, short: None, long: "ignore-sigint", arg: Arg::None },
+    Spec { id: Opt::Signum, short: None, long: "signum", arg: Arg::Required },
+    Spec { id: Opt::ConfigTest, short: Some('t'), long: "config-test", arg: Arg::Optional },
+    Spec { id: Opt::Perf, short: None, long: "perf", arg: Arg::Optional },
+    Spec { id: Opt::Debug, short: None, long: "debug", arg: Arg::Optional },
+    Spec { id: Opt::Version, short: Some('v'), long: "version", arg: Arg::None },
+    Spec { id: Opt::Help, short: Some('h'), long: "help", arg: Arg::None },
     // keepalived-rs additions.
-    Spec {
-        id: Opt::Lenient,
-        short: None,
-        long: "lenient",
-        arg: Arg::None,
-    },
-    // Hidden: process roles and watchdog tuning.
-    Spec {
-        id: Opt::Role,
-        short: None,
-        long: "ka-role",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::IpcServer,
-        short: None,
-        long: "ka-ipc-server",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::ParentPid,
-        short: None,
-        long: "ka-parent-pid",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::HeartbeatTimeout,
-        short: None,
-        long: "child-heartbeat-timeout",
-        arg: Arg::Required,
-    },
-    Spec {
-        id: Opt::HeartbeatInterval,
-        short: None,
-        long: "child-heartbeat-interval",
-        arg: Arg::Required,
-    },
+    Spec { id: Opt::Lenient, short: None, long: "lenient", arg: Arg::None },
+    // Hidden: process roles, watchdog tuning, test backends.
+    Spec { id: Opt::Role, short: None, long: "ka-role", arg: Arg::Required },
+    Spec { id: Opt::IpcServer, short: None, long: "ka-ipc-server", arg: Arg::Required },
+    Spec { id: Opt::ParentPid, short: None, long: "ka-parent-pid", arg: Arg::Required },
+    Spec { id: Opt::HeartbeatTimeout, short: None, long: "child-heartbeat-timeout", arg: Arg::Required },
+    Spec { id: Opt::HeartbeatInterval, short: None, long: "child-heartbeat-interval", arg: Arg::Required },
+    Spec { id: Opt::IpvsBackend, short: None, long: "ipvs-backend", arg: Arg::Required },
 ];
 
 /// Syslog facility (`-S`).
@@ -451,6 +224,9 @@ pub struct Cli {
     pub heartbeat_timeout: Option<Duration>,
     /// Hidden `--child-heartbeat-interval SECS`.
     pub heartbeat_interval: Option<Duration>,
+    /// Hidden `--ipvs-backend=kernel|memory` (memory: tests on kernels
+    /// without IPVS; the checker then programs an in-memory table).
+    pub ipvs_memory: bool,
     /// Operands (keepalived prints "Unexpected argument(s)" and goes on).
     pub operands: Vec<String>,
     /// Non-fatal messages for stderr (e.g. "Invalid log facility").
@@ -504,6 +280,7 @@ impl Default for Cli {
             parent_pid: None,
             heartbeat_timeout: None,
             heartbeat_interval: None,
+            ipvs_memory: false,
             operands: Vec::new(),
             notes: Vec::new(),
             user_args: Vec::new(),
@@ -714,6 +491,11 @@ fn apply(cli: &mut Cli, spec: &Spec, value: Option<String>, shown: &str) -> Resu
         }
         Opt::HeartbeatTimeout => cli.heartbeat_timeout = Some(secs(shown, &v)?),
         Opt::HeartbeatInterval => cli.heartbeat_interval = Some(secs(shown, &v)?),
+        Opt::IpvsBackend => match v.as_str() {
+            "kernel" => cli.ipvs_memory = false,
+            "memory" => cli.ipvs_memory = true,
+            _ => return Err(CliError::BadValue(shown.into(), v)),
+        },
     }
     Ok(())
 }
@@ -919,6 +701,15 @@ mod tests {
         assert_eq!(signum("STATS_CLEAR"), Some(63));
         assert_eq!(signum("RELOAD"), Some(1));
         assert_eq!(signum("FOO"), None);
+    }
+
+    #[test]
+    fn ipvs_backend_knob() {
+        assert!(p(&["--ipvs-backend=memory"]).unwrap().ipvs_memory);
+        assert!(!p(&["--ipvs-backend", "kernel"]).unwrap().ipvs_memory);
+        assert!(p(&["--ipvs-backend=foo"]).is_err());
+        // Passed on to the children with the other user arguments.
+        assert_eq!(p(&["--ipvs-backend=memory"]).unwrap().user_args.len(), 1);
     }
 
     #[test]

@@ -165,6 +165,16 @@ fn run_child(cli: &Cli, role: &str, prog: &str) -> i32 {
     };
     match role {
         Role::Vrrp => vrrp_daemon::run(&opts),
+        Role::Checker if cli.ipvs_memory => {
+            // Test-only: an in-memory IPVS table, for process tests on kernels
+            // without IPVS (the real checker exits FATAL there, as 2.2.7).
+            let factory: check_daemon::BackendFactory = Box::new(|| {
+                Ok(Box::new(check_daemon::backend::MemoryIpvs::default())
+                    as Box<dyn check_daemon::backend::IpvsBackend>)
+            });
+            let mut rt = check_daemon::CheckRuntime::with_backend(opts.flags, factory);
+            ipc::run_child(&opts, &mut rt)
+        }
         Role::Checker => check_daemon::run(&opts),
     }
 }

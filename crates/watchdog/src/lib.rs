@@ -7,6 +7,7 @@
 //! `vrrp/vrrp_daemon.c`, `check/check_daemon.c` (anatomy §1).
 
 mod backoff;
+pub mod scripts;
 pub mod sdnotify;
 
 pub use backoff::RestartBackoff;
@@ -266,6 +267,7 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         last_tick: Instant::now(),
         notifier: Notifier::from_env(),
     };
+    scripts::run(&wd.config, scripts::Phase::Startup);
     wd.start_configured_children();
     let stop = wd.main_loop();
     let code = wd.shutdown(stop);
@@ -601,10 +603,12 @@ impl Watchdog {
                     c.role.upstream_name()
                 );
             }
-            Received::Closed(_) => {
-                // The child is exiting; SIGCHLD does the rest. Stop waiting for it.
-                c.awaiting = None;
-                self.finish_reload_if_done();
+            Received::Closed(why) => {
+                // The child is exiting: SIGCHLD does the rest (a dead child
+                // stops blocking "Startup/Reload complete" when it is reaped;
+                // one that closed its channel but lives on is killed by the
+                // heartbeat check).
+                log::debug!("{} child closed its channel: {why}", c.role.upstream_name());
             }
         }
     }
@@ -885,6 +889,7 @@ impl Watchdog {
                 c.phase = Phase::Idle;
             }
         }
+        scripts::run(&self.config, scripts::Phase::Shutdown);
         match stop {
             Stop::Requested => 0,
             Stop::Permanent(code) => code,
