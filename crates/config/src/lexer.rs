@@ -712,7 +712,7 @@ impl<'d> Lexer<'d> {
         };
         let spec = lb.slice(open + 1, close);
         let spec = self.substitute(&spec).unwrap_or(spec);
-        let args: Vec<String> = spec.text.split(',').map(|s| s.trim().to_string()).collect();
+        let args: Vec<String> = split_top_commas(&spec.text);
         lb.skip(close + 1);
         lb.trim_start();
         if args.len() < 2 || args[0].is_empty() {
@@ -722,9 +722,38 @@ impl<'d> Lexer<'d> {
             );
             return;
         }
-        let var = args[0].clone();
-        let values: Vec<String> = if is_lst {
-            args[1..].to_vec()
+        let unbrace = |a: &str| -> Option<Vec<String>> {
+            let inner = a.strip_prefix('{')?.strip_suffix('}')?;
+            Some(inner.split(',').map(|x| x.trim().to_string()).collect())
+        };
+        let vars: Vec<String> = if is_lst {
+            unbrace(&args[0]).unwrap_or_else(|| vec![args[0].clone()])
+        } else {
+            vec![args[0].clone()]
+        };
+        let values: Vec<Vec<String>> = if is_lst {
+            let mut out = Vec::with_capacity(args.len() - 1);
+            for a in &args[1..] {
+                let tuple = if vars.len() > 1 {
+                    unbrace(a)
+                } else {
+                    Some(vec![a.clone()])
+                };
+                match tuple {
+                    Some(t) if t.len() == vars.len() => out.push(t),
+                    _ => {
+                        self.diags.error(
+                            loc,
+                            format!(
+                                "Invalid ~LST specification - '{a}' does not give {} values",
+                                vars.len()
+                            ),
+                        );
+                        return;
+                    }
+                }
+            }
+            out
         } else {
             let nums: Option<Vec<i64>> = args[1..].iter().map(|a| a.parse::<i64>().ok()).collect();
             let Some(nums) = nums else {
@@ -772,7 +801,7 @@ impl<'d> Lexer<'d> {
             let mut v = Vec::with_capacity(count as usize);
             let mut n = start;
             while (step > 0 && n <= end) || (step < 0 && n >= end) {
-                v.push(if hex { format!("{n:x}") } else { n.to_string() });
+                v.push(vec![if hex { format!("{n:x}") } else { n.to_string() }]);
                 match n.checked_add(step) {
                     Some(x) => n = x,
                     None => break,
@@ -783,13 +812,15 @@ impl<'d> Lexer<'d> {
         if lb.text.is_empty() {
             return;
         }
-        for v in values {
+        for tuple in values {
             self.generated += 1;
             if self.generated > MAX_GENERATED {
                 self.too_many(loc);
                 return;
             }
-            self.defs.insert(var.clone(), v);
+            for (var, v) in vars.iter().zip(tuple) {
+                self.defs.insert(var.clone(), v);
+            }
             self.logical(lb.clone(), depth + 1);
         }
     }
@@ -862,6 +893,26 @@ impl<'d> Lexer<'d> {
         }
         self.scratch = words;
     }
+}
+
+/// Split `a, {b, c}, d` at commas outside braces, trimming each part.
+fn split_top_commas(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim().to_string());
+    out
 }
 
 /// Move the tokens out into a Vec of exactly their number, keeping the

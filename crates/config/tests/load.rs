@@ -678,6 +678,38 @@ fn lst_and_predefined_definitions() {
         .map(|v| v.addr.to_string())
         .collect();
     assert_eq!(v, vec!["192.0.2.7", "192.0.2.9"]);
+    // Several variables at once, expanding a multi-line definition.
+    let l = ok(concat!(
+        "$INST=vrrp_instance $N { \\\n",
+        "interface eth0 \\\n",
+        "virtual_router_id $R \\\n",
+        "priority $P \\\n",
+        "virtual_ipaddress { \\\n",
+        "192.0.2.$R \\\n",
+        "} \\\n",
+        "}\n",
+        "~LST({N,R,P}, {VI_1,1,100}, {VI_2,2,90}) $INST\n",
+    ));
+    let got: Vec<(String, u8, u8, String)> = l
+        .config
+        .vrrp_instances
+        .iter()
+        .map(|v| {
+            (
+                v.name.clone(),
+                v.virtual_router_id,
+                v.priority,
+                v.virtual_ipaddress[0].addr.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("VI_1".into(), 1, 100, "192.0.2.1".into()),
+            ("VI_2".into(), 2, 90, "192.0.2.2".into())
+        ]
+    );
 }
 
 // ----- defaults ---------------------------------------------------------------------
