@@ -317,6 +317,8 @@ pub struct Daemon {
     pub log: PathBuf,
     pid: PathBuf,
     vrrp_pid: PathBuf,
+    /// The configuration file (rewrite it, then SIGHUP, to reload).
+    pub conf: PathBuf,
 }
 
 fn read_pid(p: &Path) -> Option<i32> {
@@ -374,6 +376,7 @@ impl Daemon {
             log,
             pid,
             vrrp_pid,
+            conf: cfg.clone(),
         };
         let ok = lan
             .wait_for(Duration::from_secs(10), || {

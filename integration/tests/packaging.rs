@@ -945,3 +945,114 @@ fn init_script_with_our_daemon() {
     };
     init_script_flow("init2", &bin);
 }
+
+/// A real `dpkg --root` install, upgrade and purge, maintainer scripts
+/// included (dpkg runs them chrooted), into a root made of overlays of this
+/// machine's /usr and /etc inside a private mount namespace: nothing
+/// reaches the real system or its dpkg database (where keepalived 2.2.7
+/// stays installed). Checks the user creation, that an edited conffile
+/// survives an upgrade whose package changes it (`.dpkg-dist` written with
+/// `--force-confold`), that nothing is started, and that purge removes
+/// /etc/keepalived.
+#[test]
+fn deb_install_upgrade_purge_in_sandbox() {
+    let p = packages();
+    let Some(deb) = &p.deb else {
+        eprintln!("SKIP dpkg --root: {}", p.why_not.join("; "));
+        return;
+    };
+    if !is_root() || !have("unshare") || !have("dpkg") {
+        eprintln!("SKIP dpkg --root: needs root, unshare and dpkg");
+        return;
+    }
+    let t = tmpdir();
+    let d = t.path();
+    // Version 0.1.0-2 of the same package with a changed sample config.
+    let pkg2 = d.join("pkg2");
+    ok(Command::new("dpkg-deb").arg("-R").arg(deb).arg(&pkg2));
+    let conf2 = pkg2.join("etc/keepalived/keepalived.conf");
+    let mut c = fs::read_to_string(&conf2).unwrap();
+    c.push_str("# sample changed in -2\n");
+    fs::write(&conf2, c).unwrap();
+    let control = pkg2.join("DEBIAN/control");
+    let ctl = fs::read_to_string(&control).unwrap();
+    let ver = ctl
+        .lines()
+        .find_map(|l| l.strip_prefix("Version: "))
+        .unwrap()
+        .to_string();
+    let ver2 = format!("{}-2", ver.rsplit_once('-').map(|(u, _)| u).unwrap_or(&ver));
+    fs::write(
+        &control,
+        ctl.replace(&format!("Version: {ver}"), &format!("Version: {ver2}")),
+    )
+    .unwrap();
+    ok(Command::new("sh").arg("-c").arg(format!(
+        "cd {} && find . -path ./DEBIAN -prune -o -type f -printf '%P\\n' | xargs md5sum > DEBIAN/md5sums",
+        pkg2.display()
+    )));
+    let deb2 = d.join("deb2.deb");
+    ok(Command::new("dpkg-deb").arg("-b").arg(&pkg2).arg(&deb2));
+
+    let host_status = fs::read_to_string("/var/lib/dpkg/status").unwrap_or_default();
+    let script = format!(
+        r##"set -e
+mount --make-rprivate /
+T={d}; R=$T/root
+mkdir -p $R
+for x in usr etc; do
+  mkdir -p $T/$x-up $T/$x-wk $R/$x
+  mount -t overlay overlay -o lowerdir=/$x,upperdir=$T/$x-up,workdir=$T/$x-wk $R/$x
+done
+for x in bin sbin lib lib64 lib32 libx32; do
+  if [ -L /$x ]; then ln -s "$(readlink /$x)" $R/$x
+  elif [ -d /$x ]; then mkdir $R/$x; mount --bind /$x $R/$x; fi
+done
+mkdir -p $R/proc $R/dev $R/tmp $R/run $R/var/lib/dpkg/info $R/var/lib/dpkg/updates $R/var/log $R/var/cache
+mount -t proc proc $R/proc
+mount --rbind /dev $R/dev
+# This machine's keepalived 2.2.7 files are not part of the fresh root.
+rm -rf $R/etc/keepalived $R/etc/default/keepalived $R/etc/init.d/keepalived \
+       $R/etc/rsyslog.d/keepalived.conf $R/etc/logrotate.d/keepalived
+touch $R/var/lib/dpkg/status $R/var/lib/dpkg/available
+echo "== install"
+dpkg --root=$R --force-depends -i {deb} </dev/null
+echo "== user: $(chroot $R getent passwd keepalived_script)"
+[ -d $R/run/systemd/system ] && echo "== systemd dir" || true
+echo "# local edit" >> $R/etc/keepalived/keepalived.conf
+echo "== upgrade"
+dpkg --root=$R --force-depends --force-confold -i {deb2} </dev/null
+echo "== kept: $(tail -n 1 $R/etc/keepalived/keepalived.conf)"
+echo "== dist: $(tail -n 1 $R/etc/keepalived/keepalived.conf.dpkg-dist)"
+echo "== $(dpkg --root=$R -s keepalived | grep '^Version:')"
+echo "== purge"
+dpkg --root=$R -P keepalived </dev/null
+[ -e $R/etc/keepalived ] && echo "== etc left" || echo "== etc gone"
+[ -e $R/usr/sbin/keepalived ] && echo "== binary left" || echo "== binary gone"
+"##,
+        d = d.display(),
+        deb = deb.display(),
+        deb2 = deb2.display()
+    );
+    let o = run(Command::new("unshare").args(["-m", "sh", "-c", &script]));
+    let out = text(&o);
+    assert!(o.status.success(), "sandboxed dpkg failed:\n{out}");
+    assert!(out.contains("== user: keepalived_script:"), "{out}");
+    assert!(!out.contains("== systemd dir"), "{out}");
+    assert!(out.contains("== kept: # local edit"), "{out}");
+    assert!(out.contains("== dist: # sample changed in -2"), "{out}");
+    assert!(out.contains(&format!("== Version: {ver2}")), "{out}");
+    assert!(out.contains("== etc gone"), "{out}");
+    assert!(out.contains("== binary gone"), "{out}");
+    // The machine's dpkg database is untouched.
+    assert_eq!(
+        fs::read_to_string("/var/lib/dpkg/status").unwrap_or_default(),
+        host_status
+    );
+    // Nothing started by the package.
+    let ps = ok(Command::new("ps").args(["-eo", "args"]));
+    assert!(
+        !ps.lines().any(|l| l.contains(&*d.to_string_lossy())),
+        "{ps}"
+    );
+}

@@ -465,6 +465,72 @@ fn notify_and_fifo() {
     );
 }
 
+/// Reload with changes: a VIP line added to a MASTER, an instance added,
+/// then an instance removed — kept instances never transition.
+fn reload_changes() {
+    let lan = Lan::new("rc", 1);
+    let vi = |name: &str, vrid: u8, vips: &[&str]| {
+        let mut s = format!(
+            "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n"
+        );
+        for v in vips {
+            s += &format!("    {v}/24\n");
+        }
+        s + "  }\n}\n"
+    };
+    let head = "global_defs {\n  router_id n1\n}\n";
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &format!("{head}{}", vi("VI_1", 51, &[VIP])),
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("never MASTER");
+    std::fs::write(
+        &d1.conf,
+        format!(
+            "{head}{}{}",
+            vi("VI_1", 51, &[VIP, "192.0.2.202"]),
+            vi("VI_2", 52, &["192.0.2.201"])
+        ),
+    )
+    .unwrap();
+    d1.signal(nix::sys::signal::Signal::SIGHUP);
+    wait_holder(&lan, "192.0.2.202", 1, Duration::from_secs(3)).expect("new VIP line not added");
+    wait_holder(&lan, "192.0.2.201", 1, Duration::from_secs(6)).expect("new instance not MASTER");
+    assert_eq!(
+        d1.log_text().matches("(VI_1) Entering").count(),
+        2,
+        "{}",
+        d1.log_text()
+    );
+    std::fs::write(
+        &d1.conf,
+        format!("{head}{}", vi("VI_2", 52, &["192.0.2.201"])),
+    )
+    .unwrap();
+    d1.signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(
+        lan.wait_for(Duration::from_secs(3), || !lan.has_addr(1, VIP)
+            && !lan.has_addr(1, "192.0.2.202"))
+            .is_some(),
+        "removed instance kept its VIPs\n{}",
+        d1.log_text()
+    );
+    assert!(sole_holder_for(
+        &lan,
+        "192.0.2.201",
+        1,
+        Duration::from_secs(1)
+    ));
+    assert_eq!(
+        d1.log_text().matches("(VI_2) Entering").count(),
+        2,
+        "{}",
+        d1.log_text()
+    );
+}
+
 #[test]
 fn vrrp_ours_scenarios() {
     if let Some(why) = vrrp_topology::unavailable(false) {
@@ -485,5 +551,6 @@ fn vrrp_ours_scenarios() {
         ("link_down_fault", link_down_fault),
         ("vip_deleted_by_hand", vip_deleted_by_hand),
         ("notify_and_fifo", notify_and_fifo),
+        ("reload_changes", reload_changes),
     ]);
 }

@@ -266,6 +266,7 @@ impl Runtime {
                 if let Some(x) = self.ifindex_of(&v.dev) {
                     let mut a = v.addr.clone();
                     a.ifindex = x;
+                    log::info!("({}) Removing VIP {} (reload)", vi.name, a.addr);
                     let _ = self.rtnl.del_address(&a);
                 }
             }
@@ -279,6 +280,7 @@ impl Runtime {
                 if let Some(x) = self.ifindex_of(&v.dev) {
                     let mut a = v.addr.clone();
                     a.ifindex = x;
+                    log::info!("({}) Setting VIP {} on {} (reload)", vi.name, a.addr, v.dev);
                     let _ = self.rtnl.add_address(&a);
                 }
             }

@@ -56,6 +56,7 @@ impl Runtime {
     /// Removes every VIP and eVIP of instance `i`.
     pub(crate) fn remove_vips(&mut self, i: usize) {
         let name = self.insts[i].vcfg.name.clone();
+        log::debug!("({name}) removing VIPs.");
         for (dev, a) in self.resolved(i) {
             match self.rtnl.del_address(&a) {
                 Ok(DelOutcome::Deleted) => {

@@ -15,6 +15,7 @@ pub mod capture;
 pub mod guard;
 pub mod keepalived;
 pub mod procstat;
+pub mod report;
 pub mod stats;
 pub mod topo;
 

@@ -5,14 +5,33 @@
 
 use std::fs;
 
-/// Nanoseconds on CPU so far.
+/// Nanoseconds on CPU so far, summed over the process's threads
+/// (`/proc/PID/task/*/schedstat`; `/proc/PID/schedstat` alone is the main
+/// thread only).
 pub fn cpu_ns(pid: i32) -> Option<u64> {
-    fs::read_to_string(format!("/proc/{pid}/schedstat"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    let first = |p: String| -> Option<u64> {
+        fs::read_to_string(p)
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut sum = 0;
+    let mut any = false;
+    for t in tasks.flatten() {
+        if let Some(ns) = first(format!("{}/schedstat", t.path().display())) {
+            sum += ns;
+            any = true;
+        }
+    }
+    any.then_some(sum)
+}
+
+/// Number of threads.
+pub fn threads(pid: i32) -> Option<usize> {
+    Some(fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
 }
 
 fn field_kb(text: &str, key: &str) -> Option<u64> {
