@@ -2,8 +2,7 @@
 //! netlink framing, link/address/route/rule decoders, NLMSG_ERROR, and the
 //! event socket's link table. Must never panic.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
+#[path = "../harness.rs"]
+mod harness;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = netlink::fuzzing::parse_datagram(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::netlink_decode(data));
