@@ -531,6 +531,92 @@ fn reload_changes() {
     );
 }
 
+/// A minimal SMTP server inside node `n`'s namespace (the listening thread
+/// enters the namespace with setns); returns the received messages.
+fn smtp_server_in(lan: &Lan, n: usize, port: u16) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let nspath = format!("/run/netns/{}", lan.ns(n));
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        let f = std::fs::File::open(&nspath).expect("netns file");
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let l = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind smtp");
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let _ = c.write_all(b"220 test ESMTP\r\n");
+            let mut msg = String::new();
+            let mut in_data = false;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        let _ = c.write_all(b"250 ok\r\n");
+                        let _ = tx.send(std::mem::take(&mut msg));
+                    } else {
+                        msg.push_str(&line);
+                    }
+                    continue;
+                }
+                let up = line.to_ascii_uppercase();
+                let reply: &[u8] = if up.starts_with("DATA") {
+                    in_data = true;
+                    b"354 go\r\n"
+                } else if up.starts_with("QUIT") {
+                    let _ = c.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    b"250 ok\r\n"
+                };
+                let _ = c.write_all(reply);
+            }
+        }
+    });
+    rx
+}
+
+/// smtp_alert: a mail per state change, sent off the loop.
+fn smtp_alert() {
+    let lan = Lan::new("sm", 1);
+    let mails = smtp_server_in(&lan, 1, 2525);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut conf = Inst {
+        priority: 100,
+        extra: "  smtp_alert\n".into(),
+        ..Default::default()
+    }
+    .conf("n1");
+    conf = conf.replacen(
+        "global_defs {\n",
+        "global_defs {\n  notification_email {\n    ops@example.invalid\n  }\n  notification_email_from ka@example.invalid\n  smtp_server 127.0.0.1 2525\n  smtp_connect_timeout 5\n",
+        1,
+    );
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &conf);
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("never MASTER");
+    let mut got = Vec::new();
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(5)
+        && !got.iter().any(|m: &String| m.contains("MASTER"))
+    {
+        if let Ok(m) = mails.recv_timeout(Duration::from_millis(200)) {
+            got.push(m);
+        }
+    }
+    assert!(
+        got.iter().any(
+            |m| m.contains("Subject: [n1] VRRP Instance VI_1 - Entering MASTER state")
+                && m.contains("=> VRRP Instance is now owning VRRP VIPs <=")
+        ),
+        "{got:?}\n{}",
+        d1.log_text()
+    );
+}
+
 #[test]
 fn vrrp_ours_scenarios() {
     if let Some(why) = vrrp_topology::unavailable(false) {
@@ -552,5 +638,6 @@ fn vrrp_ours_scenarios() {
         ("vip_deleted_by_hand", vip_deleted_by_hand),
         ("notify_and_fifo", notify_and_fifo),
         ("reload_changes", reload_changes),
+        ("smtp_alert", smtp_alert),
     ]);
 }
