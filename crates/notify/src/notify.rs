@@ -447,9 +447,29 @@ pub struct NotifyFifo {
 impl NotifyFifo {
     /// Creates (if needed) and opens the FIFO at `path`.
     pub fn open(path: &Path) -> Result<Self, FifoError> {
+        Self::open_owned(path, None)
+    }
+
+    /// Like [`NotifyFifo::open`]; a FIFO created here is given to
+    /// `owner` (uid, gid), as `notify_fifo PATH USER GROUP` asks. A failed
+    /// chown is logged with keepalived's line and is not fatal.
+    pub fn open_owned(path: &Path, owner: Option<(u32, u32)>) -> Result<Self, FifoError> {
         let mut created = false;
         match nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o644)) {
-            Ok(()) => created = true,
+            Ok(()) => {
+                created = true;
+                if let Some((uid, gid)) = owner {
+                    if nix::unistd::chown(
+                        path,
+                        Some(nix::unistd::Uid::from_raw(uid)),
+                        Some(nix::unistd::Gid::from_raw(gid)),
+                    )
+                    .is_err()
+                    {
+                        log::info!("Failed to set uid:gid for fifo {}", path.display());
+                    }
+                }
+            }
             Err(Errno::EEXIST) => {}
             Err(e) => return Err(FifoError::Create(path.to_path_buf(), e)),
         }

@@ -558,3 +558,19 @@ fn statuses_reaped_elsewhere_are_accepted() {
     assert_eq!(r.running(), 0);
     assert!(r.poll(Instant::now()).is_empty());
 }
+
+#[test]
+fn fifo_created_for_a_user() {
+    if !is_root() {
+        eprintln!("SKIP fifo ownership: needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let d = tmpdir();
+    let path = d.path().join("owned.fifo");
+    let f = NotifyFifo::open_owned(&path, Some((65534, 65534))).unwrap();
+    let m = fs::metadata(&path).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (65534, 65534, 0o644));
+    drop(f);
+    assert!(!path.exists());
+}
