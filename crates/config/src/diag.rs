@@ -43,8 +43,10 @@ impl Diags {
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(|d| d.0 == Severity::Error)
     }
-    /// Render into public diagnostics.
-    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+    /// Render into public diagnostics, ordered by file (in reading order),
+    /// line and column; equal positions keep the order they were found in.
+    pub fn into_diagnostics(mut self) -> Vec<Diagnostic> {
+        self.list.sort_by_key(|(_, l, _)| (l.file, l.line, l.col));
         let files = self.files;
         self.list
             .into_iter()
