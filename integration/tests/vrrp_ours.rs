@@ -617,6 +617,59 @@ fn smtp_alert() {
     );
 }
 
+/// track_interface with a weight (a second link of node 1 going down drops
+/// it below node 2) and track_file (value × weight).
+fn track_interface_and_file() {
+    let lan = Lan::new("tf", 2);
+    assert!(lan.ip(
+        1,
+        &["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]
+    ));
+    assert!(lan.ip(1, &["link", "set", "eth1p", "up"]));
+    assert!(lan.ip(1, &["link", "set", "eth1", "up"]));
+    let tf = lan.dir.join("weight.file");
+    std::fs::write(&tf, "0\n").unwrap();
+    let top = format!(
+        "vrrp_track_file tf {{\n  file {}\n  weight -10\n}}\n",
+        tf.display()
+    );
+    let (d1, _d2) = pair(
+        &lan,
+        Inst {
+            priority: 100,
+            top,
+            extra: "  track_interface {\n    eth1 weight -20\n  }\n  track_file {\n    tf\n  }\n"
+                .into(),
+            ..Default::default()
+        },
+        Inst {
+            priority: 90,
+            ..Default::default()
+        },
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("node 1 never MASTER");
+    assert!(lan.ip(1, &["link", "set", "eth1", "down"]));
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("no failover on eth1 down");
+    report("track_interface weight failover", t);
+    assert!(d1.logged("(VI_1) Changing effective priority from 100 to 80"));
+    assert!(lan.ip(1, &["link", "set", "eth1", "up"]));
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("no recovery on eth1 up");
+    assert!(d1.logged("(VI_1) Changing effective priority from 80 to 100"));
+    std::fs::write(&tf, "2\n").unwrap();
+    // 2 × −10: the second drop from 100 to 80 comes from the file.
+    let drops = || {
+        d1.log_text()
+            .matches("(VI_1) Changing effective priority from 100 to 80")
+            .count()
+    };
+    assert!(
+        lan.wait_for(Duration::from_secs(3), || drops() == 2)
+            .is_some(),
+        "{}",
+        d1.log_text()
+    );
+}
+
 #[test]
 fn vrrp_ours_scenarios() {
     if let Some(why) = vrrp_topology::unavailable(false) {
@@ -639,5 +692,6 @@ fn vrrp_ours_scenarios() {
         ("notify_and_fifo", notify_and_fifo),
         ("reload_changes", reload_changes),
         ("smtp_alert", smtp_alert),
+        ("track_interface_and_file", track_interface_and_file),
     ]);
 }
