@@ -32,6 +32,10 @@ use ipvs::{
 /// expand to (keepalived has no limit; a /8 typo would otherwise create 16 M).
 pub const MAX_RANGE_EXPANSION: u128 = 65_536;
 
+/// keepalived's `IPVS_SVC_PERSISTENT_TIMEOUT` (bare `persistence_timeout`,
+/// or a zero port).
+pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
+
 /// Everything the daemon derives from a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapped {
@@ -211,11 +215,18 @@ pub fn vs_family(vs: &VirtualServer) -> Family {
     }
     match &vs.key {
         VsKey::Addr { addr, .. } => Family::of(addr),
-        _ => vs
-            .real_servers
-            .first()
-            .map(|r| Family::of(&r.addr))
-            .unwrap_or(Family::Inet),
+        // check_parser.c: the sorry server's family, else the real
+        // servers' when they agree, else IPv4.
+        _ => {
+            if let Some(s) = &vs.sorry_server {
+                return Family::of(&s.addr);
+            }
+            let mut fams = vs.real_servers.iter().map(|r| Family::of(&r.addr));
+            match fams.next() {
+                Some(f) if fams.all(|g| g == f) => f,
+                _ => Family::Inet,
+            }
+        }
     }
 }
 
@@ -234,19 +245,67 @@ pub fn vs_name(vs: &VirtualServer) -> VsName {
     }
 }
 
+/// The protocol keepalived names real servers with: none for a fwmark
+/// virtual server (or a group of fwmarks only), whose protocol is ignored
+/// (check_data.c "protocol specified for fwmark - protocol will be ignored").
+pub fn name_proto(cfg: &Config, vs: &VirtualServer) -> Proto {
+    let fwmark_only = match &vs.key {
+        VsKey::Fwmark(_) => true,
+        VsKey::Addr { .. } => false,
+        VsKey::Group(g) => cfg.virtual_server_group(g).is_some_and(|g| {
+            g.entries
+                .iter()
+                .all(|e| matches!(e, VsgEntry::Fwmark { .. }))
+        }),
+    };
+    if fwmark_only {
+        Proto::None
+    } else {
+        proto_of(vs.protocol)
+    }
+}
+
+/// The destination port keepalived programs (check_data.c
+/// `validate_check_config`): outside groups, a NAT real server without a
+/// port takes the virtual port; a DR/TUN real server takes the virtual
+/// port ("ports don't match - resetting"), or 0 behind a fwmark
+/// ("has port specified - clearing"). Groups only warn.
+pub fn ipvs_port(vs: &VirtualServer, rs_port: u16, fwd: Forward) -> u16 {
+    match (&vs.key, fwd) {
+        (VsKey::Group(_), _) => rs_port,
+        (VsKey::Addr { port, .. }, Forward::Masq) if rs_port == 0 => *port,
+        (_, Forward::Masq) => rs_port,
+        (VsKey::Fwmark(_), _) => 0,
+        (VsKey::Addr { port, .. }, _) => *port,
+    }
+}
+
 /// The service settings shared by every kernel service of `vs`
 /// (scheduler, flags, persistence) for key `key`.
 pub fn service_for(vs: &VirtualServer, key: ServiceKey) -> Service {
     let mut s = Service::new(key, Scheduler::from_name(vs.lb_algo.as_str()));
     let mut flags = ServiceFlags::empty();
-    if let Some(t) = vs.persistence_timeout {
+    // check_data.c: a zero port needs persistence (360 s is set).
+    let zero_port = matches!(key, ServiceKey::Addr { port: 0, .. });
+    let persistence = vs
+        .persistence_timeout
+        .or(zero_port.then_some(DEFAULT_PERSISTENCE_TIMEOUT));
+    if let Some(t) = persistence {
         flags |= ServiceFlags::PERSISTENT;
         s.timeout = t;
     }
     if vs.hashed {
         flags |= ServiceFlags::HASHED;
     }
-    if vs.ops {
+    // One-packet scheduling only for UDP or fwmark services.
+    let ops_ok = !matches!(
+        key,
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp | Protocol::Sctp,
+            ..
+        }
+    );
+    if vs.ops && ops_ok {
         flags |= ServiceFlags::ONE_PACKET;
     }
     if vs.sched_flag_1 {
@@ -413,12 +472,13 @@ fn map_vs(
     warnings: &mut Vec<String>,
 ) -> (VirtualServerConfig, VsPlan) {
     let name = vs_name(vs);
-    let proto = proto_of(vs.protocol);
+    let proto = name_proto(cfg, vs);
     let vs_forward = forward_of(vs.lb_kind);
     let mut rs_cfgs = Vec::with_capacity(vs.real_servers.len());
     let mut rs_plans = Vec::with_capacity(vs.real_servers.len());
     for rs in &vs.real_servers {
-        let rs_addr = SocketAddr::new(rs.addr, rs.port);
+        let fwd = rs.lb_kind.map(forward_of).unwrap_or(vs_forward);
+        let rs_addr = SocketAddr::new(rs.addr, ipvs_port(vs, rs.port, fwd));
         let mut checkers = Vec::new();
         let mut probes = Vec::new();
         for c in &rs.checkers {
@@ -568,11 +628,7 @@ fn map_vs(
                 kind: pkind,
             });
         }
-        let mut dest = Destination::new(
-            rs.addr,
-            rs.port,
-            rs.lb_kind.map(forward_of).unwrap_or(vs_forward),
-        );
+        let mut dest = Destination::new(rs.addr, rs_addr.port(), fwd);
         dest.weight = rs.weight;
         dest.u_threshold = rs.uthreshold.unwrap_or(0);
         dest.l_threshold = rs.lthreshold.unwrap_or(0);
@@ -599,12 +655,12 @@ fn map_vs(
     if hysteresis >= quorum && hysteresis > 0 {
         hysteresis = quorum - 1;
     }
-    let sorry = vs.sorry_server.as_ref().map(|s| {
-        let mut d = Destination::new(
-            s.addr,
-            s.port,
-            s.lb_kind.map(forward_of).unwrap_or(vs_forward),
-        );
+    let sorry_addr = vs.sorry_server.as_ref().map(|s| {
+        let fwd = s.lb_kind.map(forward_of).unwrap_or(vs_forward);
+        (SocketAddr::new(s.addr, ipvs_port(vs, s.port, fwd)), fwd)
+    });
+    let sorry = sorry_addr.map(|(a, fwd)| {
+        let mut d = Destination::new(a.ip(), a.port(), fwd);
         d.weight = 1;
         d
     });
@@ -616,7 +672,9 @@ fn map_vs(
         ha_suspend: vs.ha_suspend,
         omega: vs.omega,
         sorry_server: vs.sorry_server.as_ref().map(|s| SorryServerConfig {
-            addr: SocketAddr::new(s.addr, s.port),
+            addr: sorry_addr
+                .map(|x| x.0)
+                .unwrap_or(SocketAddr::new(s.addr, s.port)),
             weight: 1,
             inhibit: s.inhibit,
         }),

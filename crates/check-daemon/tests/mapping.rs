@@ -472,3 +472,37 @@ fn checker_defaults_and_quorum_clamps() {
     }
     assert_eq!(p[5].kind, ProbeKind::Ping);
 }
+
+#[test]
+fn ports_and_protocols_fixed_like_keepalived() {
+    // DR real server on another port: reset to the virtual port; NAT keeps it.
+    let m = map_config(&load(
+        "virtual_server 192.0.2.1 80 {\nlb_algo rr\nlb_kind DR\nprotocol TCP\nreal_server 192.0.2.11 8080 { }\nreal_server 192.0.2.12 8080 {\nlvs_method NAT\n}\n}\n",
+    ));
+    let d = &all_alive(&m, 0)[0].dests;
+    assert_eq!(d[0].key.port, 80);
+    assert_eq!(d[1].key.port, 8080);
+    assert_eq!(
+        m.engine[0].real_servers[0].addr,
+        "192.0.2.11:80".parse::<SocketAddr>().unwrap()
+    );
+    // The probe still goes to the configured port.
+    assert_eq!(m.plans[0].real_servers[0].probes.len(), 0);
+    // fwmark + DR: port cleared, protocol ignored in names.
+    let m = map_config(&load(
+        "virtual_server fwmark 7 {\nlb_algo rr\nlb_kind DR\nprotocol TCP\nreal_server 192.0.2.11 80 {\nTCP_CHECK { }\n}\n}\n",
+    ));
+    assert_eq!(all_alive(&m, 0)[0].dests[0].key.port, 0);
+    assert_eq!(m.engine[0].proto, check::Proto::None);
+    assert_eq!(
+        m.plans[0].real_servers[0].probes[0].target,
+        "192.0.2.11:80".parse::<SocketAddr>().unwrap()
+    );
+    // Zero port: persistence 360 s is set.
+    let m = one_vs(
+        "virtual_server 192.0.2.1 0",
+        "lb_algo rr\nlb_kind NAT\nprotocol TCP",
+    );
+    let s = &all_alive(&m, 0)[0].service;
+    assert_eq!((s.flags, s.timeout), (ServiceFlags::PERSISTENT, 360));
+}
