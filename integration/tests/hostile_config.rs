@@ -50,6 +50,9 @@ const MAY_BE_CLEAN: &[&str] = &[
     "gen-many-lines.conf",
     // 2.2.7 takes the bytes as they are (exit 0).
     "gen-invalid-utf8.conf",
+    // Big but valid: 20 000 VIPs, 10 000 real servers.
+    "gen-vips-20000.conf",
+    "gen-real-servers-10000.conf",
     // 2.2.7 logs "is a directory - skipping" (unlocated) and exits 0.
     "include-directory.conf",
     // Reported as a finding, but a warning-free load is what 2.2.7 does.
@@ -66,6 +69,10 @@ const KNOWN: &[(&str, &str)] = &[
     (
         "gen-nesting-100000-blocks.conf",
         "stack overflow (abort) at 100 000 nested blocks",
+    ),
+    (
+        "gen-unknown-keywords-10000.conf",
+        "about 0.7 ms per unknown keyword in a debug build (0.05 ms release): 7 s here",
     ),
     (
         "seq-nested-300.conf",
@@ -235,7 +242,14 @@ fn judge(name: &str, o: &Outcome) -> Vec<String> {
             bad.push(format!("unlocated error line: {l}"));
         }
     }
-    if o.code != Some(0) && !o.killed && !lines.iter().any(|l| is_located(l)) {
+    // The watchdog's missing-interface warning names the file only (a
+    // request to locate it is in notes/REQUESTS.md); it is the only
+    // diagnostic of a valid VRRP configuration on this box.
+    let interface_only = o.code == Some(3)
+        && lines
+            .iter()
+            .any(|l| l.contains(": warning: interface ") && l.contains("doesn't exist"));
+    if o.code != Some(0) && !o.killed && !interface_only && !lines.iter().any(|l| is_located(l)) {
         bad.push("no located diagnostic".into());
     }
     if let Some((_, want)) = EXPECT.iter().find(|(n, _)| *n == name) {
@@ -334,6 +348,44 @@ fn generate(dir: &Path) -> Vec<PathBuf> {
         )
         .into_bytes(),
     );
+
+    // 10 000 unknown keywords (each gets a "did you mean" search).
+    let mut s = String::from("vrrp_instance VI_1 {\n");
+    for i in 0..10_000 {
+        s.push_str(&format!("    prioritee{i} 5\n"));
+    }
+    s.push_str("}\n");
+    put("gen-unknown-keywords-10000.conf", s.into_bytes());
+
+    // Big valid configurations.
+    let mut s = String::from(
+        "vrrp_instance VI_1 {\n    interface kahostile0\n    virtual_router_id 51\n    \
+         priority 100\n    virtual_ipaddress {\n",
+    );
+    for i in 0..20_000u32 {
+        s.push_str(&format!(
+            "        10.{}.{}.{}/32\n",
+            i >> 16,
+            (i >> 8) & 255,
+            i & 255
+        ));
+    }
+    s.push_str("    }\n}\n");
+    put("gen-vips-20000.conf", s.into_bytes());
+    let mut s = String::from(
+        "virtual_server 192.0.2.10 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n",
+    );
+    for i in 0..10_000u32 {
+        s.push_str(&format!(
+            "    real_server 10.{}.{}.{} 80 {{\n        weight 1\n        TCP_CHECK {{\n            \
+             connect_timeout 3\n        }}\n    }}\n",
+            i >> 16,
+            (i >> 8) & 255,
+            i & 255
+        ));
+    }
+    s.push_str("}\n");
+    put("gen-real-servers-10000.conf", s.into_bytes());
 
     // Binary: NUL inside a keyword, invalid UTF-8, a BOM, CR line ends,
     // and 64 KiB of pseudo-random bytes (fixed seed).
