@@ -50,7 +50,7 @@ fn ipvs_crate_against_ipvsadm_in_guest() {
     }
     assert_eq!(r.exit, 0, "guest checks failed:\n{}", r.stdout);
     let oks = r.stdout.lines().filter(|l| l.starts_with("ok: ")).count();
-    assert_eq!(oks, 26, "every check reported ok:\n{}", r.stdout);
+    assert_eq!(oks, 31, "every check reported ok:\n{}", r.stdout);
     assert!(!r.stdout.contains("FAIL"), "{}", r.stdout);
 }
 

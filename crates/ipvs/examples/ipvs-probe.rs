@@ -8,6 +8,10 @@
 //! ipvs-probe plan FILE [--keep]    print the reconciliation ops kernel -> FILE
 //! ipvs-probe sync FILE [--keep]    print and apply them, pipelined (--keep: leave unknown
 //!                                  services; --quiet: do not print the ops)
+//! ipvs-probe zero                  zero all counters
+//! ipvs-probe daemons               sync daemons: "STATE IFN SYNCID maxlen=N group=G port=P ttl=T"
+//! ipvs-probe daemon-start master|backup IFN SYNCID
+//! ipvs-probe daemon-stop master|backup SYNCID
 //! ipvs-probe flush
 //! ipvs-probe timeouts              print "tcp tcpfin udp"
 //! ipvs-probe set-timeouts T F U
@@ -27,7 +31,9 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-use keepalived_ipvs::{diff, ipvsadm, DiffOptions, Ipvs, IpvsError, Timeouts};
+use keepalived_ipvs::{
+    diff, ipvsadm, DiffOptions, Ipvs, IpvsError, SyncDaemon, SyncState, Timeouts,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -154,6 +160,39 @@ fn run(args: &[String]) -> Result<(), Fail> {
             }
         }
         "flush" => open(&netns)?.flush()?,
+        "zero" => open(&netns)?.zero(None)?,
+        "daemons" => {
+            for d in open(&netns)?.daemons()? {
+                let state = match d.state {
+                    SyncState::Master => "master",
+                    SyncState::Backup => "backup",
+                };
+                let group = d.mcast_group.map(|g| g.to_string()).unwrap_or_default();
+                println!(
+                    "{state} {} {} maxlen={} group={group} port={} ttl={}",
+                    d.mcast_ifn, d.sync_id, d.sync_maxlen, d.mcast_port, d.mcast_ttl
+                );
+            }
+        }
+        "daemon-start" | "daemon-stop" => {
+            let state = match args.get(1).map(String::as_str) {
+                Some("master") => SyncState::Master,
+                Some("backup") => SyncState::Backup,
+                _ => return Err(Fail::Usage("daemon-start|daemon-stop master|backup ...".into())),
+            };
+            let num = |i: usize| -> Result<u32, Fail> {
+                args.get(i)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| Fail::Usage("missing or bad SYNCID".into()))
+            };
+            let mut ipvs = open(&netns)?;
+            if cmd == "daemon-start" {
+                let ifn = args.get(2).ok_or_else(|| Fail::Usage("missing IFN".into()))?;
+                ipvs.start_daemon(&SyncDaemon::new(state, ifn, num(3)?))?;
+            } else {
+                ipvs.stop_daemon(state, num(2)?)?;
+            }
+        }
         "timeouts" => {
             let t = open(&netns)?.timeouts()?;
             println!("{} {} {}", t.tcp, t.tcp_fin, t.udp);
@@ -173,7 +212,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
         }
         _ => {
             return Err(Fail::Usage(
-                "usage: ipvs-probe info|save|json|stats|add FILE|plan FILE|sync FILE [--keep]|flush|timeouts|set-timeouts T F U"
+                "usage: ipvs-probe info|save|json|stats|add FILE|plan FILE|sync FILE [--keep]|flush|zero|daemons|daemon-start S IFN ID|daemon-stop S ID|timeouts|set-timeouts T F U"
                     .into(),
             ))
         }

@@ -268,6 +268,39 @@ impl Ipvs {
         self.command(IPVS_CMD_SET_CONFIG, |h| msg::set_config(h, t))
     }
 
+    /// Zero the counters of one service (`ipvsadm -Z -t ...`) or of all (`None`).
+    pub fn zero(&mut self, svc: Option<&ServiceKey>) -> Result<(), IpvsError> {
+        self.command(IPVS_CMD_ZERO, |h| msg::zero(h, svc))
+    }
+
+    /// Start a connection synchronisation daemon (`lvs_sync_daemon`).
+    pub fn start_daemon(&mut self, d: &SyncDaemon) -> Result<(), IpvsError> {
+        if d.mcast_ifn.is_empty() || d.mcast_ifn.len() >= 16 {
+            return Err(IpvsError::Invalid(format!(
+                "interface name {:?}",
+                d.mcast_ifn
+            )));
+        }
+        self.command(IPVS_CMD_NEW_DAEMON, |h| msg::new_daemon(h, d))
+    }
+
+    /// Stop the master or backup synchronisation daemon.
+    pub fn stop_daemon(&mut self, state: SyncState, sync_id: u32) -> Result<(), IpvsError> {
+        self.command(IPVS_CMD_DEL_DAEMON, |h| msg::del_daemon(h, state, sync_id))
+    }
+
+    /// The running synchronisation daemons (dump).
+    pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>, IpvsError> {
+        let h = self.next_header();
+        self.sock.send(msg::get_daemons(h), Msg::empty())?;
+        let mut out = Vec::new();
+        self.exchange(h.seq, IPVS_CMD_GET_DAEMON, |a| {
+            out.push(msg::parse_daemon_reply(a)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Apply one reconciliation step.
     pub fn apply_op(&mut self, op: &Op) -> Result<(), IpvsError> {
         match op {

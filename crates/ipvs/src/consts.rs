@@ -189,6 +189,30 @@ pub const IPVS_INFO_ATTR_VERSION: u16 = 1;
 /// Connection hash table size (u32).
 pub const IPVS_INFO_ATTR_CONN_TAB_SIZE: u16 = 2;
 
+// Sync daemon attributes (`IPVS_DAEMON_ATTR_*`) and states.
+/// Daemon state (u32: master/backup).
+pub const IPVS_DAEMON_ATTR_STATE: u16 = 1;
+/// Multicast interface name (string).
+pub const IPVS_DAEMON_ATTR_MCAST_IFN: u16 = 2;
+/// Sync id (u32).
+pub const IPVS_DAEMON_ATTR_SYNC_ID: u16 = 3;
+/// UDP payload size (u16).
+pub const IPVS_DAEMON_ATTR_SYNC_MAXLEN: u16 = 4;
+/// IPv4 multicast group (be32).
+pub const IPVS_DAEMON_ATTR_MCAST_GROUP: u16 = 5;
+/// IPv6 multicast group (16 bytes).
+pub const IPVS_DAEMON_ATTR_MCAST_GROUP6: u16 = 6;
+/// Multicast port (u16 in host order, unlike the service and destination ports).
+pub const IPVS_DAEMON_ATTR_MCAST_PORT: u16 = 7;
+/// Multicast TTL (u8).
+pub const IPVS_DAEMON_ATTR_MCAST_TTL: u16 = 8;
+/// Sync daemon stopped.
+pub const IP_VS_STATE_NONE: u32 = 0x0000;
+/// Sync daemon as master.
+pub const IP_VS_STATE_MASTER: u32 = 0x0001;
+/// Sync daemon as backup.
+pub const IP_VS_STATE_BACKUP: u32 = 0x0002;
+
 // Netlink / generic netlink (linux/netlink.h, linux/genetlink.h).
 /// `NLMSG_ERROR`.
 pub const NLMSG_ERROR: u16 = 2;

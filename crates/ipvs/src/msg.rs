@@ -205,6 +205,60 @@ pub fn set_config(h: Header, t: &Timeouts) -> Vec<u8> {
     m.finish()
 }
 
+/// `IPVS_CMD_ZERO` (with ACK): zero the counters of one service, or of all with `None`.
+pub fn zero(h: Header, svc: Option<&ServiceKey>) -> Vec<u8> {
+    let mut m = start(h, IPVS_CMD_ZERO, NLM_F_ACK);
+    if let Some(k) = svc {
+        put_key_only(&mut m, k);
+    }
+    m.finish()
+}
+
+/// `IPVS_CMD_NEW_DAEMON` (with ACK), attributes as keepalived sends them: state,
+/// interface, sync id, then the optional ones only when set.
+pub fn new_daemon(h: Header, d: &SyncDaemon) -> Vec<u8> {
+    let mut m = start(h, IPVS_CMD_NEW_DAEMON, NLM_F_ACK);
+    m.nest_start(IPVS_CMD_ATTR_DAEMON);
+    m.put_u32(IPVS_DAEMON_ATTR_STATE, d.state.to_raw());
+    m.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, &d.mcast_ifn);
+    m.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, d.sync_id);
+    if d.sync_maxlen != 0 {
+        m.put_u16(IPVS_DAEMON_ATTR_SYNC_MAXLEN, d.sync_maxlen);
+    }
+    if d.mcast_port != 0 {
+        m.put_u16(IPVS_DAEMON_ATTR_MCAST_PORT, d.mcast_port); // host order (kernel nla_get_u16)
+    }
+    if d.mcast_ttl != 0 {
+        m.put_u8(IPVS_DAEMON_ATTR_MCAST_TTL, d.mcast_ttl);
+    }
+    match d.mcast_group {
+        Some(IpAddr::V6(g)) => {
+            m.put(IPVS_DAEMON_ATTR_MCAST_GROUP6, &g.octets());
+        }
+        Some(IpAddr::V4(g)) => {
+            m.put(IPVS_DAEMON_ATTR_MCAST_GROUP, &g.octets());
+        }
+        None => {}
+    }
+    m.nest_end();
+    m.finish()
+}
+
+/// `IPVS_CMD_DEL_DAEMON` (with ACK): state and sync id, as keepalived sends them.
+pub fn del_daemon(h: Header, state: SyncState, sync_id: u32) -> Vec<u8> {
+    let mut m = start(h, IPVS_CMD_DEL_DAEMON, NLM_F_ACK);
+    m.nest_start(IPVS_CMD_ATTR_DAEMON);
+    m.put_u32(IPVS_DAEMON_ATTR_STATE, state.to_raw());
+    m.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, sync_id);
+    m.nest_end();
+    m.finish()
+}
+
+/// `IPVS_CMD_GET_DAEMON` as a dump.
+pub fn get_daemons(h: Header) -> Vec<u8> {
+    start(h, IPVS_CMD_GET_DAEMON, NLM_F_DUMP).finish()
+}
+
 /// `CTRL_CMD_GETFAMILY` for "IPVS" to the generic netlink controller.
 pub fn get_family(seq: u32) -> Vec<u8> {
     let mut m = MsgBuilder::new(
@@ -485,4 +539,47 @@ pub fn parse_timeouts(attr_area: &[u8]) -> Result<Timeouts, WireError> {
         }
     }
     Ok(t)
+}
+
+/// Decode a GET_DAEMON reply (its `IPVS_CMD_ATTR_DAEMON` nest).
+pub fn parse_daemon_reply(attr_area: &[u8]) -> Result<SyncDaemon, WireError> {
+    let nest =
+        find(attr_area, IPVS_CMD_ATTR_DAEMON)?.ok_or(WireError::Missing("IPVS_CMD_ATTR_DAEMON"))?;
+    let area = nest.payload;
+    let st = find(area, IPVS_DAEMON_ATTR_STATE)?
+        .ok_or(WireError::Missing("IPVS_DAEMON_ATTR_STATE"))?
+        .u32()?;
+    let state = SyncState::from_raw(st).ok_or(WireError::BadValue {
+        what: "IPVS_DAEMON_ATTR_STATE",
+        value: st.into(),
+    })?;
+    let mut d = SyncDaemon::new(state, "", 0);
+    for a in attrs(area) {
+        let a = a?;
+        match a.ty {
+            IPVS_DAEMON_ATTR_MCAST_IFN => d.mcast_ifn = a.string(),
+            IPVS_DAEMON_ATTR_SYNC_ID => d.sync_id = a.u32()?,
+            IPVS_DAEMON_ATTR_SYNC_MAXLEN => d.sync_maxlen = a.u16()?,
+            IPVS_DAEMON_ATTR_MCAST_PORT => d.mcast_port = a.u16()?,
+            IPVS_DAEMON_ATTR_MCAST_TTL => d.mcast_ttl = a.u8()?,
+            IPVS_DAEMON_ATTR_MCAST_GROUP => {
+                let b: [u8; 4] = a.payload.try_into().map_err(|_| WireError::BadAttrLen {
+                    ty: a.ty,
+                    len: a.payload.len(),
+                    expected: "4 bytes",
+                })?;
+                d.mcast_group = Some(IpAddr::V4(Ipv4Addr::from(b)));
+            }
+            IPVS_DAEMON_ATTR_MCAST_GROUP6 => {
+                let b: [u8; 16] = a.payload.try_into().map_err(|_| WireError::BadAttrLen {
+                    ty: a.ty,
+                    len: a.payload.len(),
+                    expected: "16 bytes",
+                })?;
+                d.mcast_group = Some(IpAddr::V6(Ipv6Addr::from(b)));
+            }
+            _ => {}
+        }
+    }
+    Ok(d)
 }

@@ -543,3 +543,64 @@ impl fmt::Display for Info {
         )
     }
 }
+
+/// Role of a connection synchronisation daemon (`lvs_sync_daemon`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SyncState {
+    /// Sends connection state (`IP_VS_STATE_MASTER`).
+    Master,
+    /// Receives it (`IP_VS_STATE_BACKUP`).
+    Backup,
+}
+
+impl SyncState {
+    /// The `IP_VS_STATE_*` value.
+    pub fn to_raw(self) -> u32 {
+        match self {
+            SyncState::Master => IP_VS_STATE_MASTER,
+            SyncState::Backup => IP_VS_STATE_BACKUP,
+        }
+    }
+    /// From the `IP_VS_STATE_*` value.
+    pub fn from_raw(v: u32) -> Option<Self> {
+        match v {
+            IP_VS_STATE_MASTER => Some(SyncState::Master),
+            IP_VS_STATE_BACKUP => Some(SyncState::Backup),
+            _ => None,
+        }
+    }
+}
+
+/// A connection synchronisation daemon (`ipvsadm --start-daemon`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncDaemon {
+    /// Master or backup.
+    pub state: SyncState,
+    /// Multicast interface (at most 15 bytes).
+    pub mcast_ifn: String,
+    /// Sync id.
+    pub sync_id: u32,
+    /// UDP payload size (0 = kernel default).
+    pub sync_maxlen: u16,
+    /// Multicast group (None = kernel default 224.0.0.81).
+    pub mcast_group: Option<IpAddr>,
+    /// Multicast port (0 = kernel default 8848; host order on the wire too).
+    pub mcast_port: u16,
+    /// Multicast TTL (0 = kernel default 1).
+    pub mcast_ttl: u8,
+}
+
+impl SyncDaemon {
+    /// A daemon with the kernel's defaults for size, group, port and TTL.
+    pub fn new(state: SyncState, mcast_ifn: &str, sync_id: u32) -> Self {
+        SyncDaemon {
+            state,
+            mcast_ifn: mcast_ifn.to_string(),
+            sync_id,
+            sync_maxlen: 0,
+            mcast_group: None,
+            mcast_port: 0,
+            mcast_ttl: 0,
+        }
+    }
+}

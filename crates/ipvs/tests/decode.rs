@@ -246,3 +246,25 @@ fn malformed_replies_are_errors() {
         let _ = msg::decode_dest(&buf[20..n.max(20)], Family::Inet6);
     }
 }
+
+#[test]
+fn decode_sync_daemon() {
+    let attrs = hex("
+        40 00 03 00                                       # DAEMON nest, len 64
+        08 00 01 00 02 00 00 00                           # backup
+        0a 00 02 00 76 65 74 68 30 00 00 00               # \"veth0\"
+        08 00 03 00 33 00 00 00                           # syncid 51
+        06 00 04 00 c8 05 00 00                           # maxlen 1480
+        08 00 05 00 e0 00 00 51                           # 224.0.0.81
+        06 00 07 00 90 22 00 00                           # port 8848 (host order)
+        05 00 08 00 01 00 00 00                           # ttl 1
+    ");
+    let d = msg::parse_daemon_reply(&attrs).unwrap();
+    assert_eq!(d.state, SyncState::Backup);
+    assert_eq!(d.mcast_ifn, "veth0");
+    assert_eq!(
+        (d.sync_id, d.sync_maxlen, d.mcast_port, d.mcast_ttl),
+        (51, 1480, 8848, 1)
+    );
+    assert_eq!(d.mcast_group, Some("224.0.0.81".parse().unwrap()));
+}

@@ -281,6 +281,51 @@ fn dumps_flush_info_config() {
 }
 
 #[test]
+fn sync_daemon_and_zero() {
+    let mut d = SyncDaemon::new(SyncState::Master, "eth1", 51);
+    assert_eq!(
+        msg::new_daemon(H, &d),
+        hex("
+            34 00 00 00 25 00 05 00 01 00 00 00 00 00 00 00  09 01 00 00   # NEW_DAEMON, len 52
+            20 00 03 80                                       # DAEMON nest, len 32
+            08 00 01 00 01 00 00 00                           # STATE master
+            09 00 02 00 65 74 68 31 00 00 00 00               # MCAST_IFN \"eth1\\0\"
+            08 00 03 00 33 00 00 00                           # SYNC_ID 51
+        ")
+    );
+    d.mcast_port = 8848;
+    d.mcast_ttl = 2;
+    d.sync_maxlen = 1400;
+    d.mcast_group = Some(ip("239.1.1.1"));
+    let m = msg::new_daemon(H, &d);
+    assert_eq!(
+        &m[52..],
+        &hex("
+            06 00 04 00 78 05 00 00                           # SYNC_MAXLEN 1400
+            06 00 07 00 90 22 00 00                           # MCAST_PORT 8848, host order (seen in the guest)
+            05 00 08 00 02 00 00 00                           # MCAST_TTL 2
+            08 00 05 00 ef 01 01 01                           # MCAST_GROUP 239.1.1.1
+        ")[..]
+    );
+    assert_eq!(
+        msg::del_daemon(H, SyncState::Backup, 51),
+        hex("
+            28 00 00 00 25 00 05 00 01 00 00 00 00 00 00 00  0a 01 00 00   # len 40
+            14 00 03 80  08 00 01 00 02 00 00 00  08 00 03 00 33 00 00 00
+        ")
+    );
+    assert_eq!(
+        msg::get_daemons(H),
+        hex("14 00 00 00 25 00 01 03 01 00 00 00 00 00 00 00  0b 01 00 00")
+    );
+    assert_eq!(
+        msg::zero(H, None),
+        hex("14 00 00 00 25 00 05 00 01 00 00 00 00 00 00 00  10 01 00 00")
+    );
+    assert_eq!(msg::zero(H, Some(&tcp80())).len(), 20 + 48);
+}
+
+#[test]
 fn controller_getfamily_ipvs() {
     assert_eq!(
         msg::get_family(9),

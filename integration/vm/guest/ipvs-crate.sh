@@ -62,6 +62,8 @@ check "$(echo "$ours" | awk 'NR==2{print $1}')" "3" "destination counted 3 conne
 check "$(ipvs-probe plan traffic-w5.txt 2>/dev/null)" "-e -t 192.0.2.100:80 -r 198.51.100.2:80 -m -w 5" "weight change planned as one edit"
 ipvs-probe sync traffic-w5.txt >/dev/null 2>&1
 check "$(ipvs-probe stats | awk 'NR==2{print $1}') $(ipvsadm -Ln | awk '/198.51.100.2:80/{print $4}')" "3 5" "after the edit: weight 5, counters kept (not re-added)"
+ipvs-probe zero
+check "$(ipvs-probe stats | awk '{print $1}' | tr '\n' ' ')" "0 0 " "ZERO: counters reset"
 ipvsadm -C; ip netns del rs; ip addr del 192.0.2.100/32 dev lo
 
 # (d) keepalived 2.2.7 programs a config; our crate reads exactly the table we would have
@@ -85,6 +87,18 @@ ipvs-probe --netns /run/netns/x sync traffic-w1.txt >/dev/null 2>&1
 check "$(ip netns exec x ipvsadm -Sn)" "$(cat traffic-w1.txt)" "--netns: table programmed inside netns x"
 check "$(ipvsadm -Sn)" "" "--netns: root namespace untouched"
 ip netns del x
+
+# (g) connection sync daemons (lvs_sync_daemon), both directions against ipvsadm
+ip link add v0 type veth peer name v1; ip link set v0 up; ip link set v1 up
+ipvs-probe daemon-start master v0 51 || echo "FAIL: daemon-start rc=$?"
+check "$(ipvsadm -L --daemon | grep -o 'master sync daemon (mcast=v0, syncid=51')" "master sync daemon (mcast=v0, syncid=51" "NEW_DAEMON seen by ipvsadm"
+check "$(ipvs-probe daemons)" "master v0 51 maxlen=1472 group=224.0.0.81 port=8848 ttl=1" "GET_DAEMON with the kernel defaults"
+ipvs-probe daemon-stop master 51
+check "$(ipvsadm -L --daemon)" "" "DEL_DAEMON"
+ipvsadm --start-daemon backup --mcast-interface v1 --syncid 7
+check "$(ipvs-probe daemons | cut -d' ' -f1-3)" "backup v1 7" "GET_DAEMON of a daemon ipvsadm started"
+ipvsadm --stop-daemon backup
+ip link del v0
 
 # (f) pipelined sync with one failing step: the others are applied, the failure is reported
 printf -- '-A -t 192.0.2.30:80 -s rr\n-a -t 192.0.2.30:80 -r 224.0.0.9:80 -m -w 1\n-a -t 192.0.2.30:80 -r 198.51.100.31:80 -m -w 1\n-A -t 192.0.2.31:80 -s rr\n' > partial.txt
