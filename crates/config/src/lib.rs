@@ -170,19 +170,20 @@ fn default_config_id() -> String {
 }
 
 /// Levenshtein distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+fn distance(a: &[u8], b: &[u8], row: &mut Vec<usize>) -> usize {
+    // One-row Levenshtein over ASCII-lowercased bytes.
+    row.clear();
+    row.extend(0..=b.len());
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = diag + usize::from(!ca.eq_ignore_ascii_case(&cb));
+            diag = row[j + 1];
+            row[j + 1] = sub.min(row[j + 1] + 1).min(row[j] + 1);
         }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    row[b.len()]
 }
 
 /// The closest candidate, if close enough to be a typo.
@@ -190,13 +191,21 @@ pub(crate) fn suggest_iter<'a>(
     word: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let w = word.to_ascii_lowercase();
-    let limit = (word.chars().count() / 3).clamp(1, 3);
-    candidates
-        .map(|c| (distance(&w, &c.to_ascii_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    let w = word.as_bytes();
+    let limit = (word.len() / 3).clamp(1, 3);
+    let mut row = Vec::with_capacity(64);
+    let mut best: Option<(usize, &'a str)> = None;
+    for c in candidates {
+        // Cheap filter first: the length difference is a lower bound of the distance.
+        if c.len().abs_diff(w.len()) > limit {
+            continue;
+        }
+        let d = distance(w, c.as_bytes(), &mut row);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 /// [`suggest_iter`] over a slice.

@@ -37,6 +37,8 @@ pub(crate) struct Parser<'d> {
     cfg: Config,
     locs: Locs,
     lvs_sync_if_from_instance: Option<(String, String)>,
+    /// Unknown keywords seen so far.
+    unknown_seen: usize,
     /// Where `lvs_sync_daemon` names its instance.
     lvs_sync_inst_loc: Option<Loc>,
     /// Interfaces named (name, used by, where).
@@ -44,6 +46,9 @@ pub(crate) struct Parser<'d> {
     /// Names defined so far, per kind (duplicate detection without scans).
     names: std::collections::HashSet<(&'static str, String)>,
 }
+
+/// Unknown keywords that get a "did you mean" search.
+const MAX_SUGGESTIONS: usize = 50;
 
 /// Maximum weight of a tracked object (`vrrp/vrrp_track.c`).
 const TRACK_WEIGHT: i64 = 253;
@@ -59,6 +64,7 @@ impl<'d> Parser<'d> {
             names: Default::default(),
             if_refs: Vec::new(),
             lvs_sync_inst_loc: None,
+            unknown_seen: 0,
         }
     }
 
@@ -99,6 +105,18 @@ impl<'d> Parser<'d> {
                 format!("'{k}' is deprecated, use '{new}' instead"),
             );
             return Some(new);
+        }
+        // Suggestions cost an edit-distance search; a file full of unknown
+        // words (a wrong file, a migration) gets them for the first ones only.
+        self.unknown_seen += 1;
+        if self.unknown_seen > MAX_SUGGESTIONS {
+            let msg = format!("Unknown keyword '{k}' in {ctx}");
+            if self.d.lenient {
+                self.d.warn(word.loc, format!("{msg} - ignored (lenient)"));
+            } else {
+                self.d.error(word.loc, msg);
+            }
+            return None;
         }
         let all = set.known.iter().chain(set.raw.iter()).copied();
         let msg = match all.clone().find(|c| c.eq_ignore_ascii_case(k)) {

@@ -140,3 +140,31 @@ fn hostile_constructs_are_bounded() {
         }
     }
 }
+
+#[test]
+fn many_unknown_keywords_stay_cheap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n");
+    for i in 0..20_000 {
+        s.push_str(&format!(" prioritee{i} 5\n"));
+    }
+    s.push_str("}\n");
+    let t = std::time::Instant::now();
+    let f = load_text(dir.path(), s.as_bytes()).unwrap_err();
+    assert!(t.elapsed().as_secs() < 10, "took {:?}", t.elapsed());
+    assert_eq!(
+        f.diagnostics
+            .iter()
+            .filter(|d| d.message.starts_with("Unknown keyword"))
+            .count(),
+        20_000
+    );
+    // The first ones still get a suggestion.
+    assert!(
+        f.diagnostics[0]
+            .message
+            .contains("did you mean 'priority'?"),
+        "{}",
+        f.diagnostics[0]
+    );
+}
