@@ -13,6 +13,7 @@
 //! kernel the child logs `IPVS: Can't initialize ipvs: ...` and exits with
 //! keepalived's FATAL status, which stops the daemon, as 2.2.7 does.
 
+pub mod alerts;
 pub mod backend;
 pub mod dump;
 pub mod mapping;
@@ -78,6 +79,10 @@ pub struct CheckRuntime {
     reloads: u64,
     capture: Option<LogCapture>,
     ipvs_ops: u64,
+    alerts: Option<alerts::Alerts>,
+    /// Per virtual server: sends SMTP alerts; per real server likewise.
+    alert_flags: Vec<(bool, Vec<bool>)>,
+    last_quorum_line: String,
 }
 
 impl std::fmt::Debug for CheckRuntime {
@@ -182,6 +187,9 @@ impl CheckRuntime {
             reloads: 0,
             capture: None,
             ipvs_ops: 0,
+            alerts: None,
+            alert_flags: Vec::new(),
+            last_quorum_line: String::new(),
         }
     }
 
@@ -352,7 +360,12 @@ impl CheckRuntime {
         let mut changed = BTreeSet::new();
         while let Some(a) = queue.pop_front() {
             match a {
-                Action::Log(l) => self.emit(&l.0),
+                Action::Log(l) => {
+                    if l.0.starts_with("Gained quorum") || l.0.starts_with("Lost quorum") {
+                        self.last_quorum_line.clone_from(&l.0);
+                    }
+                    self.emit(&l.0)
+                }
                 Action::StartProbe { id, probe } => {
                     if let Some(outcome) = self.start_probe(sched, id, probe) {
                         let now = self.now();
@@ -373,7 +386,73 @@ impl CheckRuntime {
         }
     }
 
+    fn alert(&self, n: Notify) {
+        let (Some(al), Some(mapped)) = (self.alerts.as_ref(), self.mapped.as_ref()) else {
+            return;
+        };
+        match n {
+            Notify::RsUp { vs, rs } | Notify::RsDown { vs, rs } => {
+                let on = self
+                    .alert_flags
+                    .get(vs)
+                    .and_then(|v| v.1.get(rs))
+                    .copied()
+                    .unwrap_or(false);
+                let (Some(v), Some(p)) = (mapped.engine.get(vs), mapped.plans.get(vs)) else {
+                    return;
+                };
+                let Some(r) = v.real_servers.get(rs) else {
+                    return;
+                };
+                if on {
+                    let up = matches!(n, Notify::RsUp { .. });
+                    let name = check::RsAddr {
+                        addr: r.addr,
+                        proto: v.proto,
+                    };
+                    let body = alerts::rs_body(r.checkers.first().map(|c| &c.kind), up);
+                    al.rs(&name.to_string(), &p.name.to_string(), up, &body);
+                }
+            }
+            Notify::QuorumUp { vs } | Notify::QuorumDown { vs } => {
+                if self.alert_flags.get(vs).is_some_and(|v| v.0) {
+                    if let Some(p) = mapped.plans.get(vs) {
+                        let up = matches!(n, Notify::QuorumUp { .. });
+                        al.vs(&p.name.to_string(), up, &self.last_quorum_line);
+                    }
+                }
+            }
+        }
+    }
+
+    fn setup_alerts(&mut self, config: &Config) {
+        self.alert_flags = config
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                let v = alerts::vs_alert(config, vs);
+                let r = vs
+                    .real_servers
+                    .iter()
+                    .map(|r| r.smtp_alert.unwrap_or(v))
+                    .collect();
+                (v, r)
+            })
+            .collect();
+        let wanted = self
+            .alert_flags
+            .iter()
+            .any(|(v, r)| *v || r.iter().any(|x| *x));
+        if let Some(a) = self.alerts.take() {
+            drop(a);
+        }
+        if wanted {
+            self.alerts = alerts::Alerts::new(config);
+        }
+    }
+
     fn notify(&mut self, n: Notify) {
+        self.alert(n);
         let Some(mapped) = self.mapped.as_ref() else {
             return;
         };
@@ -700,6 +779,7 @@ impl ChildHandler for CheckRuntime {
             }
             self.refresh_mirror();
             self.config = Some(config.clone());
+            self.setup_alerts(config);
             self.start_engine(sched, mapped);
         } else {
             self.reloads += 1;
@@ -717,6 +797,7 @@ impl ChildHandler for CheckRuntime {
             let n = mapped.plans.len();
             self.mapped = Some(mapped);
             self.config = Some(config.clone());
+            self.setup_alerts(config);
             let mut rng = self.rng;
             let actions = match self.engine.as_mut() {
                 Some(e) => e.reload(configs, now, &mut jitter(&mut rng), &|vs| {

@@ -645,3 +645,84 @@ fn ipvs_not_available_on_this_kernel() {
         ]
     );
 }
+
+#[test]
+fn smtp_alert_on_real_server_down() {
+    let Some(_ns) = Netns::enter() else { return };
+    // A minimal mail sink: records the DATA of each mail.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sp = l.local_addr().unwrap().port();
+    let mails = Arc::new(Mutex::new(Vec::<String>::new()));
+    let m2 = Arc::clone(&mails);
+    thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = c.write_all(b"220 sink\r\n");
+            let mut rd = BufReader::new(c.try_clone().unwrap());
+            let mut data = String::new();
+            let mut in_data = false;
+            loop {
+                let mut line = String::new();
+                if rd.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        m2.lock().unwrap().push(std::mem::take(&mut data));
+                        let _ = c.write_all(b"250 queued\r\n");
+                    } else {
+                        data.push_str(&line);
+                    }
+                    continue;
+                }
+                let up = line.to_ascii_uppercase();
+                if up.starts_with("DATA") {
+                    in_data = true;
+                    let _ = c.write_all(b"354 go\r\n");
+                } else if up.starts_with("QUIT") {
+                    let _ = c.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    let _ = c.write_all(b"250 ok\r\n");
+                }
+            }
+        }
+    });
+    let closed = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = format!(
+        "global_defs {{\n router_id T\n notification_email {{\n ops@example.com\n }}\n notification_email_from ka@example.com\n smtp_server 127.0.0.1 {sp}\n smtp_connect_timeout 3\n}}\n{}",
+        vs(&format!(
+            "smtp_alert\n real_server 127.0.0.2 {closed} {{\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n"
+        ))
+    );
+    let mut r = rig(&text);
+    r.wait_log("Removing service [127.0.0.2]", Duration::from_secs(5));
+    let t0 = Instant::now();
+    while mails.lock().unwrap().len() < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "mails: {:?}",
+            mails.lock().unwrap()
+        );
+        drive(&mut r.sched, &mut r.rt, Duration::from_millis(50));
+    }
+    let all = mails.lock().unwrap().join("\n----\n");
+    assert!(
+        all.contains(&format!(
+            "Subject: [T] Realserver [127.0.0.2]:tcp:{closed} of virtual server [192.0.2.1]:tcp:80 - DOWN"
+        )),
+        "{all}"
+    );
+    assert!(all.contains("=> TCP CHECK failed on service <="), "{all}");
+    assert!(
+        all.contains("Subject: [T] Virtualserver [192.0.2.1]:tcp:80 - DOWN"),
+        "{all}"
+    );
+    assert!(all.contains("=> Lost quorum 1-0=1 > 0 <="), "{all}");
+}
