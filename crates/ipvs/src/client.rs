@@ -25,6 +25,8 @@ pub struct Ipvs {
     family_id: u16,
     seq: u32,
     buf: Vec<u8>,
+    /// Whether the request being answered carried NLM_F_ACK (set by the senders).
+    awaiting_ack: bool,
 }
 
 impl std::fmt::Debug for Ipvs {
@@ -47,6 +49,7 @@ impl Ipvs {
             family_id: 0,
             seq: 1,
             buf: vec![0; RECV_BUF],
+            awaiting_ack: true,
         };
         me.family_id = me.resolve_family()?;
         Ok(me)
@@ -89,6 +92,7 @@ impl Ipvs {
         let seq = self.seq;
         self.sock.send(msg::get_family(seq), Msg::empty())?;
         let mut id = None;
+        self.awaiting_ack = true;
         let r = self.exchange(seq, CTRL_CMD_GETFAMILY, |attrs| {
             id = Some(msg::parse_family_id(attrs)?);
             Ok(())
@@ -130,9 +134,9 @@ impl Ipvs {
                     }
                 }
             }
-            // A plain reply (GET_INFO, GET_CONFIG, GETFAMILY) is one message, then an
-            // ACK only if one was asked for: GETFAMILY asks, so keep reading for it.
-            if got_data && !multi && cmd != CTRL_CMD_GETFAMILY {
+            // A plain reply (GET_INFO, GET_CONFIG) is one message and, as no ACK was
+            // asked for, the end; GETFAMILY asks for an ACK, so read on until it.
+            if got_data && !multi && !self.awaiting_ack {
                 return Ok(());
             }
         }
@@ -141,6 +145,7 @@ impl Ipvs {
     fn command(&mut self, cmd: u8, build: impl FnOnce(Header) -> Vec<u8>) -> Result<(), IpvsError> {
         let h = self.next_header();
         self.sock.send(build(h), Msg::empty())?;
+        self.awaiting_ack = true;
         self.exchange(h.seq, cmd, |_| Ok(()))
     }
 
@@ -149,6 +154,7 @@ impl Ipvs {
         let h = self.next_header();
         self.sock.send(msg::get_info(h), Msg::empty())?;
         let mut out = None;
+        self.awaiting_ack = false;
         self.exchange(h.seq, IPVS_CMD_GET_INFO, |a| {
             out = Some(msg::parse_info(a)?);
             Ok(())
@@ -161,6 +167,7 @@ impl Ipvs {
         let h = self.next_header();
         self.sock.send(msg::get_services(h), Msg::empty())?;
         let mut out = Vec::new();
+        self.awaiting_ack = false;
         self.exchange(h.seq, IPVS_CMD_GET_SERVICE, |a| {
             out.push(msg::parse_service_reply(a)?);
             Ok(())
@@ -174,6 +181,7 @@ impl Ipvs {
         self.sock.send(msg::get_dests(h, svc), Msg::empty())?;
         let fam = svc.family();
         let mut out = Vec::new();
+        self.awaiting_ack = false;
         self.exchange(h.seq, IPVS_CMD_GET_DEST, |a| {
             out.push(msg::parse_dest_reply(a, fam)?);
             Ok(())
@@ -257,6 +265,7 @@ impl Ipvs {
         let h = self.next_header();
         self.sock.send(msg::get_config(h), Msg::empty())?;
         let mut out = None;
+        self.awaiting_ack = false;
         self.exchange(h.seq, IPVS_CMD_GET_CONFIG, |a| {
             out = Some(msg::parse_timeouts(a)?);
             Ok(())
@@ -294,6 +303,7 @@ impl Ipvs {
         let h = self.next_header();
         self.sock.send(msg::get_daemons(h), Msg::empty())?;
         let mut out = Vec::new();
+        self.awaiting_ack = false;
         self.exchange(h.seq, IPVS_CMD_GET_DAEMON, |a| {
             out.push(msg::parse_daemon_reply(a)?);
             Ok(())
