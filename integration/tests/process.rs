@@ -725,3 +725,50 @@ fn permanent_child_error_stops_the_daemon() {
         );
     }
 }
+
+#[test]
+fn instance_and_net_namespace() {
+    if skip_unless_root("instance_and_net_namespace") {
+        return;
+    }
+    let ns = host("inst");
+    // net_namespace naming the namespace we already run in, plus an instance:
+    // idents get the `_<netns>_<instance>` suffix (pid paths come from -p/-r/-c).
+    let conf = format!(
+        "net_namespace {}\ninstance inst1\n{}",
+        ns.name(),
+        config("inst")
+    );
+    let mut d = start(&ns, &conf, &[]).expect("start");
+    let (_parent, vrrp, _) = start_all(&mut d);
+    let ident = format!("Keepalived_{}_inst1", ns.name());
+    assert!(
+        d.parent_log()
+            .contains(&format!("Changing syslog ident to {ident}")),
+        "{}",
+        d.log()
+    );
+    let cmdline = std::fs::read_to_string(format!("/proc/{vrrp}/cmdline"))
+        .unwrap()
+        .replace('\0', " ");
+    assert!(
+        cmdline.contains(&format!("--ka-ident-suffix _{}_inst1", ns.name())),
+        "{cmdline}"
+    );
+    drop(d);
+
+    // A net_namespace we are not in is refused (we do not setns).
+    let other = Netns::new("other").expect("namespace");
+    let conf = format!("net_namespace {}\n{}", other.name(), config("inst"));
+    let mut d = start(&ns, &conf, &[]).expect("start");
+    let status = d
+        .wait_exit(START)
+        .unwrap_or_else(|| panic!("kept running\n{}", d.log()));
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        d.parent_log()
+            .contains("entering a network namespace is not supported"),
+        "{}",
+        d.log()
+    );
+}

@@ -77,6 +77,7 @@ enum Opt {
     HeartbeatTimeout,
     HeartbeatInterval,
     IpvsBackend,
+    IdentSuffix,
 }
 
 #[rustfmt::skip]
@@ -130,6 +131,7 @@ const SPECS: &[Spec] = &[
     Spec { id: Opt::HeartbeatTimeout, short: None, long: "child-heartbeat-timeout", arg: Arg::Required },
     Spec { id: Opt::HeartbeatInterval, short: None, long: "child-heartbeat-interval", arg: Arg::Required },
     Spec { id: Opt::IpvsBackend, short: None, long: "ipvs-backend", arg: Arg::Required },
+    Spec { id: Opt::IdentSuffix, short: None, long: "ka-ident-suffix", arg: Arg::Required },
 ];
 
 /// Syslog facility (`-S`).
@@ -227,6 +229,8 @@ pub struct Cli {
     /// Hidden `--ipvs-backend=kernel|memory` (memory: tests on kernels
     /// without IPVS; the checker then programs an in-memory table).
     pub ipvs_memory: bool,
+    /// Hidden `--ka-ident-suffix`: `_<netns>_<instance>` for a child's ident.
+    pub ident_suffix: Option<String>,
     /// Operands (keepalived prints "Unexpected argument(s)" and goes on).
     pub operands: Vec<String>,
     /// Non-fatal messages for stderr (e.g. "Invalid log facility").
@@ -281,6 +285,7 @@ impl Default for Cli {
             heartbeat_timeout: None,
             heartbeat_interval: None,
             ipvs_memory: false,
+            ident_suffix: None,
             operands: Vec::new(),
             notes: Vec::new(),
             user_args: Vec::new(),
@@ -326,7 +331,10 @@ fn find_long(name: &str) -> Result<&'static Spec, CliError> {
 }
 
 fn is_hidden(id: Opt) -> bool {
-    matches!(id, Opt::Role | Opt::IpcServer | Opt::ParentPid)
+    matches!(
+        id,
+        Opt::Role | Opt::IpcServer | Opt::ParentPid | Opt::IdentSuffix
+    )
 }
 
 /// Parse `args` (without the program name).
@@ -491,6 +499,7 @@ fn apply(cli: &mut Cli, spec: &Spec, value: Option<String>, shown: &str) -> Resu
         }
         Opt::HeartbeatTimeout => cli.heartbeat_timeout = Some(secs(shown, &v)?),
         Opt::HeartbeatInterval => cli.heartbeat_interval = Some(secs(shown, &v)?),
+        Opt::IdentSuffix => cli.ident_suffix = Some(v),
         Opt::IpvsBackend => match v.as_str() {
             "kernel" => cli.ipvs_memory = false,
             "memory" => cli.ipvs_memory = true,

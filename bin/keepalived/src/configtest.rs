@@ -66,6 +66,17 @@ fn check(cli: &Cli, out: &mut dyn Write) -> i32 {
                     warnings += 1;
                 }
             }
+            if let Some(ns) = &loaded.config.net_namespace {
+                if !watchdog::in_named_netns(ns) {
+                    let _ = writeln!(
+                        out,
+                        "{}: warning: net_namespace {ns}: keepalived-rs does not enter network namespaces; \
+                         the daemon refuses to start unless run inside it (ip netns exec {ns} keepalived ...)",
+                        path.display()
+                    );
+                    warnings += 1;
+                }
+            }
             for w in watchdog::missing_interfaces(&loaded.config) {
                 let _ = writeln!(out, "{}: warning: {w}", path.display());
                 warnings += 1;

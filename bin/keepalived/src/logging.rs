@@ -129,8 +129,30 @@ pub fn default_log_file() -> PathBuf {
 /// reported on stderr and that destination is skipped.
 pub fn init(setup: &LogSetup) {
     let (logger, level) = build(setup);
-    if log::set_boxed_logger(Box::new(logger)).is_ok() {
+    let logger: &'static KaLogger = Box::leak(Box::new(logger));
+    if log::set_logger(logger).is_ok() {
         log::set_max_level(level);
+        let _ = INSTALLED.set(logger);
+    }
+}
+
+static INSTALLED: std::sync::OnceLock<&'static KaLogger> = std::sync::OnceLock::new();
+
+/// Change the syslog ident of the installed logger (`net_namespace` /
+/// `instance` in the configuration: "Changing syslog ident to …").
+pub fn set_ident(ident: &str) {
+    if let Some(l) = INSTALLED.get() {
+        l.set_ident(ident);
+    }
+}
+
+impl KaLogger {
+    fn set_ident(&self, ident: &str) {
+        if let Some(s) = &self.syslog {
+            if let Ok(mut s) = s.lock() {
+                s.formatter.process = ident.to_string();
+            }
+        }
     }
 }
 
@@ -209,6 +231,7 @@ mod tests {
             .unwrap();
         let (l, level) = build(&setup(d.path(), Facility::Local(0), 0));
         assert_eq!(level, LevelFilter::Info);
+        l.set_ident("Keepalived_vrrp_blue");
         emit(&l, Level::Info, "(VI_1) Entering MASTER STATE");
         emit(&l, Level::Error, "boom");
         emit(&l, Level::Debug, "hidden without -D");
@@ -220,7 +243,7 @@ mod tests {
         let pid = std::process::id();
         assert!(
             line.contains(&format!(
-                "Keepalived_vrrp[{pid}]: (VI_1) Entering MASTER STATE"
+                "Keepalived_vrrp_blue[{pid}]: (VI_1) Entering MASTER STATE"
             )),
             "{line}"
         );

@@ -145,7 +145,12 @@ fn run_child(cli: &Cli, role: &str, prog: &str) -> i32 {
         Role::Vrrp => "vrrp",
         Role::Checker => "check",
     };
-    logging::init(&log_setup(cli, role.syslog_ident(), Some(suffix)));
+    let ident = format!(
+        "{}{}",
+        role.syslog_ident(),
+        cli.ident_suffix.as_deref().unwrap_or("")
+    );
+    logging::init(&log_setup(cli, &ident, Some(suffix)));
     let (_, vrrp_pid, check_pid) = pid_paths(cli);
     let opts = ChildOptions {
         role,
@@ -228,6 +233,12 @@ fn run_parent(cli: Cli) -> i32 {
     opts.pid_file = pid_file;
     opts.vrrp_pid_file = vrrp_pid_file;
     opts.checkers_pid_file = checkers_pid_file;
+    opts.pid_files_given = [
+        cli.pid_file.is_some(),
+        cli.vrrp_pid_file.is_some(),
+        cli.checkers_pid_file.is_some(),
+    ];
+    opts.set_syslog_ident = Some(logging::set_ident);
     opts.child_args = cli.user_args.clone();
     opts.version = version_banner();
     opts.ignore_sigint = cli.ignore_sigint;

@@ -51,6 +51,13 @@ pub struct WatchdogOptions {
     pub vrrp_pid_file: PathBuf,
     /// Checker child pid file (`-c`); the child writes it.
     pub checkers_pid_file: PathBuf,
+    /// Which of parent / VRRP / checkers pid files came from `-p`/`-r`/`-c`;
+    /// the others move to `/run/keepalived/` (with an `_<instance>` suffix)
+    /// when the configuration has `instance` or `net_namespace`, as upstream.
+    pub pid_files_given: [bool; 3],
+    /// Called with the new syslog ident when the configuration's
+    /// `net_namespace`/`instance` change it (`Keepalived_<ns>_<instance>`).
+    pub set_syslog_ident: Option<fn(&str)>,
     /// Program the children are exec'd from (`/proc/self/exe`).
     pub exe: PathBuf,
     /// Arguments given to every child before the hidden role arguments
@@ -60,7 +67,9 @@ pub struct WatchdogOptions {
     pub heartbeat_interval: Duration,
     /// A child silent for this long is SIGKILLed and restarted.
     pub heartbeat_timeout: Duration,
-    /// Grace time for children at shutdown before SIGKILL (`child_wait_time`).
+    /// Grace time for children at shutdown before SIGKILL when the
+    /// configuration could not be used; otherwise the root-level
+    /// `child_wait_time` of the running configuration applies (default 5 s).
     pub child_wait: Duration,
     /// Version banner used in "Stopped Keepalived v..." .
     pub version: String,
@@ -85,6 +94,8 @@ impl WatchdogOptions {
             pid_file: pidfile::PARENT.into(),
             vrrp_pid_file: pidfile::VRRP.into(),
             checkers_pid_file: pidfile::CHECKERS.into(),
+            pid_files_given: [false; 3],
+            set_syslog_ident: None,
             exe: "/proc/self/exe".into(),
             child_args: Vec::new(),
             heartbeat_interval: Duration::from_secs(1),
@@ -101,6 +112,8 @@ impl WatchdogOptions {
 pub const ARG_ROLE: &str = "--ka-role";
 /// Hidden argument naming the parent's one-shot IPC server.
 pub const ARG_IPC: &str = "--ka-ipc-server";
+/// Hidden argument with the syslog ident suffix (`_<netns>_<instance>`).
+pub const ARG_IDENT_SUFFIX: &str = "--ka-ident-suffix";
 /// Hidden argument carrying the parent's pid.
 pub const ARG_PARENT: &str = "--ka-parent-pid";
 
@@ -215,6 +228,34 @@ pub fn run(opts: WatchdogOptions) -> i32 {
             return EXIT_FATAL;
         }
     };
+    log::info!("Configuration file {}", opts.load.path.display());
+    let config = match load_config(&opts.load) {
+        Ok(c) => c,
+        Err(code) => {
+            log::info!("Stopped {}", opts.version);
+            return code;
+        }
+    };
+    if let Some(ns) = &config.net_namespace {
+        if !in_named_netns(ns) {
+            log::error!(
+                "net_namespace {ns}: entering a network namespace is not supported by keepalived-rs; \
+                 start it inside the namespace (ip netns exec {ns} keepalived ...)"
+            );
+            log::info!("Stopped {}", opts.version);
+            return EXIT_CONFIG;
+        }
+    }
+    let mut opts = opts;
+    apply_instance_paths(&mut opts, &config);
+    let suffix = ident_suffix(&config);
+    if !suffix.is_empty() {
+        let ident = format!("Keepalived{suffix}");
+        log::info!("Changing syslog ident to {ident}");
+        if let Some(f) = opts.set_syslog_ident {
+            f(&ident);
+        }
+    }
     // Refuse to run twice (upstream keepalived_running()).
     let mut pid_files = vec![&opts.pid_file];
     if opts.vrrp {
@@ -234,21 +275,22 @@ pub fn run(opts: WatchdogOptions) -> i32 {
     if let Err(e) = sys::process::set_child_subreaper() {
         log::warn!("cannot become child subreaper: {e}");
     }
-
-    log::info!("Configuration file {}", opts.load.path.display());
-    let config = match load_config(&opts.load) {
-        Ok(c) => c,
-        Err(code) => {
-            pidfile::remove_if_ours(&opts.pid_file, me);
-            log::info!("Stopped {}", opts.version);
-            return code;
-        }
-    };
     for w in missing_interfaces(&config) {
         log::warn!("WARNING - {w}");
     }
     if opts.dump_conf {
         dump_config(&config);
+    }
+    // Children get their pid files and ident explicitly (last option wins).
+    opts.child_args.push("-r".into());
+    opts.child_args
+        .push(opts.vrrp_pid_file.clone().into_os_string());
+    opts.child_args.push("-c".into());
+    opts.child_args
+        .push(opts.checkers_pid_file.clone().into_os_string());
+    if !suffix.is_empty() {
+        opts.child_args.push(ARG_IDENT_SUFFIX.into());
+        opts.child_args.push(suffix.clone().into());
     }
     let heartbeat = sched.timer_after(opts.heartbeat_interval);
     let children = vec![
@@ -870,7 +912,11 @@ impl Watchdog {
                 let _ = sys::process::kill_raw(pid, libc::SIGTERM);
             }
         }
-        let deadline = Instant::now() + self.opts.child_wait;
+        let grace = match self.config.child_wait_time.as_duration() {
+            d if d.is_zero() => self.opts.child_wait,
+            d => d,
+        };
+        let deadline = Instant::now() + grace;
         let mut events = Vec::new();
         while self.children.iter().any(|c| c.pid().is_some()) && Instant::now() < deadline {
             events.clear();
@@ -961,6 +1007,60 @@ fn interface_exists(ifname: &str) -> bool {
         && std::path::Path::new("/sys/class/net").join(ifname).exists()
 }
 
+/// True when this process already runs in the network namespace `ip netns`
+/// calls `name` (`/run/netns/NAME` is the same namespace as ours).
+pub fn in_named_netns(name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if name.is_empty() || name.contains('/') {
+        return false;
+    }
+    let ours = std::fs::metadata("/proc/self/ns/net");
+    let named = std::fs::metadata(PathBuf::from("/run/netns").join(name));
+    matches!((ours, named), (Ok(a), Ok(b)) if a.dev() == b.dev() && a.ino() == b.ino())
+}
+
+/// `_<net_namespace>_<instance>` (each part only when set), appended to the
+/// syslog idents (upstream `make_syslog_ident`).
+pub fn ident_suffix(config: &Config) -> String {
+    let mut s = String::new();
+    for part in [&config.net_namespace, &config.instance]
+        .into_iter()
+        .flatten()
+    {
+        s.push('_');
+        s.push_str(part);
+    }
+    s
+}
+
+/// Upstream pid file layout (`core/main.c`, anatomy §1.7): with `instance
+/// NAME` the defaults become `/run/keepalived/{keepalived,vrrp,checkers}_NAME.pid`,
+/// with only `net_namespace` `/run/keepalived/{keepalived,vrrp,checkers}.pid`.
+/// Paths given on the command line are kept.
+pub fn apply_instance_paths(opts: &mut WatchdogOptions, config: &Config) {
+    if config.instance.is_none() && config.net_namespace.is_none() {
+        return;
+    }
+    let dir = PathBuf::from(pidfile::PARENT)
+        .parent()
+        .map(|d| d.join("keepalived"))
+        .unwrap_or_else(|| PathBuf::from("/run/keepalived"));
+    let name = |base: &str| match &config.instance {
+        Some(i) => dir.join(format!("{base}_{i}.pid")),
+        None => dir.join(format!("{base}.pid")),
+    };
+    let [p, v, c] = opts.pid_files_given;
+    if !p {
+        opts.pid_file = name("keepalived");
+    }
+    if !v {
+        opts.vrrp_pid_file = name("vrrp");
+    }
+    if !c {
+        opts.checkers_pid_file = name("checkers");
+    }
+}
+
 /// Settings keepalived refuses to change at a reload (`core/main.c`
 /// `reload_config()`): the whole reload is refused and the old
 /// configuration keeps running. Returns what changed, named as upstream.
@@ -1046,6 +1146,36 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn instance_pid_paths_and_ident() {
+        let mut opts = WatchdogOptions::new("/etc/keepalived/keepalived.conf".into());
+        let mut cfg = Config::default();
+        apply_instance_paths(&mut opts, &cfg);
+        assert_eq!(opts.pid_file, PathBuf::from("/run/keepalived.pid"));
+        assert_eq!(ident_suffix(&cfg), "");
+        cfg.net_namespace = Some("blue".into());
+        apply_instance_paths(&mut opts, &cfg);
+        assert_eq!(
+            opts.vrrp_pid_file,
+            PathBuf::from("/run/keepalived/vrrp.pid")
+        );
+        assert_eq!(ident_suffix(&cfg), "_blue");
+        cfg.instance = Some("i1".into());
+        opts.pid_files_given = [true, false, false];
+        opts.pid_file = "/tmp/p.pid".into();
+        apply_instance_paths(&mut opts, &cfg);
+        assert_eq!(opts.pid_file, PathBuf::from("/tmp/p.pid"), "-p wins");
+        assert_eq!(
+            opts.vrrp_pid_file,
+            PathBuf::from("/run/keepalived/vrrp_i1.pid")
+        );
+        assert_eq!(
+            opts.checkers_pid_file,
+            PathBuf::from("/run/keepalived/checkers_i1.pid")
+        );
+        assert_eq!(ident_suffix(&cfg), "_blue_i1");
     }
 
     #[test]
