@@ -333,6 +333,18 @@ impl Daemon {
 
     /// [`Daemon::start`] with extra environment variables.
     pub fn start_env(lan: &Lan, n: usize, which: Impl, conf: &str, env: &[(&str, &str)]) -> Daemon {
+        Self::start_full(lan, n, which, conf, env, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables and options.
+    pub fn start_full(
+        lan: &Lan,
+        n: usize,
+        which: Impl,
+        conf: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Daemon {
         let tag = match which {
             Impl::Ours => "rs",
             Impl::Theirs => "ka",
@@ -363,6 +375,7 @@ impl Daemon {
             .arg(d.join(format!("{base}-chk.pid")))
             .arg("-b")
             .arg(d.join(format!("{base}-bfd.pid")))
+            .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(logf.try_clone().expect("log fd"))

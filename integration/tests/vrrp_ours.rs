@@ -300,6 +300,33 @@ fn reload_and_stats() {
         "{s}"
     );
     assert!(s.contains("  Became master: 1\n"), "{s}");
+    d1.signal(nix::sys::signal::Signal::SIGUSR1);
+    let data = lan.dir.join("keepalived.data");
+    assert!(lan
+        .wait_for(Duration::from_secs(3), || std::fs::read_to_string(&data)
+            .unwrap_or_default()
+            .contains(" VRRP Instance = VI_1\n"))
+        .is_some());
+    let s = std::fs::read_to_string(&data).unwrap();
+    assert!(s.contains("   State = MASTER\n"), "{s}");
+    assert!(s.contains("   Virtual Router ID = 51\n"), "{s}");
+}
+
+/// `-V` (--dont-release-vrrp): a stopping MASTER still sends priority 0
+/// but leaves its VIPs.
+fn dont_release_vrrp() {
+    let lan = Lan::new("dr", 1);
+    let conf = Inst {
+        priority: 100,
+        ..Default::default()
+    }
+    .conf("n1");
+    let mut d1 = Daemon::start_full(&lan, 1, Impl::Ours, &conf, &[], &["-V"]);
+    wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("never MASTER");
+    d1.term();
+    d1.wait_exit(Duration::from_secs(5));
+    assert!(d1.logged("(VI_1) sent 0 priority"), "{}", d1.log_text());
+    assert!(lan.has_addr(1, VIP), "VIP released despite -V");
 }
 
 fn sync_conf(router: &str, prio: u8, flag: Option<&std::path::Path>) -> String {
@@ -692,6 +719,7 @@ fn vrrp_ours_scenarios() {
         ("notify_and_fifo", notify_and_fifo),
         ("reload_changes", reload_changes),
         ("smtp_alert", smtp_alert),
+        ("dont_release_vrrp", dont_release_vrrp),
         ("track_interface_and_file", track_interface_and_file),
     ]);
 }
