@@ -226,6 +226,20 @@ impl<'d> Lexer<'d> {
 
     /// Read the main file. Returns false when it cannot be read.
     pub fn read_main(&mut self, path: &Path) -> bool {
+        if let Err(why) = readable_config(path) {
+            if path.exists() {
+                let f = self.diags.add_file(path);
+                self.diags.error(
+                    Loc {
+                        file: f,
+                        line: 0,
+                        col: 0,
+                    },
+                    format!("Configuration file '{}' {why}", path.display()),
+                );
+                return false;
+            }
+        }
         match std::fs::read(path) {
             Ok(bytes) => {
                 self.read_bytes(path, &bytes);
@@ -544,12 +558,13 @@ impl<'d> Lexer<'d> {
                     );
                     continue;
                 }
-                if f.is_dir() {
+                if let Err(why) = readable_config(&f) {
+                    // keepalived 2.2.7 skips these with this wording (lib/parser.c).
+                    let msg = format!("Configuration file '{}' {why} - skipping", f.display());
                     if flag == Some('r') {
-                        self.diags.error(
-                            loc,
-                            format!("include: '{}' is not a regular file", f.display()),
-                        );
+                        self.diags.error(loc, msg);
+                    } else {
+                        self.diags.warn(loc, msg);
                     }
                     continue;
                 }
@@ -893,6 +908,25 @@ impl<'d> Lexer<'d> {
         }
         self.scratch = words;
     }
+}
+
+/// Largest configuration file read (a guard against `include /dev/zero`-like mistakes).
+const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+/// Ok when `p` is a regular, non-executable file of sane size; else why not.
+fn readable_config(p: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let m = std::fs::metadata(p).map_err(|e| format!("cannot be read ({e})"))?;
+    if m.is_dir() {
+        return Err("is a directory".into());
+    }
+    if !m.is_file() || m.permissions().mode() & 0o111 != 0 {
+        return Err("is not a regular non-executable file".into());
+    }
+    if m.len() > MAX_FILE {
+        return Err(format!("is larger than {} MiB", MAX_FILE / 1024 / 1024));
+    }
+    Ok(())
 }
 
 /// Split `a, {b, c}, d` at commas outside braces, trimming each part.

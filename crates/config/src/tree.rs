@@ -43,13 +43,20 @@ pub(crate) struct Builder {
     /// Frames: (children, open loc, words of the line that owns the block).
     stack: Vec<(Vec<Node>, Loc, Vec<Token>)>,
     last_was_words: bool,
+    /// `{` beyond [`MAX_DEPTH`] not turned into frames (their `}` are matched against this).
+    excess: usize,
 }
+
+/// Deepest block nesting accepted (keepalived's grammar needs 5; the limit
+/// keeps recursion in `Drop` and elsewhere bounded).
+pub(crate) const MAX_DEPTH: usize = 128;
 
 impl Default for Builder {
     fn default() -> Self {
         Builder {
             stack: vec![(Vec::new(), Loc::default(), Vec::new())],
             last_was_words: false,
+            excess: 0,
         }
     }
 }
@@ -65,6 +72,17 @@ impl Builder {
                 self.last_was_words = true;
             }
             Item::Open(loc) => {
+                if self.stack.len() > MAX_DEPTH {
+                    if self.excess == 0 {
+                        diags.error(
+                            loc,
+                            format!("blocks nest too deeply (more than {MAX_DEPTH} levels)"),
+                        );
+                    }
+                    self.excess += 1;
+                    self.last_was_words = false;
+                    return;
+                }
                 let owner = if self.last_was_words {
                     self.stack
                         .last_mut()
@@ -79,7 +97,9 @@ impl Builder {
                 self.last_was_words = false;
             }
             Item::Close(loc) => {
-                if self.stack.len() <= 1 {
+                if self.excess > 0 {
+                    self.excess -= 1;
+                } else if self.stack.len() <= 1 {
                     diags.error(loc, "Extra '}' found");
                 } else if let Some((children, open, words)) = self.stack.pop() {
                     if let Some(top) = self.stack.last_mut() {
@@ -96,18 +116,25 @@ impl Builder {
 
     /// Close what is still open (each an error) and return the top level.
     pub fn finish(mut self, diags: &mut Diags) -> Vec<Node> {
+        let unclosed = self.stack.len() - 1 + self.excess;
+        if unclosed > 10 {
+            let loc = self.stack.get(1).map(|f| f.1).unwrap_or_default();
+            diags.error(loc, format!("There are {unclosed} missing '}}'s or extra '{{'s (the first unclosed block starts here)"));
+        }
         while self.stack.len() > 1 {
             let Some((children, open, words)) = self.stack.pop() else {
                 break;
             };
-            let what = words
-                .first()
-                .map(|t| format!(" of '{}'", t.text))
-                .unwrap_or_default();
-            diags.error(
-                open,
-                format!("Missing '}}': the block{what} opened here is never closed"),
-            );
+            if unclosed <= 10 {
+                let what = words
+                    .first()
+                    .map(|t| format!(" of '{}'", t.text))
+                    .unwrap_or_default();
+                diags.error(
+                    open,
+                    format!("Missing '}}': the block{what} opened here is never closed"),
+                );
+            }
             if let Some(top) = self.stack.last_mut() {
                 top.0.push(Node {
                     words,

@@ -170,3 +170,71 @@ fn many_unknown_keywords_stay_cheap() {
         "{first}"
     );
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("vrrp_instance VI_1 {\n");
+    s.push_str(&"authentication {\n".repeat(100_000));
+    s.push_str(&"}\n".repeat(100_001));
+    let f = load_text(dir.path(), s.as_bytes()).unwrap_err();
+    assert!(
+        f.diagnostics
+            .iter()
+            .any(|d| d.message.contains("blocks nest too deeply") && d.line == 129),
+        "{:?}",
+        &f.diagnostics[..3.min(f.diagnostics.len())]
+    );
+    // Unclosed: one summary instead of 90,000 messages.
+    let f = load_text(
+        dir.path(),
+        b"~SEQ(i,1,1,300) ~SEQ(j,1,1,300) global_defs {\n",
+    )
+    .unwrap_err();
+    assert!(
+        f.diagnostics.len() < 20,
+        "{} diagnostics",
+        f.diagnostics.len()
+    );
+    assert!(f
+        .diagnostics
+        .iter()
+        .any(|d| d.message.starts_with("There are 90000 missing '}'s")));
+}
+
+#[test]
+fn includes_of_special_files_are_skipped_like_keepalived() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("x.conf");
+    std::fs::write(&exe, "global_defs {\n}\n").unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let text = format!(
+        "include /dev/zero\ninclude /etc/\ninclude {}\n",
+        exe.display()
+    );
+    let l = load_text(dir.path(), text.as_bytes()).unwrap();
+    let m: Vec<(u32, &str)> = l
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        m,
+        vec![
+            (
+                1,
+                "Configuration file '/dev/zero' is not a regular non-executable file - skipping"
+            ),
+            (2, "Configuration file '/etc' is a directory - skipping"),
+            (
+                3,
+                format!(
+                    "Configuration file '{}' is not a regular non-executable file - skipping",
+                    exe.display()
+                )
+                .as_str()
+            ),
+        ]
+    );
+}
