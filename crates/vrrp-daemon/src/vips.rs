@@ -3,9 +3,12 @@
 //!
 //! Choices (documented in `notes/vrrp-daemon.md`):
 //! * A VIP deleted by someone else while the instance is MASTER is added
-//!   back at once (unless the line says `no_track`), with a log line; the
-//!   instance is not demoted. keepalived 2.2.7 does the same for tracked
-//!   VIPs it still believes are set.
+//!   back at once (unless the line says `no_track`), with keepalived's
+//!   `Netlink reflector reports IP ... removed from ...` line and our own;
+//!   the instance is not demoted. keepalived 2.2.7 instead demotes itself
+//!   (BACKUP, priority 0, VIPs removed) and a peer takes over, or it becomes
+//!   MASTER again after the skew time when alone: a needless failover
+//!   caused by an operator's typo, which this choice avoids.
 //! * At start-up, VIPs of ours already present on an interface (left by a
 //!   crashed previous run) are removed, as keepalived does in
 //!   `vrrp_init_state` (it always starts BACKUP), except for an address
@@ -33,6 +36,7 @@ impl Runtime {
     /// Adds every VIP and eVIP of instance `i`.
     pub(crate) fn add_vips(&mut self, i: usize) {
         let name = self.insts[i].vcfg.name.clone();
+        log::debug!("({name}) setting VIPs.");
         for (dev, a) in self.resolved(i) {
             match self.rtnl.add_address(&a) {
                 Ok(AddOutcome::Added) => {
@@ -114,6 +118,8 @@ impl Runtime {
             let mut want = line.addr.clone();
             want.ifindex = a.ifindex;
             let name = inst.vcfg.name.clone();
+            let dev = line.dev.clone();
+            log::info!("Netlink reflector reports IP {} removed from {dev}", a.addr);
             log::info!(
                 "({name}) VIP {} was removed by someone else - restoring it",
                 a.addr
