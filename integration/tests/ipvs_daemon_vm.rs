@@ -156,35 +156,46 @@ mkdir -p /www/a /www/b; echo a > /www/a/index.html; echo b > /www/b/index.html
 busybox httpd -f -p 198.51.100.11:80 -h /www/a & H1=$!
 busybox httpd -f -p 198.51.100.12:80 -h /www/b & H2=$!
 sleep 0.3
-start $OURS /guest/live.conf live -D
-KPID=$PID
-settle
 want1='-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 1'
 want2='-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 2'
 has() { ipvsadm -Sn | grep -q -- "$1"; }
-# wait_for "desc" cond... : polls 0.1 s up to 20 s, prints the time taken.
+both() { has "$want1" && has "$want2"; }
+not_rs1() { ! has "198.51.100.11:80"; }
+# Reference: keepalived 2.2.7 on the same scenario (removal time).
+start $REAL /guest/live.conf ref -D
+RPID=$PID
+wait_for "keepalived 2.2.7: both real servers in the table" both
+kill $H1; wait $H1 2>/dev/null
+wait_for "keepalived 2.2.7: stopped backend removed" not_rs1
+busybox httpd -f -p 198.51.100.11:80 -h /www/a & H1=$!
+wait_for "keepalived 2.2.7: backend back" both
+stop $RPID
+ipvsadm -C
+start $OURS /guest/live.conf live -D
+KPID=$PID
+settle
+# wait_for "desc" cond... : polls 0.1 s up to $LIMIT tenths (default 200), prints the time taken.
 wait_for() {
-  d=$1; shift; t0=$(up); i=0
-  while [ $i -lt 200 ]; do
+  d=$1; shift; t0=$(up); i=0; lim=${LIMIT:-200}; LIMIT=200
+  while [ $i -lt $lim ]; do
     if "$@"; then ok "$d ($(awk -v a=$t0 -v b=$(up) 'BEGIN{printf "%.2f s", b-a}'))"; return 0; fi
     sleep 0.1; i=$((i+1))
   done
   fail "$d"; ipvsadm -Sn; tail -30 /tmp/live.log; return 1
 }
-both() { has "$want1" && has "$want2"; }
 wait_for "both real servers in the table" both
-not_rs1() { ! has "198.51.100.11:80"; }
 kill $H1; wait $H1 2>/dev/null
-wait_for "stopped backend removed" not_rs1
+# delay_loop 1 + connect_timeout 1 (+ TCG slack)
+LIMIT=40 wait_for "stopped backend removed" not_rs1
 grep -q "Removing service \[198.51.100.11\]:tcp:80 from VS \[192.0.2.100\]:tcp:80" /tmp/live.log && ok "log: Removing service" || fail "log: Removing service"
 kill $H2; wait $H2 2>/dev/null
 rs2_w0() { has '-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 0'; }
-wait_for "inhibit_on_failure backend at weight 0" rs2_w0
+LIMIT=40 wait_for "inhibit_on_failure backend at weight 0" rs2_w0
 sorry() { has '-a -t 192.0.2.100:80 -r 198.51.100.99:80 -m -w 1'; }
 wait_for "all down: sorry server in" sorry
 busybox httpd -f -p 198.51.100.11:80 -h /www/a & H1=$!
 back() { has "$want1" && ! has "198.51.100.99:80"; }
-wait_for "backend back: re-added, sorry server out" back
+LIMIT=40 wait_for "backend back: re-added, sorry server out" back
 busybox httpd -f -p 198.51.100.12:80 -h /www/b & H2=$!
 wait_for "inhibited backend back at weight 2" both
 settle

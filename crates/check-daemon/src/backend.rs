@@ -14,6 +14,10 @@ pub trait IpvsBackend: std::fmt::Debug {
     fn apply_op(&mut self, op: &Op) -> Result<(), IpvsError>;
     /// Remove every service (`lvs_flush`).
     fn flush(&mut self) -> Result<(), IpvsError>;
+    /// Set the tcp/tcpfin/udp timeouts (`lvs_timeouts`; 0 = unchanged).
+    fn set_timeouts(&mut self, _t: &ipvs::Timeouts) -> Result<(), IpvsError> {
+        Ok(())
+    }
 }
 
 impl IpvsBackend for ipvs::Ipvs {
@@ -25,6 +29,9 @@ impl IpvsBackend for ipvs::Ipvs {
     }
     fn flush(&mut self) -> Result<(), IpvsError> {
         ipvs::Ipvs::flush(self)
+    }
+    fn set_timeouts(&mut self, t: &ipvs::Timeouts) -> Result<(), IpvsError> {
+        ipvs::Ipvs::set_timeouts(self, t)
     }
 }
 

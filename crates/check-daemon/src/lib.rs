@@ -345,7 +345,10 @@ impl CheckRuntime {
                     let _ = apply_to_map(&mut self.mirror, &mut self.mirror_order, op);
                 }
                 Err(e) => {
-                    log::info!("IPVS: {} failed: {e}", ipvs::ipvsadm::op_line(op));
+                    let line = e.keepalived_cmd_log_line().unwrap_or_else(|| {
+                        format!("IPVS: {} failed: {e}", ipvs::ipvsadm::op_line(op))
+                    });
+                    log::info!("{line}");
                     failed = true;
                 }
             }
@@ -768,6 +771,23 @@ impl ChildHandler for CheckRuntime {
                         std::process::exit(EXIT_FATAL);
                     }
                     return Err(line);
+                }
+            }
+            let lt = &config.global.lvs_timeouts;
+            if lt.tcp.is_some() || lt.tcpfin.is_some() || lt.udp.is_some() {
+                let secs = |m: Option<config::Micros>| {
+                    m.map(|m| u32::try_from(m.0 / 1_000_000).unwrap_or(u32::MAX))
+                        .unwrap_or(0)
+                };
+                let t = ipvs::Timeouts {
+                    tcp: secs(lt.tcp),
+                    tcp_fin: secs(lt.tcpfin),
+                    udp: secs(lt.udp),
+                };
+                if let Some(b) = self.backend.as_mut() {
+                    if let Err(e) = b.set_timeouts(&t) {
+                        log::info!("IPVS: setting timeouts failed: {e}");
+                    }
                 }
             }
             if config.global.lvs_flush {

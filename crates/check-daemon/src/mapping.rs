@@ -70,6 +70,8 @@ pub struct VsPlan {
     pub lb_algo: &'static str,
     /// `lb_kind` (dumps).
     pub lb_kind: String,
+    /// A `virtual_server group`: destination ports are set per service.
+    pub group: bool,
 }
 
 /// One real server's run-time plan.
@@ -695,6 +697,7 @@ fn map_vs(
         delay_loop: dur(vs.delay_loop),
         lb_algo: vs.lb_algo.as_str(),
         lb_kind: lb_kind_name(vs.lb_kind),
+        group: matches!(vs.key, VsKey::Group(_)),
     };
     (engine, plan)
 }
@@ -721,7 +724,25 @@ pub fn desired_services(plan: &VsPlan, table: &[check::DesiredDest]) -> Vec<Virt
         .iter()
         .map(|s| VirtualService {
             service: s.clone(),
-            dests: dests.clone(),
+            dests: if plan.group {
+                dests.iter().map(|d| group_dest(d, &s.key)).collect()
+            } else {
+                dests.clone()
+            },
         })
         .collect()
+}
+
+/// The destination as programmed for one service of a group (observed with
+/// keepalived 2.2.7): DR/TUN take the entry's port, 0 behind a fwmark entry;
+/// NAT keeps its port (the entry's when it has none).
+fn group_dest(d: &Destination, key: &ServiceKey) -> Destination {
+    let mut d = d.clone();
+    d.key.port = match (key, d.forward) {
+        (ServiceKey::Addr { port, .. }, Forward::Masq) if d.key.port == 0 => *port,
+        (_, Forward::Masq) => d.key.port,
+        (ServiceKey::Fwmark { .. }, _) => 0,
+        (ServiceKey::Addr { port, .. }, _) => *port,
+    };
+    d
 }
