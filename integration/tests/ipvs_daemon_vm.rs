@@ -161,6 +161,15 @@ want2='-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 2'
 has() { ipvsadm -Sn | grep -q -- "$1"; }
 both() { has "$want1" && has "$want2"; }
 not_rs1() { ! has "198.51.100.11:80"; }
+# wait_for "desc" cond... : polls 0.1 s up to $LIMIT tenths (default 200), prints the time taken.
+wait_for() {
+  d=$1; shift; t0=$(up); i=0; lim=${LIMIT:-200}; LIMIT=200
+  while [ $i -lt $lim ]; do
+    if "$@"; then ok "$d ($(awk -v a=$t0 -v b=$(up) 'BEGIN{printf "%.2f s", b-a}'))"; return 0; fi
+    sleep 0.1; i=$((i+1))
+  done
+  fail "$d"; ipvsadm -Sn; tail -30 /tmp/live.log; return 1
+}
 # Reference: keepalived 2.2.7 on the same scenario (removal time).
 start $REAL /guest/live.conf ref -D
 RPID=$PID
@@ -174,15 +183,6 @@ ipvsadm -C
 start $OURS /guest/live.conf live -D
 KPID=$PID
 settle
-# wait_for "desc" cond... : polls 0.1 s up to $LIMIT tenths (default 200), prints the time taken.
-wait_for() {
-  d=$1; shift; t0=$(up); i=0; lim=${LIMIT:-200}; LIMIT=200
-  while [ $i -lt $lim ]; do
-    if "$@"; then ok "$d ($(awk -v a=$t0 -v b=$(up) 'BEGIN{printf "%.2f s", b-a}'))"; return 0; fi
-    sleep 0.1; i=$((i+1))
-  done
-  fail "$d"; ipvsadm -Sn; tail -30 /tmp/live.log; return 1
-}
 wait_for "both real servers in the table" both
 kill $H1; wait $H1 2>/dev/null
 # delay_loop 1 + connect_timeout 1 (+ TCG slack)
