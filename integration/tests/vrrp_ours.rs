@@ -429,6 +429,19 @@ fn vip_deleted_by_hand() {
     assert!(lan.ip(1, &["addr", "del", "192.0.2.200/24", "dev", "eth0"]));
     let t = wait_holder(&lan, VIP, 1, Duration::from_secs(2)).expect("VIP not restored");
     report("VIP restored after manual delete", t);
+    // garp_master_repeat 5 at once, the same after garp_master_delay 5 s.
+    let garps = || {
+        d1.log_text()
+            .matches("Sending gratuitous ARP on eth0 for 192.0.2.200")
+            .count()
+    };
+    assert_eq!(garps(), 5, "{}", d1.log_text());
+    let t = lan
+        .wait_for(Duration::from_secs(7), || garps() == 10)
+        .expect("no second GARP burst");
+    report("second GARP burst, garp_master_delay 5 s", t);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(garps(), 10);
     assert!(d1.logged("(VI_1) VIP 192.0.2.200 was removed by someone else - restoring it"));
 }
 
