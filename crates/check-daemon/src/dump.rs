@@ -7,8 +7,18 @@ use std::fmt::Write as _;
 
 use crate::CheckRuntime;
 
-/// keepalived's checker data file.
-pub const DATA_FILE: &str = "/tmp/keepalived_check.data";
+/// keepalived's checker data file name.
+pub const DATA_FILE: &str = "keepalived_check.data";
+
+/// Where dumps go: `$TMPDIR` when it is an absolute existing directory,
+/// else `/tmp` (as keepalived and our VRRP child).
+pub fn data_path() -> std::path::PathBuf {
+    let dir = match std::env::var_os("TMPDIR").map(std::path::PathBuf::from) {
+        Some(d) if d.is_absolute() && d.is_dir() => d,
+        _ => std::path::PathBuf::from("/tmp"),
+    };
+    dir.join(DATA_FILE)
+}
 
 /// The dump text.
 pub fn data_text(rt: &CheckRuntime) -> String {

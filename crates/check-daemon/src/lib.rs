@@ -860,9 +860,12 @@ impl ChildHandler for CheckRuntime {
         match kind {
             DumpKind::Data => {
                 let text = dump::data_text(self);
-                let path = dump::DATA_FILE;
-                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
-                Ok(path.to_string())
+                let path = dump::data_path();
+                let tmp = path.with_extension(format!("data.{}", std::process::id()));
+                std::fs::write(&tmp, text)
+                    .and_then(|()| std::fs::rename(&tmp, &path))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                Ok(path.display().to_string())
             }
             other => Err(format!("checker {other:?} dump not supported")),
         }

@@ -726,3 +726,31 @@ fn smtp_alert_on_real_server_down() {
     );
     assert!(all.contains("=> Lost quorum 1-0=1 > 0 <="), "{all}");
 }
+
+#[test]
+fn data_dump_lists_servers_and_table() {
+    let Some(_ns) = Netns::enter() else { return };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    let text = vs(&format!(
+        "real_server 127.0.0.1 {p} {{\n weight 3\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n"
+    ));
+    let r = rig(&text);
+    let t = keepalived_check_daemon::dump::data_text(&r.rt);
+    assert!(t.contains(" VS = [192.0.2.1]:tcp:80\n"), "{t}");
+    assert!(t.contains(&format!("   RS = [127.0.0.1]:tcp:{p}\n")), "{t}");
+    assert!(
+        t.contains("     weight = 3, effective weight = 3, alive = yes, in IPVS = yes\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "     Checker = TCP_CHECK [127.0.0.1]:{p}, state = UP"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("-a -t 192.0.2.1:80 -r 127.0.0.1:{p} -m -w 3")),
+        "{t}"
+    );
+}
