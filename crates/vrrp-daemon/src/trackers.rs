@@ -318,6 +318,10 @@ impl Runtime {
                 return;
             }
         };
+        // Source addresses are re-derived once per interface at the end,
+        // and only for address changes that are not our own VIPs (a
+        // MASTER adding 200 VIPs must not cause 200 × 200 dumps).
+        let mut touched: Vec<u32> = Vec::new();
         for ev in evs {
             match ev {
                 netlink::Event::LinkAdded(l) => {
@@ -346,14 +350,18 @@ impl Runtime {
                     if self.flags.address_monitoring {
                         log::info!("Netlink: address {a} added on ifindex {}", a.ifindex);
                     }
-                    self.source_maybe_changed(sched, a.ifindex);
+                    if !self.is_our_vip(&a.addr) && !touched.contains(&a.ifindex) {
+                        touched.push(a.ifindex);
+                    }
                 }
                 netlink::Event::AddrRemoved(a) => {
                     if self.flags.address_monitoring {
                         log::info!("Netlink: address {a} removed from ifindex {}", a.ifindex);
                     }
                     self.address_removed(&a);
-                    self.source_maybe_changed(sched, a.ifindex);
+                    if !self.is_our_vip(&a.addr) && !touched.contains(&a.ifindex) {
+                        touched.push(a.ifindex);
+                    }
                 }
                 netlink::Event::Overrun => {
                     if let Ok(links) = self.rtnl.links() {
@@ -370,6 +378,9 @@ impl Runtime {
                 }
             }
         }
+        for ifindex in touched {
+            self.source_maybe_changed(sched, ifindex);
+        }
     }
 
     fn link_changed(&mut self, sched: &mut Sched, index: u32, name: &str, up: bool) {
@@ -384,14 +395,15 @@ impl Runtime {
                 (i.id, fresh)
             })
             .collect();
+        let any = !own.is_empty();
         for (id, fresh) in own {
             if fresh && up {
                 self.open_sockets_for(sched, id);
             }
             self.drive(sched, id, Input::Interface { up });
-            if up {
-                self.source_maybe_changed(sched, index);
-            }
+        }
+        if any && up {
+            self.source_maybe_changed(sched, index);
         }
         self.feed_tracker(
             sched,
@@ -405,6 +417,13 @@ impl Runtime {
         );
     }
 
+    /// Whether `a` is a VIP or eVIP of one of our instances.
+    pub(crate) fn is_our_vip(&self, a: &std::net::IpAddr) -> bool {
+        self.insts
+            .iter()
+            .any(|i| i.vips.iter().any(|v| v.addr.addr == *a))
+    }
+
     /// The primary address of `ifindex` may have changed: update the
     /// instances without a configured source.
     pub(crate) fn source_maybe_changed(&mut self, sched: &mut Sched, ifindex: u32) {
@@ -414,8 +433,11 @@ impl Runtime {
             .filter(|i| i.ifindex == Some(ifindex) && i.vcfg.src_ip.is_none())
             .map(|i| (i.id, i.key.family))
             .collect();
+        let mut primary: HashMap<vrrp::wire::Family, Option<std::net::IpAddr>> = HashMap::new();
         for (id, fam) in ids {
-            let a = self.primary_address(ifindex, fam);
+            let a = *primary
+                .entry(fam)
+                .or_insert_with(|| self.primary_address(ifindex, fam));
             let Some(k) = self.idx(id) else { continue };
             if self.insts[k].src != a {
                 self.insts[k].src = a;
