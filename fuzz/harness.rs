@@ -154,6 +154,43 @@ fn packet(family: Family, flags: u8, data: &[u8]) -> RxPacket<'_> {
     }
 }
 
+/// Issue 6: a rejected advert leaves the state machine alone. When the
+/// output holds `Rejected`, the state and the known master are unchanged and
+/// nothing with an effect on the network or the scripts happened.
+fn rx_checked(vi: &mut Instance, now: Instant, pkt: RxPacket<'_>) -> Vec<vrrp::Action> {
+    use vrrp::Action as A;
+    let (state, master) = (vi.state(), vi.master());
+    let actions = vi.handle(now, Input::Packet(pkt));
+    let rejected = actions.iter().filter(|a| matches!(a, A::Rejected(_))).count();
+    if rejected > 0 {
+        assert_eq!(rejected, 1, "one rejection per datagram: {actions:?}");
+        assert_eq!(vi.state(), state, "state changed by a rejected advert");
+        assert_eq!(vi.master(), master, "master changed by a rejected advert");
+        for a in &actions {
+            assert!(
+                !matches!(
+                    a,
+                    A::SendAdvert { .. }
+                        | A::AddVips
+                        | A::RemoveVips
+                        | A::SendGratuitous { .. }
+                        | A::Notify(_)
+                        | A::StateChanged { .. }
+                        | A::PriorityChanged { .. }
+                ),
+                "effect from a rejected advert: {a:?}"
+            );
+        }
+    }
+    for a in &actions {
+        if let A::Rejected(e) = a {
+            let _ = e.log_line(vi.name());
+            let _ = e.log_level();
+        }
+    }
+    actions
+}
+
 /// VRRP receive path: wire decoders of both families, then
 /// `Instance::handle(Input::Packet)` in BACKUP and in MASTER state.
 /// Byte 0: instance config (bits 0-2), IPv6 multicast (bit 3), hop limit
@@ -171,15 +208,9 @@ pub fn vrrp_decode(data: &[u8]) {
     let mut vi = Instance::new(cfg.clone());
     vi.handle(Instant::ZERO, Input::Startup);
     let t = Instant::from_micros(10_000);
-    let actions = vi.handle(t, Input::Packet(packet(family, flags, rest)));
-    for a in &actions {
-        if let vrrp::Action::Rejected(e) = a {
-            let _ = e.log_line(vi.name());
-            let _ = e.log_level();
-        }
-    }
+    rx_checked(&mut vi, t, packet(family, flags, rest));
     // The same datagram twice (AH sequence numbers, master tracking).
-    vi.handle(t.add_micros(1), Input::Packet(packet(family, flags, rest)));
+    rx_checked(&mut vi, t.add_micros(1), packet(family, flags, rest));
 
     // MASTER: a lower/higher/equal priority advert or a priority-0 stop.
     let mut vi = Instance::new(cfg);
@@ -191,7 +222,8 @@ pub fn vrrp_decode(data: &[u8]) {
         .next_deadline()
         .map(|(_, at)| at)
         .unwrap_or(Instant::from_micros(10_000_000));
-    vi.handle(now, Input::Packet(packet(family, flags, rest)));
+    assert_eq!(vi.state(), vrrp::State::Master, "instance reached MASTER");
+    rx_checked(&mut vi, now, packet(family, flags, rest));
     let _ = vi.stats();
 }
 
