@@ -245,15 +245,21 @@ pub fn run_child<H: ChildHandler>(opts: &ChildOptions, handler: &mut H) -> i32 {
             }
         };
     let pid = std::process::id();
-    if let Some(p) = &opts.pid_file {
-        if let Err(e) = pidfile::write(p, pid) {
-            log::error!("Unable to write pidfile {}: {e}", p.display());
-        }
-    }
+    // Held (OFD-locked) until we exit.
+    let own_pid_file =
+        opts.pid_file
+            .as_ref()
+            .and_then(|p| match pidfile::PidFile::create(p, pid) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    log::error!("Unable to write pidfile {}: {e}", p.display());
+                    None
+                }
+            });
     let code = child_loop(&mut sched, &mut link, handler, &config, generation);
     handler.shutdown(&mut sched);
-    if let Some(p) = &opts.pid_file {
-        pidfile::remove_if_ours(p, pid);
+    if let Some(p) = own_pid_file {
+        p.remove();
     }
     log::info!("Stopped");
     code

@@ -1,8 +1,10 @@
 //! Pid files (`/run/keepalived.pid`, `/run/vrrp.pid`, `/run/checkers.pid`).
 //!
-//! Written as `"<pid>\n"`, mode 0644, never through a symlink (O_NOFOLLOW,
-//! as upstream `core/pidfile.c`). Liveness is checked with `kill(pid, 0)`;
-//! upstream also holds an OFD lock, which we do not (see notes/processes.md).
+//! Written as `"<pid>\n"`, mode 0644, never through a symlink (O_NOFOLLOW),
+//! and held with an OFD write lock for the life of the process, as upstream
+//! `core/pidfile.c`: a second daemon sees the lock even in the window before
+//! the pid is written. Files without a lock (written by a keepalived that does
+//! not lock) are judged by `kill(pid, 0)` and the program name.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -16,7 +18,99 @@ pub const VRRP: &str = "/run/vrrp.pid";
 /// Default checker child pid file.
 pub const CHECKERS: &str = "/run/checkers.pid";
 
-/// Write `pid` to `path` (create or truncate; refuses symlinks).
+/// A pid file this process wrote and keeps locked until it is dropped
+/// (dropping releases the lock; [`PidFile::remove`] also deletes the file).
+#[derive(Debug)]
+pub struct PidFile {
+    path: std::path::PathBuf,
+    pid: u32,
+    _file: fs::File,
+}
+
+impl PidFile {
+    /// Create or take over `path`: lock it (fails with `WouldBlock` when
+    /// another process holds it), then write `pid`.
+    pub fn create(path: &Path, pid: u32) -> io::Result<PidFile> {
+        create_parent_dir(path)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        lock(&f, libc::F_WRLCK)?;
+        f.set_len(0)?;
+        writeln!(f, "{pid}")?;
+        Ok(PidFile {
+            path: path.to_path_buf(),
+            pid,
+            _file: f,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Delete the file (if it still names us) and release the lock.
+    pub fn remove(self) {
+        remove_if_ours(&self.path, self.pid);
+    }
+}
+
+fn ofd(f: &fs::File, cmd: nix::fcntl::FcntlArg<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    nix::fcntl::fcntl(f.as_raw_fd(), cmd)
+        .map(|_| ())
+        .map_err(|e| match e {
+            nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "pid file locked by another process",
+            ),
+            e => io::Error::from_raw_os_error(e as i32),
+        })
+}
+
+fn whole_file(kind: libc::c_int) -> libc::flock {
+    libc::flock {
+        l_type: kind as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    }
+}
+
+fn lock(f: &fs::File, kind: libc::c_int) -> io::Result<()> {
+    ofd(f, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole_file(kind)))
+}
+
+/// True when another open file description holds a lock on `path`.
+pub fn locked(path: &Path) -> bool {
+    let Ok(f) = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    else {
+        return false;
+    };
+    let mut fl = whole_file(libc::F_WRLCK);
+    ofd(&f, nix::fcntl::FcntlArg::F_OFD_GETLK(&mut fl)).is_ok()
+        && fl.l_type != libc::F_UNLCK as libc::c_short
+}
+
+fn create_parent_dir(path: &Path) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            fs::create_dir_all(dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// Write `pid` to `path` (create or truncate; refuses symlinks), unlocked.
 pub fn write(path: &Path, pid: u32) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() && !dir.exists() {
@@ -47,6 +141,9 @@ pub fn read(path: &Path) -> Option<i32> {
 /// a program of our name (`/proc/PID/comm`): a stale file whose pid was
 /// reused by something else does not block the start.
 pub fn running(path: &Path) -> Option<i32> {
+    if locked(path) {
+        return Some(read(path).unwrap_or(0));
+    }
     let pid = read(path)?;
     if pid == std::process::id() as i32 || !sys::process::process_alive(pid) {
         return None;
@@ -118,6 +215,33 @@ mod tests {
         if std::env::var_os("KA_PIDFILE_SLEEPER").is_some() {
             std::thread::sleep(std::time::Duration::from_secs(10));
         }
+    }
+
+    #[test]
+    fn locked_pid_files() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("k.pid");
+        let held = PidFile::create(&p, 4242).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "4242\n");
+        assert!(locked(&p), "an OFD lock is seen from another open file");
+        assert_eq!(
+            running(&p),
+            Some(4242),
+            "locked = running, whatever the pid"
+        );
+        let second = PidFile::create(&p, 1);
+        assert_eq!(second.unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "4242\n",
+            "the loser did not truncate it"
+        );
+        held.remove();
+        assert!(!p.exists());
+        let again = PidFile::create(&p, 7).unwrap();
+        drop(again);
+        assert!(!locked(&p), "dropping releases the lock");
+        assert_eq!(read(&p), Some(7));
     }
 
     #[test]

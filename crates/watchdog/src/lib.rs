@@ -269,9 +269,18 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         return 0;
     }
     let me = std::process::id();
-    if let Err(e) = pidfile::write(&opts.pid_file, me) {
-        log::error!("Unable to write pidfile {}: {e}", opts.pid_file.display());
-    }
+    // Held (OFD-locked) until we stop.
+    let own_pid_file = match pidfile::PidFile::create(&opts.pid_file, me) {
+        Ok(p) => Some(p),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            log::info!("daemon is already running");
+            return 0;
+        }
+        Err(e) => {
+            log::error!("Unable to write pidfile {}: {e}", opts.pid_file.display());
+            None
+        }
+    };
     if let Err(e) = sys::process::set_child_subreaper() {
         log::warn!("cannot become child subreaper: {e}");
     }
@@ -313,7 +322,9 @@ pub fn run(opts: WatchdogOptions) -> i32 {
     wd.start_configured_children();
     let stop = wd.main_loop();
     let code = wd.shutdown(stop);
-    pidfile::remove_if_ours(&wd.opts.pid_file, me);
+    if let Some(p) = own_pid_file {
+        p.remove();
+    }
     log::info!("Stopped {}", wd.opts.version);
     code
 }
