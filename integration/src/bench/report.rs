@@ -65,6 +65,9 @@ pub struct Group {
     pub theirs_excess: Vec<f64>,
 }
 
+/// Upper end of the excess axis, ms.
+const CLIP: f64 = 60.0;
+
 const OURS: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 const THEIRS: RGBColor = RGBColor(0xd6, 0x27, 0x28);
 
@@ -80,7 +83,7 @@ fn median(v: &[f64]) -> Option<f64> {
 /// takeover minus the protocol bound (ms). Ours in blue (left of each
 /// tick), keepalived in red (right); a bar marks each median.
 pub fn plot(path: &Path, groups: &[Group], title: &str) -> Result<()> {
-    let root = SVGBackend::new(path, (1200, 520)).into_drawing_area();
+    let root = SVGBackend::new(path, (1400, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(perr)?;
     let root = root.titled(title, ("sans-serif", 20)).map_err(perr)?;
     let panels = root.split_evenly((1, 2));
@@ -115,7 +118,7 @@ pub fn plot(path: &Path, groups: &[Group], title: &str) -> Result<()> {
         .disable_x_mesh()
         .x_labels(groups.len())
         .x_label_formatter(&xfmt)
-        .x_label_style(("sans-serif", 11))
+        .x_label_style(("sans-serif", 10))
         .y_desc("seconds")
         .draw()
         .map_err(perr)?;
@@ -128,8 +131,10 @@ pub fn plot(path: &Path, groups: &[Group], title: &str) -> Result<()> {
         .copied()
         .filter(|x| x.is_finite())
         .collect();
-    let emin = ex.iter().copied().fold(0.0, f64::min) - 2.0;
-    let emax = ex.iter().copied().fold(12.0, f64::max) + 3.0;
+    // The axis stops at CLIP ms: samples beyond are drawn as triangles at
+    // the top edge (their values are in the table and the JSON).
+    let emin = ex.iter().copied().fold(0.0, f64::min).max(-CLIP) - 2.0;
+    let emax = (ex.iter().copied().fold(12.0, f64::max) + 3.0).min(CLIP);
     let mut c2 = ChartBuilder::on(&panels[1])
         .caption(
             "takeover − protocol bound (ms); target ≤ 10 ms",
@@ -144,7 +149,7 @@ pub fn plot(path: &Path, groups: &[Group], title: &str) -> Result<()> {
         .disable_x_mesh()
         .x_labels(groups.len())
         .x_label_formatter(&xfmt)
-        .x_label_style(("sans-serif", 11))
+        .x_label_style(("sans-serif", 10))
         .y_desc("milliseconds")
         .draw()
         .map_err(perr)?;
@@ -158,12 +163,51 @@ pub fn plot(path: &Path, groups: &[Group], title: &str) -> Result<()> {
         BLACK.mix(0.8).stroke_width(1),
     ))
     .map_err(perr)?;
+    let clip = |v: &Vec<f64>| -> Vec<f64> { v.iter().map(|x| x.clamp(emin, emax)).collect() };
+    let clipped: Vec<Group> = groups
+        .iter()
+        .map(|g| Group {
+            ours_excess: clip(&g.ours_excess),
+            theirs_excess: clip(&g.theirs_excess),
+            ..g.clone()
+        })
+        .collect();
     draw_groups(
         &mut c2,
-        groups,
+        &clipped,
         |g| (&g.ours_excess, &g.theirs_excess),
         false,
     )?;
+    let over: Vec<(f64, f64)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(i, g)| {
+            let o = g
+                .ours_excess
+                .iter()
+                .filter(|x| **x > emax)
+                .map(move |_| (i as f64 - 0.17, emax));
+            let t = g
+                .theirs_excess
+                .iter()
+                .filter(|x| **x > emax)
+                .map(move |_| (i as f64 + 0.17, emax));
+            o.chain(t)
+        })
+        .collect();
+    c2.draw_series(
+        over.iter()
+            .map(|&(x, y)| TriangleMarker::new((x, y), 6, BLACK.filled())),
+    )
+    .map_err(perr)?;
+    if !over.is_empty() {
+        c2.draw_series(std::iter::once(Text::new(
+            format!("▲ = beyond {emax:.0} ms (see the table)"),
+            (-0.45, emax - (emax - emin) * 0.06),
+            ("sans-serif", 11),
+        )))
+        .map_err(perr)?;
+    }
     root.present().map_err(perr)?;
     Ok(())
 }

@@ -149,6 +149,13 @@ impl Cfg {
         3.0 * self.advert + self.skew(prio)
     }
 
+    /// Wait after bring-up before measuring idle figures (or, with many
+    /// instances, before a kill): past both GARP bursts of the master (at
+    /// once and `vrrp_garp_master_delay` 5 s later).
+    fn settle(&self) -> Duration {
+        Duration::from_secs(if self.instances > 1 { 12 } else { 6 })
+    }
+
     /// The same text for both implementations.
     fn conf(&self, node: usize) -> String {
         let (state, prio) = if node == 1 {
@@ -286,15 +293,21 @@ fn takeover(
 ) -> Result<Take> {
     check_interrupt()?;
     let (mut k1, mut k2, start_to_master) = bring_up(topo, o, w, cfg, tag)?;
+    if cfg.instances > 1 {
+        // kill in steady state, after both GARP bursts of 200 instances
+        std::thread::sleep(cfg.settle());
+    }
     let cap = Capture::start(&topo.bridge)?;
     let mon2 = AddrMonitor::start(topo.ns(2))?;
     // random advert phase: the kill lands anywhere in the advert interval
     std::thread::sleep(Duration::from_secs_f64(1.0 + rng.next_f64() * cfg.advert));
     let vips = cfg.vips();
-    if vips.iter().any(|v| topo.holds(2, v)) {
+    let held = topo.addrs(2).iter().filter(|a| vips.contains(a)).count();
+    if held > 0 {
         return Err(Error::Other(format!(
-            "{}: the backup holds a VIP before the kill",
-            w.label()
+            "{}: the backup holds {held} of {} VIPs before the kill (both nodes MASTER for them)",
+            w.label(),
+            vips.len()
         )));
     }
     let t_kill = if crash { k1.crash() } else { k1.term() };
@@ -397,7 +410,8 @@ const ROLES: [&str; 4] = [
 fn idle(topo: &Topo, o: &Opts, w: Impl, cfg: &Cfg, tag: &str) -> Result<Idle> {
     check_interrupt()?;
     let (mut k1, mut k2, _) = bring_up(topo, o, w, cfg, tag)?;
-    std::thread::sleep(Duration::from_secs(2));
+    // settle past the second GARP burst (vrrp_garp_master_delay 5 s)
+    std::thread::sleep(cfg.settle());
     let pids: Vec<i32> = [
         k1.parent_pid(),
         k1.vrrp_pid(),
@@ -434,6 +448,15 @@ fn idle(topo: &Topo, o: &Opts, w: Impl, cfg: &Cfg, tag: &str) -> Result<Idle> {
             rss_kb: procstat::rss_kb(p).map(|x| x as f64).unwrap_or(f64::NAN),
             threads: procstat::threads(p).map(|x| x as f64).unwrap_or(f64::NAN),
         };
+    }
+    let vips = cfg.vips();
+    let dual = topo.addrs(2).iter().filter(|a| vips.contains(a)).count();
+    if dual > 0 {
+        println!(
+            "{:>10} {:<18} idle: WARNING: the backup node holds {dual} VIPs (both MASTER)",
+            w.label(),
+            cfg.label
+        );
     }
     k2.stop();
     k1.stop();
@@ -594,6 +617,7 @@ fn bench(o: &Opts) -> Result<()> {
     let mut rng = Rng::from_clock();
     let mut takes = Vec::new();
     let mut idles = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
     let mut cfgs = vec![(V2, o.samples), (V3, o.samples)];
     if o.with200 {
         cfgs.push((V2X200, o.samples200));
@@ -610,7 +634,23 @@ fn bench(o: &Opts) -> Result<()> {
             for w in order {
                 for crash in [false, true] {
                     k += 1;
-                    let t = takeover(&topo, o, w, cfg, crash, &mut rng, &format!("t{k}"))?;
+                    let t = match takeover(&topo, o, w, cfg, crash, &mut rng, &format!("t{k}")) {
+                        Ok(t) => t,
+                        Err(Error::Interrupted) => return Err(Error::Interrupted),
+                        Err(e) => {
+                            let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                            let what = format!(
+                                "{} {} {} #{}",
+                                w.label(),
+                                cfg.label,
+                                if crash { "crash" } else { "SIGTERM" },
+                                i + 1
+                            );
+                            println!("{what}: FAILED: {e}");
+                            failures.push(format!("{what}: {first}"));
+                            continue;
+                        }
+                    };
                     println!(
                         "{:>10} {:<18} {:<7} #{}: start→MASTER {:.3} s, takeover {:.3} s, bound {:.3} s, +{:.1} ms",
                         w.label(),
@@ -628,7 +668,16 @@ fn bench(o: &Opts) -> Result<()> {
         }
         for w in [Impl::Ours, Impl::Theirs] {
             k += 1;
-            let i = idle(&topo, o, w, cfg, &format!("i{k}"))?;
+            let i = match idle(&topo, o, w, cfg, &format!("i{k}")) {
+                Ok(i) => i,
+                Err(Error::Interrupted) => return Err(Error::Interrupted),
+                Err(e) => {
+                    let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                    println!("{} {} idle: FAILED: {e}", w.label(), cfg.label);
+                    failures.push(format!("{} {} idle: {first}", w.label(), cfg.label));
+                    continue;
+                }
+            };
             println!(
                 "{:>10} {:<18} idle {:.0} s: CPU ms {:.1}/{:.1}/{:.1}/{:.1}, PSS kB {:.0}/{:.0} (parent/child of master, backup)",
                 w.label(),
@@ -685,7 +734,13 @@ fn bench(o: &Opts) -> Result<()> {
         fmt_load(load1),
         now_epoch() - t_start
     );
-    let md_all = header.clone() + &md;
+    let mut md_all = header.clone() + &md;
+    if !failures.is_empty() {
+        md_all += "\nRuns that failed (not in the figures above):\n\n";
+        for f in &failures {
+            md_all += &format!("* {f}\n");
+        }
+    }
     let mdp = o.out.join("bench-vrrp.md");
     std::fs::write(&mdp, &md_all).map_err(|e| Error::Io(mdp.display().to_string(), e))?;
     let js = json!({
@@ -696,6 +751,7 @@ fn bench(o: &Opts) -> Result<()> {
         "ours": o.ours.display().to_string(), "theirs": o.theirs.display().to_string(),
         "takeovers": takes.iter().map(Take::json).collect::<Vec<_>>(),
         "idle": idles.iter().map(idle_json).collect::<Vec<_>>(),
+        "failures": failures,
     });
     let jp = o.out.join("bench-vrrp.json");
     std::fs::write(&jp, serde_json::to_string_pretty(&js).unwrap_or_default())
