@@ -38,9 +38,11 @@ mod keywords;
 mod lexer;
 pub mod model;
 mod parse;
+pub mod routes;
 mod tree;
 mod values;
 pub use model::*;
+pub use routes::{IpRoute, IpRule, NextHop, RouteOption, RouteType, RuleAction, TableRef};
 
 /// How to read the configuration.
 #[derive(Debug, Clone, Default)]

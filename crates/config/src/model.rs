@@ -392,15 +392,17 @@ pub struct TrackProcess {
     pub name: String,
     /// `process NAME [ARGS...]`.
     pub process: Vec<String>,
-    /// `param_match exact|partial|initial` (None = exact when args given).
-    pub param_match: Option<String>,
+    /// `param_match exact|partial|initial`; `Exact` when parameters are
+    /// given without it, `None` when only a process name is given.
+    pub param_match: Option<ParamMatch>,
     /// `weight N [reverse]`.
     pub weight: i32,
     /// Reverse weight.
     pub weight_reverse: bool,
-    /// `quorum` (default 1).
+    /// `quorum` 1..65535 (default 1; 0 when `quorum_max 0`: the process
+    /// must *not* run).
     pub quorum: u32,
-    /// `quorum_max`.
+    /// `quorum_max` 0..65535 (None = no maximum).
     pub quorum_max: Option<u32>,
     /// `delay` / `terminate_delay` / `fork_delay`.
     pub delay: Option<Micros>,
@@ -410,6 +412,17 @@ pub struct TrackProcess {
     pub fork_delay: Option<Micros>,
     /// `full_command`.
     pub full_command: bool,
+}
+
+/// How `process` parameters are compared with a running command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ParamMatch {
+    /// All parameters equal.
+    Exact,
+    /// The configured parameters are a prefix of the command line's.
+    Initial,
+    /// The configured parameters occur in the command line.
+    Partial,
 }
 
 /// VRRP protocol version.
@@ -634,10 +647,10 @@ pub struct VrrpInstance {
     pub no_virtual_ipaddress: bool,
     /// `promote_secondaries`.
     pub promote_secondaries: bool,
-    /// `virtual_routes` lines, as words (iproute2 syntax, not interpreted here).
-    pub virtual_routes: Vec<Vec<String>>,
-    /// `virtual_rules` lines, as words.
-    pub virtual_rules: Vec<Vec<String>>,
+    /// `virtual_routes` lines (added with the VIPs on MASTER).
+    pub virtual_routes: Vec<crate::routes::IpRoute>,
+    /// `virtual_rules` lines.
+    pub virtual_rules: Vec<crate::routes::IpRule>,
     /// `track_interface`.
     pub track_interface: Vec<TrackRef>,
     /// `dont_track_primary`.
@@ -1175,10 +1188,10 @@ pub struct Config {
     pub track_processes: Vec<TrackProcess>,
     /// `static_ipaddress`.
     pub static_ipaddress: Vec<VirtualIp>,
-    /// `static_routes` lines as words.
-    pub static_routes: Vec<Vec<String>>,
-    /// `static_rules` lines as words.
-    pub static_rules: Vec<Vec<String>>,
+    /// `static_routes` lines.
+    pub static_routes: Vec<crate::routes::IpRoute>,
+    /// `static_rules` lines.
+    pub static_rules: Vec<crate::routes::IpRule>,
     /// `vrrp_instance` blocks in file order.
     pub vrrp_instances: Vec<VrrpInstance>,
     /// `vrrp_sync_group` blocks.

@@ -26,6 +26,7 @@ struct Locs {
     instances: Vec<(Loc, Loc)>, // (name loc, vrid loc)
     script_refs: Vec<(String, Loc)>,
     track_file_refs: Vec<(String, Loc)>,
+    process_refs: Vec<(String, Loc)>,
     sync_refs: Vec<(String, Loc)>,
     vsg_refs: Vec<(String, Loc)>,
 }
@@ -45,6 +46,8 @@ pub(crate) struct Parser<'d> {
     if_refs: Vec<(String, String, Loc)>,
     /// Names defined so far, per kind (duplicate detection without scans).
     names: std::collections::HashSet<(&'static str, String)>,
+    /// Automatic preferences for rules without one.
+    rule_prio: crate::routes::RulePrio,
 }
 
 /// Unknown keywords that get a "did you mean" search.
@@ -65,6 +68,7 @@ impl<'d> Parser<'d> {
             if_refs: Vec::new(),
             lvs_sync_inst_loc: None,
             unknown_seen: 0,
+            rule_prio: Default::default(),
         }
     }
 
@@ -86,6 +90,18 @@ impl<'d> Parser<'d> {
                     format!("ip address {}", line[0].text),
                     d.loc,
                 ));
+            }
+        }
+    }
+
+    /// Record the interfaces named on route lines (`dev`/`oif IFNAME`).
+    fn route_dev_refs(&mut self, line: &[Token], kw: &str) {
+        for (i, t) in line.iter().enumerate() {
+            if t.text == "dev" || t.text == "oif" {
+                if let Some(d) = line.get(i + 1) {
+                    self.if_refs
+                        .push((d.text.to_string(), format!("{kw} route"), d.loc));
+                }
             }
         }
     }
@@ -327,12 +343,21 @@ impl<'d> Parser<'d> {
                 }
             }
             "static_routes" => {
-                let v = self.value_lines(node).into_iter().map(words).collect();
-                self.cfg.static_routes = v;
+                for l in self.value_lines(node) {
+                    self.route_dev_refs(l, "static_routes");
+                    if let Some(r) = crate::routes::route(self.d, "static_routes", l, true) {
+                        self.cfg.static_routes.push(r);
+                    }
+                }
             }
             "static_rules" => {
-                let v = self.value_lines(node).into_iter().map(words).collect();
-                self.cfg.static_rules = v;
+                for l in self.value_lines(node) {
+                    if let Some(r) =
+                        crate::routes::rule(self.d, "static_rules", l, true, &mut self.rule_prio)
+                    {
+                        self.cfg.static_rules.push(r);
+                    }
+                }
             }
             "net_namespace" => self.cfg.net_namespace = self.str1(node),
             "child_wait_time" => {
@@ -861,6 +886,7 @@ impl<'d> Parser<'d> {
             fork_delay: None,
             full_command: false,
         };
+        let mut qmax_loc = None;
         for c in children {
             if c.words.is_empty() {
                 continue;
@@ -870,7 +896,22 @@ impl<'d> Parser<'d> {
             };
             match kw {
                 "process" => t.process = words(self.args(c)),
-                "param_match" => t.param_match = self.str1(c),
+                "param_match" => {
+                    if let Some(v) = self.arg1(c) {
+                        t.param_match = match v.text.as_str() {
+                            "exact" => Some(ParamMatch::Exact),
+                            "initial" => Some(ParamMatch::Initial),
+                            "partial" => Some(ParamMatch::Partial),
+                            other => {
+                                self.d.error(
+                                    v.loc,
+                                    format!("Invalid param_match type {other} (expected exact, initial or partial)"),
+                                );
+                                t.param_match
+                            }
+                        };
+                    }
+                }
                 "weight" => {
                     let a = self.args(c);
                     if let Some(w) = a.first() {
@@ -879,8 +920,11 @@ impl<'d> Parser<'d> {
                         t.weight_reverse = a.get(1).is_some_and(|r| r.text == "reverse");
                     }
                 }
-                "quorum" => t.quorum = self.int1(c, 0, 65535).unwrap_or(1) as u32,
-                "quorum_max" => t.quorum_max = self.int1(c, 0, 65535).map(|v| v as u32),
+                "quorum" => t.quorum = self.int1(c, 1, 65535).unwrap_or(1) as u32,
+                "quorum_max" => {
+                    t.quorum_max = self.int1(c, 0, 65535).map(|v| v as u32);
+                    qmax_loc = self.arg1(c).map(|a| a.loc);
+                }
                 "delay" => t.delay = self.timer1(c, 3600),
                 "terminate_delay" => t.terminate_delay = self.timer1(c, 3600),
                 "fork_delay" => t.fork_delay = self.timer1(c, 3600),
@@ -892,6 +936,27 @@ impl<'d> Parser<'d> {
             self.d.error(
                 name.loc,
                 format!("vrrp_track_process {} has no 'process'", t.name),
+            );
+            return;
+        }
+        if t.process.len() > 1 && t.param_match.is_none() {
+            t.param_match = Some(ParamMatch::Exact);
+        }
+        match t.quorum_max {
+            Some(0) => t.quorum = 0,
+            Some(m) if m < t.quorum => {
+                self.d.error(
+                    qmax_loc.unwrap_or(name.loc),
+                    format!("quorum_max {m} is less than quorum {}", t.quorum),
+                );
+                return;
+            }
+            _ => {}
+        }
+        if !self.names.insert(("vrrp_track_process", t.name.clone())) {
+            self.d.error(
+                name.loc,
+                format!("vrrp_track_process {} is defined twice", t.name),
             );
             return;
         }
@@ -1102,10 +1167,25 @@ impl<'d> Parser<'d> {
                 "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
                 "promote_secondaries" => v.promote_secondaries = true,
                 "virtual_routes" => {
-                    v.virtual_routes = self.value_lines(c).into_iter().map(words).collect()
+                    for l in self.value_lines(c) {
+                        self.route_dev_refs(l, "virtual_routes");
+                        if let Some(r) = crate::routes::route(self.d, "virtual_routes", l, false) {
+                            v.virtual_routes.push(r);
+                        }
+                    }
                 }
                 "virtual_rules" => {
-                    v.virtual_rules = self.value_lines(c).into_iter().map(words).collect()
+                    for l in self.value_lines(c) {
+                        if let Some(r) = crate::routes::rule(
+                            self.d,
+                            "virtual_rules",
+                            l,
+                            false,
+                            &mut self.rule_prio,
+                        ) {
+                            v.virtual_rules.push(r);
+                        }
+                    }
                 }
                 "track_interface" => {
                     for l in c
@@ -1133,11 +1213,15 @@ impl<'d> Parser<'d> {
                     self.note_refs(c, &l, false);
                     v.track_file.extend(l);
                 }
-                "track_process" => v.track_process.extend(self.track_list(c, -TRACK_WEIGHT)),
+                "track_process" => {
+                    let l = self.track_list(c, -TRACK_WEIGHT);
+                    self.note_process_refs(c, &l);
+                    v.track_process.extend(l);
+                }
                 "track_bfd" => {
-                    self.d.warn(
+                    self.d.error(
                         c.loc(),
-                        "track_bfd: BFD is not supported by keepalived-rs - ignored",
+                        "track_bfd: BFD is not supported by keepalived-rs (no bfd_instance can exist to track)",
                     );
                     v.track_bfd.extend(self.track_list(c, -TRACK_WEIGHT));
                 }
@@ -1553,6 +1637,17 @@ impl<'d> Parser<'d> {
         }
     }
 
+    fn note_process_refs(&mut self, c: &Node, l: &[TrackRef]) {
+        for (r, line) in l.iter().zip(
+            c.block
+                .iter()
+                .flat_map(|b| b.children.iter())
+                .filter(|n| !n.words.is_empty()),
+        ) {
+            self.locs.process_refs.push((r.name.clone(), line.loc()));
+        }
+    }
+
     fn unicast_peer(&mut self, l: &[Token]) -> Option<UnicastPeer> {
         let addr = ip(self.d, "unicast_peer", &l[0])?;
         let mut p = UnicastPeer {
@@ -1710,7 +1805,11 @@ impl<'d> Parser<'d> {
                     self.note_refs(c, &l, false);
                     g.track_file.extend(l);
                 }
-                "track_process" => g.track_process.extend(self.track_list(c, -TRACK_WEIGHT)),
+                "track_process" => {
+                    let l = self.track_list(c, -TRACK_WEIGHT);
+                    self.note_process_refs(c, &l);
+                    g.track_process.extend(l);
+                }
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                     let s = self.script1(c);
                     set_notify(&mut g.notify, kw, s);
@@ -2662,6 +2761,20 @@ impl<'d> Parser<'d> {
             if !files.contains(n.as_str()) {
                 self.d
                     .error(*loc, format!("track_file '{n}' names no track_file block"));
+            }
+        }
+        let procs: std::collections::HashSet<&str> = self
+            .cfg
+            .track_processes
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        for (n, loc) in &locs.process_refs {
+            if !procs.contains(n.as_str()) {
+                self.d.error(
+                    *loc,
+                    format!("track_process {n} names no vrrp_track_process block"),
+                );
             }
         }
         let insts: std::collections::HashSet<&str> = self
