@@ -162,6 +162,7 @@ impl Runtime {
         }
         self.setup_groups();
         self.setup_trackers(sched);
+        self.rebuild_vip_set();
         let delay = cfg.global.vrrp_startup_delay.as_duration();
         if delay.is_zero() {
             self.start_all(sched);
@@ -232,6 +233,7 @@ impl Runtime {
         }
         self.setup_groups();
         self.setup_trackers(sched);
+        self.rebuild_vip_set();
         for id in fresh {
             self.start_inst(sched, id);
         }

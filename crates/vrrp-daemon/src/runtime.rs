@@ -118,6 +118,8 @@ pub(crate) struct Runtime {
     pub pending: VecDeque<(u64, Input<'static>)>,
     pub stopping: bool,
     pub rxbuf: Vec<u8>,
+    /// Every VIP and eVIP address of every instance.
+    pub vip_set: std::collections::HashSet<IpAddr>,
 }
 
 /// Errors building the runtime.
@@ -186,6 +188,7 @@ impl Runtime {
             pending: VecDeque::new(),
             stopping: false,
             rxbuf: vec![0u8; 65536],
+            vip_set: std::collections::HashSet::new(),
         })
     }
 
@@ -222,14 +225,9 @@ impl Runtime {
             Family::V6 => netlink::Family::V6,
         };
         let addrs = self.rtnl.addresses(Some(fam), Some(ifindex)).ok()?;
-        let ours = |a: &IpAddr| {
-            self.insts
-                .iter()
-                .any(|i| i.vips.iter().any(|v| v.addr.addr == *a))
-        };
         addrs
             .iter()
-            .filter(|a| !ours(&a.addr))
+            .filter(|a| !self.vip_set.contains(&a.addr))
             .find(|a| match a.addr {
                 IpAddr::V4(_) => !a.flags.contains(netlink::AddrFlags::SECONDARY),
                 IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
@@ -541,6 +539,15 @@ impl Runtime {
                 sched.cancel(id);
             }
         }
+    }
+
+    /// Rebuilds [`Runtime::vip_set`] (start, reload).
+    pub fn rebuild_vip_set(&mut self) {
+        self.vip_set = self
+            .insts
+            .iter()
+            .flat_map(|i| i.vips.iter().map(|v| v.addr.addr))
+            .collect();
     }
 
     /// Drops the sched timers of instance `i` (before removing it).

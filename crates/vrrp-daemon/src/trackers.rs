@@ -419,9 +419,7 @@ impl Runtime {
 
     /// Whether `a` is a VIP or eVIP of one of our instances.
     pub(crate) fn is_our_vip(&self, a: &std::net::IpAddr) -> bool {
-        self.insts
-            .iter()
-            .any(|i| i.vips.iter().any(|v| v.addr.addr == *a))
+        self.vip_set.contains(a)
     }
 
     /// The primary address of `ifindex` may have changed: update the
