@@ -37,6 +37,9 @@ use crate::backend::{apply_to_map, IpvsBackend};
 use crate::mapping::{desired_services, map_config, Mapped, ProbeKind};
 use crate::probe::{ProbeIo, Started};
 
+/// Token of the netlink address-event socket (ha_suspend).
+const ADDR_EVENTS_TOKEN: Token = Token(usize::MAX - 16);
+
 /// keepalived's `KEEPALIVED_EXIT_FATAL` as the watchdog reads it.
 pub const EXIT_FATAL: i32 = 1;
 
@@ -80,6 +83,7 @@ pub struct CheckRuntime {
     capture: Option<LogCapture>,
     ipvs_ops: u64,
     alerts: Option<alerts::Alerts>,
+    addr_events: Option<netlink::EventSocket>,
     /// Per virtual server: sends SMTP alerts; per real server likewise.
     alert_flags: Vec<(bool, Vec<bool>)>,
     last_quorum_line: String,
@@ -188,6 +192,7 @@ impl CheckRuntime {
             capture: None,
             ipvs_ops: 0,
             alerts: None,
+            addr_events: None,
             alert_flags: Vec::new(),
             last_quorum_line: String::new(),
         }
@@ -425,6 +430,77 @@ impl CheckRuntime {
                     }
                 }
             }
+        }
+    }
+
+    /// ha_suspend: watch address additions/removals (keepalived tracks them
+    /// through netlink too) while some virtual server uses it.
+    fn setup_addr_events(&mut self, sched: &mut Sched) {
+        let wanted = self
+            .mapped
+            .as_ref()
+            .is_some_and(|m| m.plans.iter().any(|p| p.ha_suspend_vip.is_some()));
+        match (wanted, self.addr_events.is_some()) {
+            (true, false) => match netlink::EventSocket::new() {
+                Ok(s) => {
+                    use std::os::fd::AsRawFd;
+                    let fd = s.as_raw_fd();
+                    if let Err(e) = sched.registry().register(
+                        &mut mio::unix::SourceFd(&fd),
+                        ADDR_EVENTS_TOKEN,
+                        mio::Interest::READABLE,
+                    ) {
+                        log::info!("ha_suspend: cannot watch addresses: {e}");
+                    } else {
+                        self.addr_events = Some(s);
+                    }
+                }
+                Err(e) => log::info!("ha_suspend: cannot watch addresses: {e}"),
+            },
+            (false, true) => {
+                if let Some(s) = self.addr_events.take() {
+                    use std::os::fd::AsRawFd;
+                    let fd = s.as_raw_fd();
+                    let _ = sched.registry().deregister(&mut mio::unix::SourceFd(&fd));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_addr_events(&mut self, sched: &mut Sched) {
+        let Some(sock) = self.addr_events.as_mut() else {
+            return;
+        };
+        let events = match sock.drain() {
+            Ok(e) => e,
+            Err(e) => {
+                log::info!("ha_suspend: address events: {e}");
+                return;
+            }
+        };
+        let Some(mapped) = self.mapped.as_ref() else {
+            return;
+        };
+        let mut changes = Vec::new();
+        for ev in events {
+            let (addr, added) = match ev {
+                netlink::Event::AddrAdded(a) => (a.addr, true),
+                netlink::Event::AddrRemoved(a) => (a.addr, false),
+                _ => continue,
+            };
+            for (vs, p) in mapped.plans.iter().enumerate() {
+                if p.ha_suspend_vip == Some(addr) {
+                    changes.push((vs, added));
+                }
+            }
+        }
+        for (vs, added) in changes {
+            let actions = match self.engine.as_mut() {
+                Some(e) => e.vip_event(vs, added),
+                None => Vec::new(),
+            };
+            self.run_actions(sched, actions);
         }
     }
 
@@ -832,12 +908,14 @@ impl ChildHandler for CheckRuntime {
             let all: BTreeSet<usize> = (0..n).collect();
             self.reconcile(&all, &[]);
         }
+        self.setup_addr_events(sched);
         self.rearm(sched);
         Ok(())
     }
 
     fn event(&mut self, sched: &mut Sched, event: &Event) {
         match event {
+            Event::Io(io) if io.token == ADDR_EVENTS_TOKEN => self.on_addr_events(sched),
             Event::Io(io) => {
                 let token = io.token.0 as u64;
                 let outcome = self

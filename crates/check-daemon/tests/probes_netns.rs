@@ -754,3 +754,53 @@ fn data_dump_lists_servers_and_table() {
         "{t}"
     );
 }
+
+#[test]
+fn ha_suspend_follows_the_virtual_address() {
+    let Some(_ns) = Netns::enter() else { return };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    let text = vs(&format!(
+        "ha_suspend\n real_server 127.0.0.1 {p} {{\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n"
+    ));
+    let mut r = rig(&text);
+    let count = |r: &Rig, s: &str| {
+        r.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(s))
+            .count()
+    };
+    let name = format!("service [127.0.0.1]:tcp:{p} for VS [192.0.2.1]:tcp:80");
+    drive(&mut r.sched, &mut r.rt, Duration::from_millis(100));
+    let before = r.logs.lock().unwrap().clone();
+    assert!(
+        !before
+            .iter()
+            .any(|l| l.starts_with("Activating") && l.contains(&name)),
+        "{before:?}"
+    );
+    let ok = Command::new("ip")
+        .args(["addr", "add", "192.0.2.1/32", "dev", "lo"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok);
+    r.wait_log(
+        &format!("Activating healthchecker for {name}"),
+        Duration::from_secs(2),
+    );
+    let ok = Command::new("ip")
+        .args(["addr", "del", "192.0.2.1/32", "dev", "lo"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok);
+    r.wait_log(
+        &format!("Suspending healthchecker for {name}"),
+        Duration::from_secs(2),
+    );
+    assert_eq!(
+        count(&r, &format!("Deactivating healthchecker for {name}")),
+        1
+    );
+}
