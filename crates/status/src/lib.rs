@@ -18,10 +18,12 @@
 
 pub mod client;
 pub mod dumpfile;
+pub mod hub;
 pub mod legacy;
 pub mod metrics;
 pub mod schema;
 pub mod server;
 
 pub use dumpfile::{write_dump_file, DumpFileError};
+pub use hub::{Hub, StatusOptions, StatusService};
 pub use schema::{StatusDoc, SCHEMA_VERSION};

@@ -55,6 +55,8 @@ pub enum ServerError {
     NotASocket(PathBuf),
     /// The socket's directory is a symlink or not a directory.
     BadDirectory(PathBuf),
+    /// Another process serves this socket.
+    InUse(PathBuf),
     /// A system call failed.
     Io {
         /// What we were doing.
@@ -75,6 +77,9 @@ impl fmt::Display for ServerError {
                     "{} exists and is not a socket; not replacing it",
                     p.display()
                 )
+            }
+            ServerError::InUse(p) => {
+                write!(f, "{} is served by another process", p.display())
             }
             ServerError::BadDirectory(p) => {
                 write!(f, "{} is not a directory (or is a symlink)", p.display())
@@ -171,8 +176,8 @@ fn prepare_dir(dir: &Path) -> Result<(), ServerError> {
 
 impl Endpoint {
     /// Bind the status socket at `path`: its directory is created 0700 when
-    /// missing, a stale socket is removed (anything else at the path is
-    /// refused), the socket is made 0600.
+    /// missing, a stale socket is removed (a live one — another daemon — and
+    /// anything that is not a socket are refused), the socket is made 0600.
     pub fn bind_status(path: &Path) -> Result<Endpoint, ServerError> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
@@ -181,6 +186,10 @@ impl Endpoint {
         prepare_dir(dir)?;
         match std::fs::symlink_metadata(path) {
             Ok(md) if md.file_type().is_socket() => {
+                // A live server (another daemon) answers: leave it alone.
+                if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                    return Err(ServerError::InUse(path.to_path_buf()));
+                }
                 std::fs::remove_file(path).map_err(io_err("remove stale", path.display()))?
             }
             Ok(_) => return Err(ServerError::NotASocket(path.to_path_buf())),
