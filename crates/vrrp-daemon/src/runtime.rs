@@ -230,7 +230,12 @@ impl Runtime {
             .filter(|a| !self.vip_set.contains(&a.addr))
             .find(|a| match a.addr {
                 IpAddr::V4(_) => !a.flags.contains(netlink::AddrFlags::SECONDARY),
-                IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+                // A tentative link-local (DAD running) cannot be a source yet;
+                // the kernel announces it again when DAD completes.
+                IpAddr::V6(v6) => {
+                    v6.segments()[0] & 0xffc0 == 0xfe80
+                        && !a.flags.contains(netlink::AddrFlags::TENTATIVE)
+                }
             })
             .map(|a| a.addr)
     }
