@@ -282,7 +282,8 @@ fn config_scratch() -> &'static PathBuf {
 /// Configuration reader (`config::load`, the only public entry point: the
 /// lexer is private). The input is written to `keepalived.conf` in a private
 /// scratch directory (relative includes resolve there). Every diagnostic
-/// must be located; a failed load must carry an error.
+/// must be located; a failed load must carry an error; a loaded `Config`
+/// must survive the JSON round trip the parent uses to ship it to children.
 /// Byte 0 bit 0: `--lenient`; the rest is the file.
 pub fn config_parse(data: &[u8]) {
     let Some((&sel, text)) = data.split_first() else {
@@ -297,7 +298,12 @@ pub fn config_parse(data: &[u8]) {
     };
     let diags = match config::load(&opts) {
         Ok(l) => {
-            let _ = format!("{:?}", l.config);
+            // The parent sends the Config to its children as JSON
+            // (crates/ipc ConfigPayload): whatever loads must survive that.
+            let json = serde_json::to_string(&l.config).expect("Config serialises to JSON");
+            let back: config::Config =
+                serde_json::from_str(&json).expect("Config JSON deserialises");
+            assert_eq!(back, l.config, "Config JSON round trip");
             l.diagnostics
         }
         Err(f) => {
