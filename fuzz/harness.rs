@@ -161,7 +161,10 @@ fn rx_checked(vi: &mut Instance, now: Instant, pkt: RxPacket<'_>) -> Vec<vrrp::A
     use vrrp::Action as A;
     let (state, master) = (vi.state(), vi.master());
     let actions = vi.handle(now, Input::Packet(pkt));
-    let rejected = actions.iter().filter(|a| matches!(a, A::Rejected(_))).count();
+    let rejected = actions
+        .iter()
+        .filter(|a| matches!(a, A::Rejected(_)))
+        .count();
     if rejected > 0 {
         assert_eq!(rejected, 1, "one rejection per datagram: {actions:?}");
         assert_eq!(vi.state(), state, "state changed by a rejected advert");
