@@ -804,3 +804,56 @@ fn ha_suspend_follows_the_virtual_address() {
         1
     );
 }
+
+#[test]
+fn reload_applies_only_the_difference() {
+    let Some(_ns) = Netns::enter() else { return };
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let pa = a.local_addr().unwrap().port();
+    let b = TcpListener::bind("127.0.0.1:0").unwrap();
+    let pb = b.local_addr().unwrap().port();
+    let rs = |p: u16, w: u32| {
+        format!("real_server 127.0.0.1 {p} {{\n weight {w}\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n")
+    };
+    let two_vs = |body1: String| {
+        format!(
+            "{}virtual_server 192.0.2.2 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n{}}}\n",
+            vs(&body1),
+            rs(pa, 1)
+        )
+    };
+    let mut r = rig(&two_vs(rs(pa, 1)));
+    drive(&mut r.sched, &mut r.rt, Duration::from_millis(1_500));
+    let ops0 = r.ops();
+    assert_eq!(ops0, 4);
+    // Weight change + a new real server on the first VS; the second VS goes.
+    r.reload(&format!("{}", vs(&(rs(pa, 5) + &rs(pb, 2)))));
+    let st = r.ipvs.lock().unwrap();
+    let new_ops: Vec<String> = st.ops[ops0..].iter().map(ipvs::ipvsadm::op_line).collect();
+    drop(st);
+    assert_eq!(
+        new_ops,
+        vec![
+            "-D -t 192.0.2.2:80".to_string(),
+            format!("-e -t 192.0.2.1:80 -r 127.0.0.1:{pa} -m -w 5"),
+            format!("-a -t 192.0.2.1:80 -r 127.0.0.1:{pb} -m -w 2"),
+        ]
+    );
+    assert!(
+        r.has(&format!(
+            "Changing weight from 1 to 5 for active service [127.0.0.1]:tcp:{pa}"
+        )),
+        "{:?}",
+        r.logs.lock().unwrap()
+    );
+    // The kept real server kept its state: still up, never removed.
+    drive(&mut r.sched, &mut r.rt, Duration::from_millis(1_500));
+    assert!(!r.has("Removing service"), "{:?}", r.logs.lock().unwrap());
+    assert_eq!(
+        r.dests(),
+        vec![
+            (addr(&format!("127.0.0.1:{pa}")), 5),
+            (addr(&format!("127.0.0.1:{pb}")), 2)
+        ]
+    );
+}
