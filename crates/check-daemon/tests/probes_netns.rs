@@ -827,7 +827,7 @@ fn reload_applies_only_the_difference() {
     let ops0 = r.ops();
     assert_eq!(ops0, 4);
     // Weight change + a new real server on the first VS; the second VS goes.
-    r.reload(&format!("{}", vs(&(rs(pa, 5) + &rs(pb, 2)))));
+    r.reload(&vs(&(rs(pa, 5) + &rs(pb, 2))));
     let st = r.ipvs.lock().unwrap();
     let new_ops: Vec<String> = st.ops[ops0..].iter().map(ipvs::ipvsadm::op_line).collect();
     drop(st);
