@@ -460,10 +460,23 @@ fn notify_and_fifo() {
         .status()
         .unwrap();
     let fifo = lan.dir.join("notify.fifo");
-    let top = String::new();
+    let fifo_out = lan.dir.join("fifo.out");
+    // The FIFO reader script gets the FIFO's name as its last argument.
+    let reader = lan.write(
+        "reader.sh",
+        &format!(
+            "#!/bin/sh
+exec cat \"$1\" >> {}\n",
+            fifo_out.display()
+        ),
+    );
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&reader)
+        .status()
+        .unwrap();
     let mut conf = Inst {
         priority: 100,
-        top,
         extra: format!(
             "  notify_master \"{s} master-script\"\n  notify \"{s}\"\n",
             s = script.display()
@@ -473,7 +486,11 @@ fn notify_and_fifo() {
     .conf("n1");
     conf = conf.replacen(
         "global_defs {\n",
-        &format!("global_defs {{\n  vrrp_notify_fifo {}\n", fifo.display()),
+        &format!(
+            "global_defs {{\n  vrrp_notify_fifo {}\n  vrrp_notify_fifo_script {}\n",
+            fifo.display(),
+            reader.display()
+        ),
         1,
     );
     let mut d1 = Daemon::start(&lan, 1, Impl::Ours, &conf);
@@ -483,18 +500,14 @@ fn notify_and_fifo() {
             .unwrap_or_default()
             .contains("INSTANCE VI_1 MASTER 100"))
         .is_some());
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .expect("fifo");
-    let mut lines = String::new();
-    let _ = f.read_to_string(&mut lines);
+    let lines = || std::fs::read_to_string(&fifo_out).unwrap_or_default();
     assert!(
-        lines.contains("INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\n"),
-        "{lines:?}"
+        lan.wait_for(Duration::from_secs(2), || lines()
+            == "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\n")
+            .is_some(),
+        "{:?}\n{}",
+        lines(),
+        d1.log_text()
     );
     d1.term();
     d1.wait_exit(Duration::from_secs(5));

@@ -20,6 +20,9 @@ pub struct Notifier {
     fifo_path: Option<std::path::PathBuf>,
     smtp: Option<notify::smtp::SmtpSender>,
     router_id: String,
+    /// Runs the FIFO's reader script (`vrrp_notify_fifo_script`), which
+    /// lives as long as the FIFO; killed with its group at stop.
+    fifo_runner: notify::ScriptRunner,
 }
 
 fn smtp_config(cfg: &Config) -> Option<notify::smtp::SmtpConfig> {
@@ -66,6 +69,7 @@ impl Notifier {
             fifo_path: None,
             smtp: None,
             router_id: router_id(cfg),
+            fifo_runner: notify::ScriptRunner::default(),
         };
         n.reconfigure(cfg);
         n
@@ -83,10 +87,19 @@ impl Notifier {
         if path != self.fifo_path {
             self.fifo = None;
             self.fifo_path = path.clone();
+            let _ = self.fifo_runner.kill_all();
             if let Some(p) = path {
                 match NotifyFifo::open(&p) {
                     Ok(f) => self.fifo = Some(f),
                     Err(e) => log::info!("Unable to open notify FIFO {}: {e}", p.display()),
+                }
+                // The reader script gets the FIFO's name as its last argument.
+                if let Some(script) = fifo.and_then(|f| f.script.as_ref()) {
+                    let mut spec = crate::map::script_spec(cfg, script);
+                    spec.argv.push(p.display().to_string());
+                    if let Err(e) = self.fifo_runner.spawn(&spec, Instant::now()) {
+                        log::info!("Unable to start notify FIFO script {}: {e}", spec.display());
+                    }
                 }
             }
         }
@@ -139,6 +152,9 @@ impl Notifier {
 
     /// Reaps and starts queued scripts.
     pub fn poll(&mut self) {
+        for f in self.fifo_runner.poll(Instant::now()) {
+            log::info!("notify FIFO script exited ({})", f.exit);
+        }
         for d in self.queues.poll(Instant::now()) {
             match d.outcome {
                 notify::Outcome::Finished(f) if f.timed_out => {
@@ -163,5 +179,6 @@ impl Notifier {
     /// Shutdown: runs the queues (STOP notifies) until empty or `limit`.
     pub fn drain(&mut self, limit: Duration) {
         let _ = self.queues.drain(Instant::now() + limit);
+        let _ = self.fifo_runner.kill_all();
     }
 }
