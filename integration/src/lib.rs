@@ -10,6 +10,7 @@
 //! Tests that need root call [`skip_unless_root`] first.
 
 pub mod bench;
+pub mod chaos;
 pub mod daemon;
 pub mod netns;
 pub mod wait;

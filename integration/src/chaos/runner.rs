@@ -1,0 +1,691 @@
+//! Faults, the audit after each, and the seeded run.
+
+use super::cluster::{config, write_atomic, Cluster, NODES, VIPS};
+use super::procs::{walk, ProcInfo};
+use super::rng::Rng;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// One fault the exerciser can inject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// SIGKILL the VRRP child of node N (the parent respawns it).
+    KillVrrp(usize),
+    /// SIGKILL the parent of node N (children die by PDEATHSIG); restarted.
+    KillParent(usize),
+    /// SIGSTOP the VRRP child of node N (the watchdog must kill and respawn it).
+    StopChild(usize),
+    /// SIGHUP 10 a second for `secs` to node N's parent; `changed` rewrites
+    /// the config with `VI_1`'s priority lowered by 40 on every other HUP.
+    HupStorm {
+        /// Node.
+        node: usize,
+        /// Whether the configuration changes between reloads.
+        changed: bool,
+        /// Duration in seconds.
+        secs: u64,
+    },
+    /// `ip link set eth0 down` in node N for `secs`, then up.
+    LinkDown(usize, u64),
+    /// Node N cut from the bridge (nft bridge-family drops) for `secs`.
+    Partition(usize, u64),
+    /// nft `numgen random` drops of VRRP in and out of node N (percent) for `secs`.
+    Loss(usize, u32, u64),
+    /// The track script of node N hangs (timeout 2 s must kill it) for `secs`.
+    HangScript(usize, u64),
+    /// Notify scripts on every node never exit (60 s) while node N's link
+    /// flaps for 5 s.
+    HangNotify(usize),
+}
+
+impl Fault {
+    /// The kind, for the per-kind counts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::KillVrrp(_) => "kill -9 vrrp child",
+            Fault::KillParent(_) => "kill -9 parent",
+            Fault::StopChild(_) => "SIGSTOP vrrp child",
+            Fault::HupStorm { changed: false, .. } => "SIGHUP storm (same config)",
+            Fault::HupStorm { changed: true, .. } => "SIGHUP storm (changed config)",
+            Fault::LinkDown(..) => "link down/up",
+            Fault::Partition(..) => "partition/heal",
+            Fault::Loss(..) => "packet loss (nft numgen)",
+            Fault::HangScript(..) => "hanging vrrp_script",
+            Fault::HangNotify(..) => "notify script never exits",
+        }
+    }
+
+    /// Draw a fault.
+    pub fn draw(rng: &mut Rng, storm_secs: u64) -> Fault {
+        let n = rng.below(NODES as u64) as usize;
+        match rng.below(11) {
+            0 | 1 => Fault::KillVrrp(n),
+            2 => Fault::KillParent(n),
+            3 => Fault::StopChild(n),
+            4 => Fault::HupStorm {
+                node: n,
+                changed: false,
+                secs: storm_secs,
+            },
+            5 => Fault::HupStorm {
+                node: n,
+                changed: true,
+                secs: storm_secs,
+            },
+            6 => Fault::LinkDown(n, 1 + rng.below(5)),
+            7 => Fault::Partition(n, 2 + rng.below(6)),
+            8 => Fault::Loss(n, 20 + rng.below(60) as u32, 3 + rng.below(5)),
+            9 => Fault::HangScript(n, 5 + rng.below(4)),
+            _ => Fault::HangNotify(n),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::HupStorm {
+                node,
+                changed,
+                secs,
+            } => {
+                write!(f, "HupStorm(node {node}, changed {changed}, {secs} s)")
+            }
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Seed of the step sequence.
+    pub seed: u64,
+    /// Number of steps.
+    pub steps: usize,
+    /// SIGHUP storm length in seconds.
+    pub storm_secs: u64,
+    /// Convergence bound after a fault.
+    pub converge_timeout: Duration,
+    /// Allowed fd growth per process over its life.
+    pub max_fd_growth: usize,
+    /// Allowed RSS growth per process over its life (KiB).
+    pub max_rss_growth_kib: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: 1,
+            steps: 25,
+            storm_secs: 5,
+            converge_timeout: Duration::from_secs(45),
+            max_fd_growth: 16,
+            max_rss_growth_kib: 16 * 1024,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Seed.
+    pub seed: u64,
+    /// Steps run (with their convergence times).
+    pub steps: Vec<(Fault, Duration)>,
+    /// Faults by kind.
+    pub by_kind: BTreeMap<&'static str, usize>,
+    /// Audits passed (the initial one included).
+    pub audits_passed: usize,
+    /// Longest convergence after a fault, and the fault.
+    pub longest: Option<(Duration, String)>,
+    /// Observations that do not fail the audit (stray processes...).
+    pub notes: Vec<String>,
+    /// Largest fd growth of one process over its life.
+    pub max_fd_growth: usize,
+    /// Largest RSS growth of one process over its life (KiB).
+    pub max_rss_growth_kib: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "chaos seed {}: {} steps in {:.1} s",
+            self.seed,
+            self.steps.len(),
+            self.elapsed.as_secs_f64()
+        )?;
+        for (k, n) in &self.by_kind {
+            writeln!(f, "  {n:3} x {k}")?;
+        }
+        writeln!(f, "  audits passed: {}", self.audits_passed)?;
+        if let Some((d, s)) = &self.longest {
+            writeln!(
+                f,
+                "  longest convergence: {:.2} s after {s}",
+                d.as_secs_f64()
+            )?;
+        }
+        writeln!(
+            f,
+            "  max growth per process: fds +{}, RSS +{} KiB",
+            self.max_fd_growth, self.max_rss_growth_kib
+        )?;
+        for n in &self.notes {
+            writeln!(f, "  note: {n}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A failed run: everything needed to reproduce and diagnose it.
+#[derive(Debug)]
+pub struct Failure {
+    /// Seed.
+    pub seed: u64,
+    /// The steps so far (the last one failed its audit).
+    pub steps: Vec<String>,
+    /// What failed.
+    pub what: String,
+    /// Every node's log.
+    pub logs: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "CHAOS FAILURE seed={}: {}", self.seed, self.what)?;
+        writeln!(
+            f,
+            "reproduce: CHAOS_SEED={} cargo test -p keepalived-integration --test chaos",
+            self.seed
+        )?;
+        writeln!(f, "steps:")?;
+        for (i, s) in self.steps.iter().enumerate() {
+            writeln!(f, "  {i:3}: {s}")?;
+        }
+        writeln!(f, "logs:\n{}", self.logs)
+    }
+}
+
+fn sig(pid: Option<i32>, s: Signal) -> bool {
+    match pid {
+        Some(p) if p > 0 && crate::daemon::is_keepalived(p) => kill(Pid::from_raw(p), s).is_ok(),
+        _ => false,
+    }
+}
+
+/// The exerciser.
+pub struct Runner {
+    /// The cluster.
+    pub c: Cluster,
+    opts: Options,
+    rng: Rng,
+    report: Report,
+    /// pid → (fds, rss) at first sight.
+    first: BTreeMap<i32, (usize, u64)>,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner").field("opts", &self.opts).finish()
+    }
+}
+
+impl Runner {
+    /// Build the cluster.
+    pub fn new(opts: Options) -> Result<Runner, String> {
+        let c = Cluster::new("ch").map_err(|e| format!("cluster: {e}"))?;
+        Ok(Runner {
+            c,
+            rng: Rng::new(opts.seed),
+            report: Report {
+                seed: opts.seed,
+                ..Default::default()
+            },
+            opts,
+            first: BTreeMap::new(),
+        })
+    }
+
+    fn fail(&self, what: String) -> Failure {
+        Failure {
+            seed: self.opts.seed,
+            steps: self
+                .report
+                .steps
+                .iter()
+                .map(|(f, _)| f.to_string())
+                .collect(),
+            what,
+            logs: self.c.logs(),
+        }
+    }
+
+    /// Run: initial audit, then `steps` faults each followed by an audit.
+    pub fn run(mut self) -> Result<Report, Box<Failure>> {
+        let t0 = Instant::now();
+        eprintln!("chaos: seed {} steps {}", self.opts.seed, self.opts.steps);
+        self.audit(Instant::now())
+            .map_err(|w| Box::new(self.fail(format!("initial audit: {w}"))))?;
+        for i in 0..self.opts.steps {
+            let f = Fault::draw(&mut self.rng, self.opts.storm_secs);
+            eprintln!("chaos step {i}: {f}");
+            self.report.steps.push((f.clone(), Duration::ZERO));
+            *self.report.by_kind.entry(f.kind()).or_default() += 1;
+            let end = self
+                .inject(&f)
+                .map_err(|w| Box::new(self.fail(format!("step {i} {f}: {w}"))))?;
+            let d = self
+                .audit(end)
+                .map_err(|w| Box::new(self.fail(format!("audit after step {i} {f}: {w}"))))?;
+            eprintln!("chaos step {i}: converged in {:.2} s", d.as_secs_f64());
+            if let Some(last) = self.report.steps.last_mut() {
+                last.1 = d;
+            }
+            if self.report.longest.as_ref().is_none_or(|(l, _)| d > *l) {
+                self.report.longest = Some((d, f.to_string()));
+            }
+        }
+        self.report.elapsed = t0.elapsed();
+        Ok(self.report.clone())
+    }
+
+    /// Inject `f`; returns the instant the fault ended (healed/restarted).
+    fn inject(&mut self, f: &Fault) -> Result<Instant, String> {
+        match *f {
+            Fault::KillVrrp(n) => {
+                let old = self.c.nodes[n].vrrp_pid();
+                if !sig(old, Signal::SIGKILL) {
+                    return Err(format!("no VRRP child to kill on node {n}"));
+                }
+                // kill(2) returns before the process is gone.
+                crate::wait::wait_for(Duration::from_secs(5), || {
+                    !old.is_some_and(crate::daemon::alive)
+                });
+                Ok(Instant::now())
+            }
+            Fault::KillParent(n) => {
+                let (p, v) = (self.c.nodes[n].parent_pid(), self.c.nodes[n].vrrp_pid());
+                if !sig(p, Signal::SIGKILL) {
+                    return Err(format!("no parent to kill on node {n}"));
+                }
+                let gone = crate::wait::wait_for(Duration::from_secs(10), || {
+                    self.c.nodes[n].reap();
+                    !v.is_some_and(crate::daemon::alive)
+                });
+                if !gone {
+                    sig(v, Signal::SIGKILL);
+                    return Err(format!(
+                        "VRRP child {v:?} of node {n} still alive 10 s after its parent was killed (PDEATHSIG)"
+                    ));
+                }
+                self.c.start(n).map_err(|e| e.to_string())?;
+                Ok(Instant::now())
+            }
+            Fault::StopChild(n) => {
+                let v = self.c.nodes[n].vrrp_pid();
+                if !sig(v, Signal::SIGSTOP) {
+                    return Err(format!("no VRRP child to stop on node {n}"));
+                }
+                let killed = crate::wait::wait_for(Duration::from_secs(20), || {
+                    !v.is_some_and(crate::daemon::alive)
+                });
+                if !killed {
+                    sig(v, Signal::SIGKILL);
+                    return Err(format!(
+                        "stopped VRRP child {v:?} of node {n} not killed by the watchdog within 20 s"
+                    ));
+                }
+                if !self.c.nodes[n]
+                    .log()
+                    .contains("has not answered heartbeats")
+                {
+                    return Err("no 'has not answered heartbeats' log line".into());
+                }
+                Ok(Instant::now())
+            }
+            Fault::HupStorm {
+                node,
+                changed,
+                secs,
+            } => {
+                let nd = self.c.nodes[node].dir.clone();
+                let conf = nd.join("keepalived.conf");
+                let t = Instant::now();
+                let mut k = 0u32;
+                while t.elapsed() < Duration::from_secs(secs) {
+                    if changed {
+                        let delta = if k % 2 == 0 { -40 } else { 0 };
+                        write_atomic(&conf, &config(&nd, node, delta))
+                            .map_err(|e| e.to_string())?;
+                    }
+                    if !sig(self.c.nodes[node].parent_pid(), Signal::SIGHUP) {
+                        return Err(format!(
+                            "parent of node {node} gone during the SIGHUP storm"
+                        ));
+                    }
+                    k += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                if changed {
+                    write_atomic(&conf, &config(&nd, node, 0)).map_err(|e| e.to_string())?;
+                    // Let queued reloads drain, then one last reload with the base config.
+                    std::thread::sleep(Duration::from_millis(500));
+                    sig(self.c.nodes[node].parent_pid(), Signal::SIGHUP);
+                }
+                Ok(Instant::now())
+            }
+            Fault::LinkDown(n, secs) => {
+                let ns = &self.c.lan.nodes[n].ns;
+                ns.ip(&["link", "set", "eth0", "down"])
+                    .map_err(|e| e.to_string())?;
+                std::thread::sleep(Duration::from_secs(secs));
+                ns.ip(&["link", "set", "eth0", "up"])
+                    .map_err(|e| e.to_string())?;
+                Ok(Instant::now())
+            }
+            Fault::Partition(n, secs) => {
+                let br = self.c.lan.bridge.name().to_string();
+                let port = format!("p{n}");
+                self.c
+                    .nft(&br, &["add", "table", "bridge", "chaos"])
+                    .and_then(|_| {
+                        self.c.nft(
+                            &br,
+                            &[
+                                "add",
+                                "chain",
+                                "bridge",
+                                "chaos",
+                                "fw",
+                                "{ type filter hook forward priority 0; }",
+                            ],
+                        )
+                    })
+                    .and_then(|_| {
+                        self.c.nft(
+                            &br,
+                            &[
+                                "add", "rule", "bridge", "chaos", "fw", "iifname", &port, "drop",
+                            ],
+                        )
+                    })
+                    .and_then(|_| {
+                        self.c.nft(
+                            &br,
+                            &[
+                                "add", "rule", "bridge", "chaos", "fw", "oifname", &port, "drop",
+                            ],
+                        )
+                    })
+                    .map_err(|e| e.to_string())?;
+                std::thread::sleep(Duration::from_secs(secs));
+                self.c
+                    .nft(&br, &["delete", "table", "bridge", "chaos"])
+                    .map_err(|e| e.to_string())?;
+                Ok(Instant::now())
+            }
+            Fault::Loss(n, pct, secs) => {
+                let ns = self.c.ns(n).to_string();
+                let pct_s = pct.to_string();
+                let mut r = self.c.nft(&ns, &["add", "table", "inet", "chaos"]);
+                for (chain, hook) in [("cin", "input"), ("cout", "output")] {
+                    let spec = format!("{{ type filter hook {hook} priority 0; }}");
+                    r = r
+                        .and_then(|_| {
+                            self.c
+                                .nft(&ns, &["add", "chain", "inet", "chaos", chain, &spec])
+                        })
+                        .and_then(|_| {
+                            self.c.nft(
+                                &ns,
+                                &[
+                                    "add", "rule", "inet", "chaos", chain, "ip", "protocol",
+                                    "vrrp", "numgen", "random", "mod", "100", "lt", &pct_s, "drop",
+                                ],
+                            )
+                        });
+                }
+                r.map_err(|e| e.to_string())?;
+                std::thread::sleep(Duration::from_secs(secs));
+                self.c
+                    .nft(&ns, &["delete", "table", "inet", "chaos"])
+                    .map_err(|e| e.to_string())?;
+                Ok(Instant::now())
+            }
+            Fault::HangScript(n, secs) => {
+                let flag = self.c.nodes[n].dir.join("hang");
+                let log0 = self.c.nodes[n].log().len();
+                std::fs::write(&flag, b"").map_err(|e| e.to_string())?;
+                let t = Instant::now();
+                let mut max_hung = 0;
+                // The VIP node n holds must move while its script hangs
+                // (weight -60 puts it below the 120 of node 1).
+                let held: Vec<usize> = (0..VIPS.len())
+                    .filter(|&i| self.expected_holders()[i] == n)
+                    .collect();
+                let mut moved = held.iter().map(|_| false).collect::<Vec<_>>();
+                while t.elapsed() < Duration::from_secs(secs) {
+                    let hung = self.hung_sleeps(n, "1000");
+                    max_hung = max_hung.max(hung);
+                    let h = self.c.holders();
+                    for (k, &i) in held.iter().enumerate() {
+                        if h[i] == vec![1] {
+                            moved[k] = true;
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                let tail = self.c.nodes[n]
+                    .log()
+                    .get(log0..)
+                    .unwrap_or_default()
+                    .to_string();
+                if !tail.contains("VRRP_Script(chk) timed_out") {
+                    return Err(
+                        "no 'VRRP_Script(chk) timed_out' log line while the script hung".into(),
+                    );
+                }
+                if moved.contains(&false) {
+                    return Err(format!(
+                        "VIP(s) of instances {held:?} did not move to node 1 while node {n}'s script hung"
+                    ));
+                }
+                let _ = std::fs::remove_file(&flag);
+                // timeout 2 s + the runner's TERM→KILL grace: none may survive.
+                let cleared = crate::wait::wait_for(Duration::from_secs(8), || {
+                    self.hung_sleeps(n, "1000") == 0
+                });
+                if !cleared {
+                    return Err(format!(
+                        "{} hung track script(s) still running 8 s after the hang ended (timeout 2 s)",
+                        self.hung_sleeps(n, "1000")
+                    ));
+                }
+                if max_hung > 2 {
+                    return Err(format!(
+                        "{max_hung} hung track scripts at once (timeout 2 s, interval 1 s)"
+                    ));
+                }
+                Ok(Instant::now())
+            }
+            Fault::HangNotify(n) => {
+                for nd in &self.c.nodes {
+                    std::fs::write(nd.dir.join("notify_hang"), b"").map_err(|e| e.to_string())?;
+                }
+                let ns = &self.c.lan.nodes[n].ns;
+                ns.ip(&["link", "set", "eth0", "down"])
+                    .map_err(|e| e.to_string())?;
+                std::thread::sleep(Duration::from_secs(5));
+                ns.ip(&["link", "set", "eth0", "up"])
+                    .map_err(|e| e.to_string())?;
+                for nd in &self.c.nodes {
+                    let _ = std::fs::remove_file(nd.dir.join("notify_hang"));
+                }
+                Ok(Instant::now())
+            }
+        }
+    }
+
+    /// `sleep ARG` processes in node `n`'s namespace (hung scripts).
+    fn hung_sleeps(&self, n: usize, arg: &str) -> usize {
+        walk(&self.c.ns_inodes)
+            .iter()
+            .filter(|p| p.node == n && p.comm == "sleep" && p.state != 'Z')
+            .filter(|p| {
+                std::fs::read(format!("/proc/{}/cmdline", p.pid))
+                    .map(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+                    .unwrap_or(false)
+            })
+            .count()
+    }
+
+    fn expected_holders(&self) -> [usize; 2] {
+        [0, 2]
+    }
+
+    fn daemons_up(&mut self) -> bool {
+        self.c.nodes.iter_mut().all(|n| {
+            let p = n.parent_pid();
+            let v = n.vrrp_pid();
+            n.spawned_running()
+                && p.is_some_and(crate::daemon::alive)
+                && v.is_some_and(|v| crate::daemon::alive(v) && crate::daemon::ppid(v) == p)
+        })
+    }
+
+    /// The audit; returns the convergence time measured from `since`.
+    fn audit(&mut self, since: Instant) -> Result<Duration, String> {
+        // 1. Convergence: every daemon up, each VIP on exactly its expected node,
+        //    stable for 1.5 s.
+        let expect = self.expected_holders();
+        let deadline = since + self.opts.converge_timeout;
+        let converged = loop {
+            let ok = self.daemons_up() && {
+                let h = self.c.holders();
+                h[0] == vec![expect[0]] && h[1] == vec![expect[1]]
+            };
+            if ok {
+                let at = since.elapsed();
+                let stable = crate::wait::wait_for(Duration::from_millis(1500), || {
+                    let h = self.c.holders();
+                    !(self.daemons_up() && h[0] == vec![expect[0]] && h[1] == vec![expect[1]])
+                });
+                if !stable {
+                    break Some(at);
+                }
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let Some(conv) = converged else {
+            let h = self.c.holders();
+            let pids: Vec<_> = self
+                .c
+                .nodes
+                .iter()
+                .map(|n| (n.parent_pid(), n.vrrp_pid()))
+                .collect();
+            return Err(format!(
+                "no convergence within {:?}: holders {VIPS:?} = {h:?} (expected {expect:?}), pids (parent, vrrp) {pids:?}",
+                self.opts.converge_timeout
+            ));
+        };
+        // 2. ARP from the client: the holder's MAC answers.
+        for (i, vip) in VIPS.iter().enumerate() {
+            let want = &self.c.macs[expect[i]];
+            let got = self.c.arp_mac(vip);
+            if got.as_deref() != Some(want.as_str()) {
+                return Err(format!(
+                    "ARP for {vip} from the client: {got:?}, holder's MAC {want}"
+                ));
+            }
+        }
+        // 3. Processes: two keepalived per node (parent + VRRP child), no
+        //    zombie that stays, no keepalived orphan.
+        let procs = walk(&self.c.ns_inodes);
+        for n in 0..NODES {
+            let ka: Vec<&ProcInfo> = procs
+                .iter()
+                .filter(|p| p.node == n && p.keepalived)
+                .collect();
+            if ka.len() != 2 {
+                return Err(format!(
+                    "node {n}: {} keepalived processes: {ka:?}",
+                    ka.len()
+                ));
+            }
+        }
+        let parents: Vec<i32> = self.c.nodes.iter().filter_map(|n| n.parent_pid()).collect();
+        let ka_pids: Vec<i32> = procs
+            .iter()
+            .filter(|p| p.keepalived)
+            .map(|p| p.pid)
+            .collect();
+        for p in &procs {
+            if p.keepalived && !parents.contains(&p.pid) && !parents.contains(&p.ppid) {
+                return Err(format!("orphan keepalived process: {p:?}"));
+            }
+        }
+        let zombies: Vec<i32> = procs
+            .iter()
+            .filter(|p| p.state == 'Z')
+            .map(|p| p.pid)
+            .collect();
+        if !zombies.is_empty() {
+            std::thread::sleep(Duration::from_secs(2));
+            let still: Vec<ProcInfo> = walk(&self.c.ns_inodes)
+                .into_iter()
+                .filter(|p| p.state == 'Z' && zombies.contains(&p.pid))
+                .collect();
+            if !still.is_empty() {
+                return Err(format!("zombies for more than 2 s: {still:?}"));
+            }
+        }
+        // Processes of scripts whose parent is not a keepalived of ours (reparented).
+        for p in &procs {
+            if !p.keepalived && p.node < NODES && !ka_pids.contains(&p.ppid) {
+                let note = format!(
+                    "stray process in node {}: pid {} '{}' ppid {}",
+                    p.node, p.pid, p.comm, p.ppid
+                );
+                if !self.report.notes.contains(&note) {
+                    self.report.notes.push(note);
+                }
+            }
+        }
+        // 4. fds and RSS per process over its life.
+        for p in procs.iter().filter(|p| p.keepalived && p.state != 'Z') {
+            let (f0, r0) = *self.first.entry(p.pid).or_insert((p.fds, p.rss_kib));
+            let fg = p.fds.saturating_sub(f0);
+            let rg = p.rss_kib.saturating_sub(r0);
+            self.report.max_fd_growth = self.report.max_fd_growth.max(fg);
+            self.report.max_rss_growth_kib = self.report.max_rss_growth_kib.max(rg);
+            if fg > self.opts.max_fd_growth {
+                return Err(format!("pid {} ({}) fds {f0} -> {}", p.pid, p.node, p.fds));
+            }
+            if rg > self.opts.max_rss_growth_kib {
+                return Err(format!(
+                    "pid {} ({}) RSS {r0} -> {} KiB",
+                    p.pid, p.node, p.rss_kib
+                ));
+            }
+        }
+        // 5. No panic in any log.
+        for n in &self.c.nodes {
+            if n.log().contains("panicked") {
+                return Err(format!("node {}: 'panicked' in the log", n.idx));
+            }
+        }
+        self.report.audits_passed += 1;
+        Ok(conv)
+    }
+}
