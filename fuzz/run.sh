@@ -31,6 +31,10 @@ fi
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 BIN_DIR="$FUZZ_DIR/target/$TRIPLE/release"
 TARGETS=${FUZZ_TARGETS:-$(cargo fuzz list)}
+if [[ -z ${TARGETS//[[:space:]]/} ]]; then
+  echo "FAIL: no fuzz targets found (cargo fuzz list)" >&2
+  exit 2
+fi
 SCRATCH="$FUZZ_DIR/scratch"
 LOGS="$FUZZ_DIR/scratch/logs"
 mkdir -p "$LOGS"
@@ -39,6 +43,11 @@ failed=()
 printf '\n%-16s %8s %12s %10s  %s\n' target seeds execs exec/s result
 for t in $TARGETS; do
   bin="$BIN_DIR/$t"
+  if [[ ! -x $bin ]]; then
+    printf '%-16s %8s %12s %10s  %s\n' "$t" - - - "MISSING binary $bin"
+    failed+=("$t")
+    continue
+  fi
   corpus="$FUZZ_DIR/corpus/$t"
   regress="$FUZZ_DIR/regressions/$t"
   arts="$FUZZ_DIR/artifacts/$t"
