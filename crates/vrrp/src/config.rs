@@ -174,6 +174,10 @@ pub struct InstanceConfig {
     /// its own but emits [`crate::Action::SyncWantMaster`]; the daemon
     /// answers with [`crate::Input::SyncGoMaster`] when the whole group may.
     pub sync_group: bool,
+    /// keepalived 2.4 `auth_hmac` (HMAC-SHA256 trailer; any version and
+    /// family). The daemon must report the wall clock once with
+    /// [`crate::Instance::set_wall_clock`] before [`crate::Input::Startup`].
+    pub auth_hmac: Option<crate::auth_hmac::AuthHmacConfig>,
 }
 
 impl InstanceConfig {
@@ -221,6 +225,7 @@ impl InstanceConfig {
             trackers: Vec::new(),
             startup_delay: Duration::ZERO,
             sync_group: false,
+            auth_hmac: None,
         }
     }
 

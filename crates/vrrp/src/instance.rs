@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::action::{Action, Input, LogLine, NotifyEvent, OutPacket, State, TimerKind};
+use crate::auth_hmac::{self, HmacState};
 use crate::config::{Auth, InitialState, InstanceConfig, TrackConfig, TrackKind, V3Checksum};
 use crate::rx::{Counter, LogLevel, RxError, RxPacket};
 use crate::stats::Stats;
@@ -72,6 +73,10 @@ pub struct Instance {
     delayed_start: Option<Instant>,
     track_status: Vec<TrackStatus>,
     stats: Stats,
+    /// `auth_hmac` state (sequence, replay marks).
+    hmac: Option<HmacState>,
+    /// Time of the input being handled (for `auth_hmac`).
+    now: Instant,
 }
 
 impl Instance {
@@ -108,7 +113,35 @@ impl Instance {
             delayed_start: None,
             track_status: vec![TrackStatus::Unknown; n],
             stats: Stats::default(),
+            hmac: None,
+            now: Instant::from_micros(0),
         }
+        .with_hmac()
+    }
+
+    fn with_hmac(mut self) -> Self {
+        self.hmac = self.cfg.auth_hmac.clone().map(|c| {
+            let mut h = HmacState::new(c);
+            h.set_max_senders(self.cfg.unicast_peers.len());
+            h
+        });
+        self
+    }
+
+    /// Report the wall clock (UTC µs since the Unix epoch) read at monotonic
+    /// `now`, for `auth_hmac`. Call once before [`Input::Startup`]; calling
+    /// again later is harmless (it only serves first-contact freshness
+    /// checks, see [`crate::auth_hmac`]). Returns a log line when the wall
+    /// clock stepped by a second or more since the first call.
+    pub fn set_wall_clock(&mut self, now: Instant, unix_micros: u64) -> Option<LogLine> {
+        let step = self.hmac.as_mut()?.set_wall_clock(now, unix_micros)?;
+        Some(LogLine {
+            level: LogLevel::Detail,
+            text: format!(
+                "({}) wall clock stepped by {step} s; auth_hmac sequence unaffected",
+                self.cfg.name
+            ),
+        })
     }
 
     /// The configuration in use.
@@ -188,6 +221,7 @@ impl Instance {
     /// in order. Timer actions come last.
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
         let mut out = Vec::new();
+        self.now = now;
         match input {
             Input::Startup => self.startup(now, &mut out),
             Input::Packet(p) => self.receive(now, p, &mut out),
@@ -1052,8 +1086,13 @@ impl Instance {
             }
             expected = ihl + if want_ah { ah::AH_LEN } else { 0 };
         }
-        // 2. Length.
+        // 2. Length (an auth_hmac trailer adds exactly 28 octets).
         expected += wv::expected_len(fam, hd.version_nibble(), hd.count());
+        let mut trailer = None;
+        if self.hmac.is_some() && buflen == expected + auth_hmac::TRAILER_LEN {
+            trailer = Some(expected);
+            expected += auth_hmac::TRAILER_LEN;
+        }
         if buflen != expected {
             return Err(RxError::Length {
                 received: buflen,
@@ -1075,6 +1114,17 @@ impl Instance {
                 received: hd.version_nibble(),
                 expected: self.cfg.version.number(),
             });
+        }
+        // 5. auth_hmac (keepalived 2.4: before any field reaches the FSM).
+        if let Some(h) = self.hmac.as_mut() {
+            if unicast && !self.cfg.unicast_peers.iter().any(|u| u.addr == src) {
+                return Err(RxError::NotUnicastPeer(src));
+            }
+            let end = trailer.unwrap_or(buflen);
+            let pdu = &data[vrrp_off..end];
+            let tr = trailer.map(|t| &data[t..]);
+            h.verify(self.now, fam, src, pdu, tr)
+                .map_err(|err| RxError::AuthHmac { err, src })?;
         }
         let mut ah_seq = None;
         // 6. v2 auth and interval.
@@ -1292,18 +1342,56 @@ impl Instance {
         } else {
             vec![self.cfg.mcast_group]
         };
-        let packets = dsts
+        let mut packets: Vec<OutPacket> = dsts
             .into_iter()
             .map(|d| OutPacket {
                 dst: d,
                 data: self.build_advert(priority, d),
             })
             .collect();
+        self.sign_adverts(&mut packets);
         out.push(Action::SendAdvert { priority, packets });
         self.stats.advert_sent = self.stats.advert_sent.wrapping_add(1);
     }
 
-    /// Builds the datagram for one destination (see [`OutPacket::data`]).
+    /// Append the `auth_hmac` trailer, signed once for every copy (the
+    /// HMAC reads the checksum as zero and does not cover the destination).
+    fn sign_adverts(&mut self, packets: &mut [OutPacket]) {
+        let Some(h) = self.hmac.as_mut() else {
+            return;
+        };
+        let Some(first) = packets.first() else {
+            return;
+        };
+        let fam = self.cfg.family;
+        let voff = match fam {
+            Family::V4 => {
+                ipv4::MIN_HEADER_LEN
+                    + if matches!(self.cfg.effective_auth(), Auth::Ah(_)) {
+                        ah::AH_LEN
+                    } else {
+                        0
+                    }
+            }
+            Family::V6 => 0,
+        };
+        let src = self.src.unwrap_or(match fam {
+            Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Family::V6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        });
+        let Some(tr) = h.sign(self.now, fam, src, &first.data[voff..]) else {
+            return;
+        };
+        for p in packets.iter_mut() {
+            p.data.extend_from_slice(&tr);
+            if fam == Family::V4 {
+                set_ipv4_total_len(&mut p.data);
+            }
+        }
+    }
+
+    /// Builds the datagram for one destination (see [`OutPacket::data`]),
+    /// without the `auth_hmac` trailer.
     pub fn build_advert(&self, priority: u8, dst: IpAddr) -> Vec<u8> {
         let fam = self.cfg.family;
         let auth = self.cfg.effective_auth();
@@ -1424,6 +1512,18 @@ impl Instance {
             self.src = cfg.src_addr;
         }
         self.cfg = cfg;
+        match (self.hmac.as_mut(), self.cfg.auth_hmac.clone()) {
+            (Some(h), Some(c)) => {
+                h.reconfigure(c);
+                h.set_max_senders(self.cfg.unicast_peers.len());
+            }
+            (None, Some(c)) => {
+                let mut h = HmacState::new(c);
+                h.set_max_senders(self.cfg.unicast_peers.len());
+                self.hmac = Some(h);
+            }
+            (_, None) => self.hmac = None,
+        }
         self.reevaluate(now, out);
     }
 
@@ -1438,6 +1538,20 @@ impl Instance {
         out.push(Action::Notify(NotifyEvent::Stop));
         self.timers = [None; 4];
     }
+}
+
+/// Rewrite an emitted IPv4 header's total length (and its checksum) after
+/// the `auth_hmac` trailer was appended.
+fn set_ipv4_total_len(d: &mut [u8]) {
+    if d.len() < ipv4::MIN_HEADER_LEN {
+        return;
+    }
+    let tot = u16::try_from(d.len()).unwrap_or(u16::MAX);
+    d[2..4].copy_from_slice(&tot.to_be_bytes());
+    d[10] = 0;
+    d[11] = 0;
+    let c = wire::checksum::checksum(&d[..ipv4::MIN_HEADER_LEN]);
+    d[10..12].copy_from_slice(&c.to_be_bytes());
 }
 
 fn rx_src(p: &RxPacket<'_>) -> Option<IpAddr> {

@@ -48,6 +48,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod auth_hmac;
 pub mod config;
 pub mod instance;
 pub mod ratelimit;

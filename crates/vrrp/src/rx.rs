@@ -180,6 +180,14 @@ pub enum RxError {
     /// The VRID is not this instance's: the daemon dispatched it wrongly
     /// (keepalived drops these at dispatch, see [`crate::wire::peek`]).
     WrongVrid(u8),
+    /// keepalived 2.4 `auth_hmac`: the trailer is missing (enforce),
+    /// malformed, signed with an unknown key, forged, stale or replayed.
+    AuthHmac {
+        /// Why.
+        err: crate::auth_hmac::HmacError,
+        /// Sender.
+        src: std::net::IpAddr,
+    },
 }
 
 impl RxError {
@@ -200,7 +208,9 @@ impl RxError {
             Ttl { .. } | UnicastTtl { .. } => Counter::IpTtl,
             Version { .. } => Counter::Version,
             InvalidAuthType(_) => Counter::InvalidAuthType,
-            BadPassword | AhIcv | AhSpi { .. } | AhSequence { .. } => Counter::AuthFailure,
+            BadPassword | AhIcv | AhSpi { .. } | AhSequence { .. } | AuthHmac { .. } => {
+                Counter::AuthFailure
+            }
             InvalidType(_) => Counter::InvalidType,
             AddressCount { .. } | WrongCast { .. } | VipMissing { .. } => Counter::AddrList,
             Checksum { .. } => Counter::Checksum,
@@ -255,6 +265,7 @@ impl RxError {
             NotListening => "not_listening",
             WrongVrid(_) => "wrong_vrid",
             FamilyMismatch => "family_mismatch",
+            AuthHmac { err, .. } => err.kind(),
         }
     }
 }
@@ -333,6 +344,7 @@ impl fmt::Display for Line<'_> {
             NotUnicastPeer(a) => write!(f, "({n}) unicast source address {a} not a unicast peer"),
             UnicastTtl { received, min, max } => write!(f, "({n}) TTL/HL {received} not in range {min} - {max}"),
             NotListening | WrongVrid(_) | FamilyMismatch => Ok(()),
+            AuthHmac { err, src } => f.write_str(&err.log_line(n, *src)),
         }
     }
 }

@@ -1,0 +1,519 @@
+//! keepalived 2.4's `auth_hmac` advert trailer (draft-cassen-vrrp-auth-hmac),
+//! sans-IO: signing on send, verification with anti-replay on receive.
+//!
+//! Wire format (28 octets appended after the VRRP message, after the v2
+//! authentication data; not covered by the VRRP checksum):
+//!
+//! ```text
+//!  0       1       2               4                               8
+//! +-------+-------+---------------+-------------------------------+
+//! | type=1| key id| reserved = 0  | seconds (UTC, network order)  |
+//! +-------+-------+---------------+---------------+---------------+
+//! | 1/65536 s     | counter       | HMAC-SHA256 truncated to 128 bits (16)
+//! +---------------+---------------+----------------------------------- ...
+//! ```
+//!
+//! The 64-bit sequence is `seconds << 32 | fraction << 16 | counter`,
+//! compared with RFC 1982 serial arithmetic. The HMAC input is a 20-octet
+//! pseudo header (`4` or `6`, VRRP version, VRID, 0, source address zero
+//! padded to 16 octets), then the VRRP message and the first 12 trailer
+//! octets with the VRRP checksum read as zero, then 16 zero octets.
+//!
+//! # Clocks (where keepalived-rs differs from keepalived 2.4.3)
+//!
+//! keepalived reads `CLOCK_REALTIME` for every advert it signs and every
+//! trailer it checks, so a wall-clock step on a running node strands the
+//! sequence outside the peers' freshness window ("turned a transient time
+//! error into a lasting dual active", 2.4.3 release notes). Here the wall
+//! clock is read **once**: the first [`HmacState::set_wall_clock`] call
+//! anchors UTC to the daemon's monotonic clock, and from then on
+//!
+//! * the sending sequence is `anchor + monotonic elapsed`, and always at
+//!   least the previous value + 1: it never repeats and never moves with
+//!   the wall clock;
+//! * a sender we have heard from is judged fresh against the monotonic time
+//!   elapsed since its last accepted advert (its seconds may run ahead, e.g.
+//!   a keepalived 2.4 peer whose clock stepped forward, but not fall behind
+//!   by more than the window), never against our wall clock;
+//! * only a *first contact* (a new sender, or one silent for longer than the
+//!   window) is compared with the latest wall-clock reading.
+//!
+//! A wall-clock step on either running node therefore changes nothing on
+//! the wire or in what is accepted, so it cannot make a backup miss its
+//! master's adverts (the way authentication produces two masters).
+//! Two nodes whose clocks *disagree* by more than the window when they
+//! first meet still reject each other, as with keepalived (that is the
+//! freshness guarantee of `anti_replay time`); the log line gives the skew.
+
+use crate::time::Instant;
+use crate::wire::Family;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::net::IpAddr;
+
+/// Trailer length in octets.
+pub const TRAILER_LEN: usize = 28;
+/// `ext_type` of HMAC-SHA256-128.
+pub const EXT_TYPE_SHA256: u8 = 1;
+/// Truncated HMAC length.
+pub const HMAC_LEN: usize = 16;
+/// Smallest key, octets.
+pub const KEY_MIN: usize = 32;
+/// Largest key, octets.
+pub const KEY_MAX: usize = 64;
+/// Freshness window bounds (seconds) and the floor of the derived default.
+pub const WINDOW_MIN: u32 = 1;
+/// Largest `time_window`.
+pub const WINDOW_MAX: u32 = 300;
+/// Floor of `max(3 x advert_int, 5)`.
+pub const WINDOW_FLOOR: u32 = 5;
+/// Multicast senders remembered for anti-replay (LRU), as keepalived.
+pub const MCAST_SENDERS: usize = 4;
+
+/// `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacMode {
+    /// Sign; reject adverts without a valid trailer (default).
+    Enforce,
+    /// Sign; accept adverts without a trailer (migration).
+    Permissive,
+    /// Do not sign; verify trailers that are present, accept missing ones.
+    ReceiveOnly,
+}
+
+impl HmacMode {
+    /// keepalived's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HmacMode::Enforce => "enforce",
+            HmacMode::Permissive => "permissive",
+            HmacMode::ReceiveOnly => "receive-only",
+        }
+    }
+}
+
+/// `anti_replay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AntiReplay {
+    /// Freshness window plus per-sender growth (default).
+    Time,
+    /// Per-sender growth only.
+    Monotonic,
+}
+
+/// One `key ID VALUE`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HmacKey {
+    /// Key id 1..255.
+    pub id: u8,
+    /// 32..64 octets.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        write!(f, "HmacKey {{ id: {}, len: {} }}", self.id, self.key.len())
+    }
+}
+
+/// The `auth_hmac { }` block, resolved (defaults applied by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthHmacConfig {
+    /// Keys by id (verification accepts any of them).
+    pub keys: Vec<HmacKey>,
+    /// Key used to sign.
+    pub active_key: u8,
+    /// Mode.
+    pub mode: HmacMode,
+    /// Replay protection.
+    pub anti_replay: AntiReplay,
+    /// Freshness window in seconds (`max(3 x advert_int, 5)` by default).
+    pub time_window: u32,
+}
+
+impl AuthHmacConfig {
+    /// keepalived's default window for an advert interval in seconds:
+    /// `3 x advert_int` clamped to 5..300.
+    pub fn default_window(advert_secs: u32) -> u32 {
+        advert_secs
+            .saturating_mul(3)
+            .clamp(WINDOW_FLOOR, WINDOW_MAX)
+    }
+}
+
+/// Why a trailer was refused (each with keepalived 2.4's log line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacError {
+    /// `mode enforce` and no trailer.
+    Missing,
+    /// Unknown ext_type or non-zero reserved field.
+    Malformed,
+    /// The key id names no configured key.
+    UnknownKey(u8),
+    /// The HMAC does not verify.
+    BadHmac,
+    /// Outside the freshness window; `skew` = our seconds - theirs.
+    Stale {
+        /// Skew in seconds.
+        skew: i64,
+        /// Window in seconds.
+        window: u32,
+    },
+    /// Not newer than the last advert accepted from that sender.
+    Replay,
+}
+
+impl HmacError {
+    /// keepalived 2.4's log line for `iname` and sender `src`.
+    pub fn log_line(&self, iname: &str, src: IpAddr) -> String {
+        match self {
+            HmacError::Missing => format!("({iname}) missing authentication trailer from {src}"),
+            HmacError::Malformed => {
+                format!("({iname}) malformed authentication trailer from {src}")
+            }
+            HmacError::UnknownKey(id) => {
+                format!("({iname}) unknown authentication key id {id} from {src}")
+            }
+            HmacError::BadHmac => format!("({iname}) invalid authentication HMAC from {src}"),
+            HmacError::Stale { skew, window } => format!(
+                "({iname}) stale authentication trailer from {src}, clock skew {skew} sec exceeds window {window} sec"
+            ),
+            HmacError::Replay => format!("({iname}) replayed authentication trailer from {src}"),
+        }
+    }
+    /// Short name (counters, rate limiting).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HmacError::Missing => "auth_ext_missing",
+            HmacError::Malformed => "auth_ext_malformed",
+            HmacError::UnknownKey(_) => "auth_ext_unknown_key",
+            HmacError::BadHmac => "auth_ext_bad_hmac",
+            HmacError::Stale { .. } => "auth_ext_stale",
+            HmacError::Replay => "auth_ext_replay",
+        }
+    }
+}
+
+impl std::fmt::Display for HmacError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+/// RFC 1982 "a is after b" on 64 bits.
+pub fn seq_after(a: u64, b: u64) -> bool {
+    (a.wrapping_sub(b) as i64) > 0
+}
+
+/// Sequence of a UTC time in µs: seconds, 1/65536 s, counter 0.
+pub fn seq_of_unix_micros(us: u64) -> u64 {
+    let secs = (us / 1_000_000) as u32 as u64;
+    let frac = ((us % 1_000_000) << 16) / 1_000_000;
+    (secs << 32) | (frac << 16)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    seq: u64,
+    at: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Sender {
+    addr: IpAddr,
+    mark: Option<Mark>,
+    last_used: u64,
+}
+
+/// Per-instance signing and verification state.
+#[derive(Debug, Clone)]
+pub struct HmacState {
+    cfg: AuthHmacConfig,
+    /// (monotonic, UTC µs) of the first wall-clock reading.
+    anchor: Option<(Instant, u64)>,
+    /// Latest wall-clock reading (first contacts only).
+    latest_wall: Option<(Instant, u64)>,
+    send_seq: u64,
+    senders: Vec<Sender>,
+    max_senders: usize,
+    lru: u64,
+}
+
+impl HmacState {
+    /// State for `cfg`. Call [`Self::set_wall_clock`] before the first advert.
+    pub fn new(cfg: AuthHmacConfig) -> Self {
+        HmacState {
+            cfg,
+            anchor: None,
+            latest_wall: None,
+            send_seq: 0,
+            senders: Vec::new(),
+            max_senders: MCAST_SENDERS,
+            lru: 0,
+        }
+    }
+
+    /// Remember up to `n` senders (at least [`MCAST_SENDERS`]); a unicast
+    /// instance passes its peer count so every peer keeps its own mark.
+    pub fn set_max_senders(&mut self, n: usize) {
+        self.max_senders = n.max(MCAST_SENDERS);
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthHmacConfig {
+        &self.cfg
+    }
+
+    /// Replace keys/mode on reload, keeping the sequence and replay marks
+    /// (a reload must not let an old advert in, nor restart our sequence).
+    pub fn reconfigure(&mut self, cfg: AuthHmacConfig) {
+        self.cfg = cfg;
+    }
+
+    /// Trailer length this instance appends (0 in receive-only mode).
+    pub fn trailer_len(&self) -> usize {
+        if self.cfg.mode == HmacMode::ReceiveOnly {
+            0
+        } else {
+            TRAILER_LEN
+        }
+    }
+
+    /// Report the wall clock (UTC µs since the Unix epoch) read at monotonic
+    /// `now`. The first call anchors the sequence; later calls only serve
+    /// first-contact freshness checks. Returns the step in seconds relative
+    /// to the anchor (for a log line) when it exceeds one second.
+    pub fn set_wall_clock(&mut self, now: Instant, unix_micros: u64) -> Option<i64> {
+        self.latest_wall = Some((now, unix_micros));
+        match self.anchor {
+            None => {
+                self.anchor = Some((now, unix_micros));
+                None
+            }
+            Some((m, w)) => {
+                let expected = w as i128 + (now.as_micros() as i128 - m.as_micros() as i128);
+                let step = (unix_micros as i128 - expected) / 1_000_000;
+                (step.abs() >= 1).then_some(step as i64)
+            }
+        }
+    }
+
+    /// UTC µs estimate at `now` from the anchor (monotonic since).
+    fn anchored_wall(&self, now: Instant) -> u64 {
+        match self.anchor {
+            Some((m, w)) => w.saturating_add(now.as_micros().saturating_sub(m.as_micros())),
+            None => now.as_micros(),
+        }
+    }
+
+    /// Latest wall reading moved to `now`.
+    fn wall_now(&self, now: Instant) -> u64 {
+        match self.latest_wall {
+            Some((m, w)) => w.saturating_add(now.as_micros().saturating_sub(m.as_micros())),
+            None => self.anchored_wall(now),
+        }
+    }
+
+    /// Next sending sequence: anchored time, strictly growing.
+    pub fn next_seq(&mut self, now: Instant) -> u64 {
+        let clk = seq_of_unix_micros(self.anchored_wall(now));
+        self.send_seq = if seq_after(clk, self.send_seq) {
+            clk
+        } else {
+            self.send_seq.wrapping_add(1)
+        };
+        self.send_seq
+    }
+
+    /// Sign one advert. `pdu` is the VRRP message (header, addresses, v2
+    /// auth data) as sent, checksum included (read as zero). Returns the
+    /// trailer to append, or `None` in receive-only mode. The same trailer
+    /// goes to every unicast peer (the HMAC does not cover the destination).
+    pub fn sign(
+        &mut self,
+        now: Instant,
+        family: Family,
+        src: IpAddr,
+        pdu: &[u8],
+    ) -> Option<[u8; TRAILER_LEN]> {
+        if self.cfg.mode == HmacMode::ReceiveOnly || pdu.len() < 8 {
+            return None;
+        }
+        let seq = self.next_seq(now);
+        let mut t = [0u8; TRAILER_LEN];
+        t[0] = EXT_TYPE_SHA256;
+        t[1] = self.cfg.active_key;
+        t[4..8].copy_from_slice(&((seq >> 32) as u32).to_be_bytes());
+        t[8..10].copy_from_slice(&((seq >> 16) as u16).to_be_bytes());
+        t[10..12].copy_from_slice(&(seq as u16).to_be_bytes());
+        if let Some(k) = self.key(self.cfg.active_key) {
+            let d = digest(k, family, pdu, src, &t[..12]);
+            t[12..].copy_from_slice(&d);
+        }
+        // An undefined active key leaves a zero HMAC: every receiver refuses it.
+        Some(t)
+    }
+
+    fn key(&self, id: u8) -> Option<&[u8]> {
+        self.cfg
+            .keys
+            .iter()
+            .find(|k| k.id == id)
+            .map(|k| k.key.as_slice())
+    }
+
+    /// Verify a received advert. `pdu` is the VRRP message without the
+    /// trailer; `trailer` is `None` when the datagram had none. `Ok(())`
+    /// means process the advert.
+    pub fn verify(
+        &mut self,
+        now: Instant,
+        family: Family,
+        src: IpAddr,
+        pdu: &[u8],
+        trailer: Option<&[u8]>,
+    ) -> Result<(), HmacError> {
+        let Some(t) = trailer else {
+            return if self.cfg.mode == HmacMode::Enforce {
+                Err(HmacError::Missing)
+            } else {
+                Ok(())
+            };
+        };
+        if t.len() != TRAILER_LEN || t[0] != EXT_TYPE_SHA256 || t[2] != 0 || t[3] != 0 {
+            return Err(HmacError::Malformed);
+        }
+        let key = self.key(t[1]).ok_or(HmacError::UnknownKey(t[1]))?;
+        if pdu.len() < 8 {
+            return Err(HmacError::Malformed);
+        }
+        let d = digest(key, family, pdu, src, &t[..12]);
+        if !ct_eq(&d, &t[12..]) {
+            return Err(HmacError::BadHmac);
+        }
+        let sec = u32::from_be_bytes([t[4], t[5], t[6], t[7]]);
+        let seq = (u64::from(sec) << 32)
+            | (u64::from(u16::from_be_bytes([t[8], t[9]])) << 16)
+            | u64::from(u16::from_be_bytes([t[10], t[11]]));
+        let window = self.cfg.time_window;
+        let time_mode = self.cfg.anti_replay == AntiReplay::Time;
+        let wall_secs = (self.wall_now(now) / 1_000_000) as u32;
+        let idx = self.sender(src);
+        let s = &mut self.senders[idx];
+        // A mark older than the window (monotonic) orders nothing the
+        // first-contact check does not already refuse: forget it, so a
+        // sender that restarted is heard again.
+        if time_mode {
+            if let Some(m) = s.mark {
+                if now.as_micros().saturating_sub(m.at.as_micros()) > u64::from(window) * 1_000_000
+                {
+                    s.mark = None;
+                }
+            }
+        }
+        match s.mark {
+            Some(m) => {
+                if time_mode {
+                    // Expected seconds: the mark advanced by our monotonic time.
+                    let elapsed =
+                        (now.as_micros().saturating_sub(m.at.as_micros()) / 1_000_000) as u32;
+                    let expected = ((m.seq >> 32) as u32).wrapping_add(elapsed);
+                    let behind = expected.wrapping_sub(sec) as i32;
+                    if behind > window as i32 {
+                        return Err(HmacError::Stale {
+                            skew: i64::from(behind),
+                            window,
+                        });
+                    }
+                }
+                if !seq_after(seq, m.seq) {
+                    return Err(HmacError::Replay);
+                }
+            }
+            None => {
+                if time_mode {
+                    let skew = wall_secs.wrapping_sub(sec) as i32;
+                    if skew.unsigned_abs() > window {
+                        return Err(HmacError::Stale {
+                            skew: i64::from(skew),
+                            window,
+                        });
+                    }
+                }
+            }
+        }
+        s.mark = Some(Mark { seq, at: now });
+        Ok(())
+    }
+
+    /// Replay slot for `src` (LRU over [`MCAST_SENDERS`] senders, enough
+    /// for unicast peers too: the caller checks that a unicast source is a
+    /// configured peer first).
+    fn sender(&mut self, src: IpAddr) -> usize {
+        self.lru += 1;
+        if let Some(i) = self.senders.iter().position(|s| s.addr == src) {
+            self.senders[i].last_used = self.lru;
+            return i;
+        }
+        let s = Sender {
+            addr: src,
+            mark: None,
+            last_used: self.lru,
+        };
+        if self.senders.len() < self.max_senders {
+            self.senders.push(s);
+            return self.senders.len() - 1;
+        }
+        let i = self
+            .senders
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| s.last_used)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        self.senders[i] = s;
+        i
+    }
+}
+
+/// The draft's HMAC input and the truncated digest.
+fn digest(key: &[u8], family: Family, pdu: &[u8], src: IpAddr, prefix: &[u8]) -> [u8; HMAC_LEN] {
+    let mut pseudo = [0u8; 20];
+    pseudo[0] = match family {
+        Family::V4 => 4,
+        Family::V6 => 6,
+    };
+    pseudo[1] = pdu[0] >> 4;
+    pseudo[2] = pdu[1];
+    match src {
+        IpAddr::V4(a) => pseudo[4..8].copy_from_slice(&a.octets()),
+        IpAddr::V6(a) => pseudo[4..20].copy_from_slice(&a.octets()),
+    }
+    // new_from_slice accepts any length for HMAC.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return [0; HMAC_LEN];
+    };
+    mac.update(&pseudo);
+    mac.update(&pdu[..6]);
+    mac.update(&[0, 0]);
+    mac.update(&pdu[8..]);
+    mac.update(prefix);
+    mac.update(&[0u8; HMAC_LEN]);
+    let full = mac.finalize().into_bytes();
+    let mut out = [0u8; HMAC_LEN];
+    out.copy_from_slice(&full[..HMAC_LEN]);
+    out
+}
+
+/// Constant-time equality (no early exit on the first differing octet).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut d = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        d |= x ^ y;
+    }
+    std::hint::black_box(d) == 0
+}
