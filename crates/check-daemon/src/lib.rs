@@ -311,8 +311,20 @@ impl CheckRuntime {
     /// Applies the difference between the kernel and the desired table of
     /// the virtual servers `vss`, and deletes the services in `gone`.
     fn reconcile(&mut self, vss: &BTreeSet<usize>, gone: &[ServiceKey]) {
+        // A refused operation means the mirror was wrong (someone else
+        // changed the table): re-read it and try once more.
+        if self.reconcile_once(vss, gone) {
+            self.refresh_mirror();
+            if self.reconcile_once(vss, gone) {
+                self.refresh_mirror();
+            }
+        }
+    }
+
+    /// One reconciliation pass; true when an operation failed.
+    fn reconcile_once(&mut self, vss: &BTreeSet<usize>, gone: &[ServiceKey]) -> bool {
         let (Some(engine), Some(mapped)) = (self.engine.as_ref(), self.mapped.as_ref()) else {
-            return;
+            return false;
         };
         let mut desired = Vec::new();
         for &vs in vss {
@@ -337,10 +349,10 @@ impl CheckRuntime {
             },
         ));
         if ops.is_empty() {
-            return;
+            return false;
         }
         let Some(backend) = self.backend.as_mut() else {
-            return;
+            return false;
         };
         let mut failed = false;
         for op in &ops {
@@ -358,9 +370,7 @@ impl CheckRuntime {
                 }
             }
         }
-        if failed {
-            self.refresh_mirror();
-        }
+        failed
     }
 
     fn run_actions(&mut self, sched: &mut Sched, actions: Vec<Action>) {

@@ -857,3 +857,33 @@ fn reload_applies_only_the_difference() {
         ]
     );
 }
+
+#[test]
+fn table_changed_behind_our_back_is_repaired() {
+    let Some(_ns) = Netns::enter() else { return };
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let pa = a.local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = vs(&format!(
+        "real_server 127.0.0.1 {pa} {{\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\nreal_server 127.0.0.2 {closed} {{\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n"
+    ));
+    let mut r = rig(&text);
+    // Someone deletes our service (ipvsadm -D): the next change re-creates
+    // it after the refused operation.
+    {
+        let mut st = r.ipvs.lock().unwrap();
+        let k = st.order[0];
+        st.map.remove(&k);
+        st.order.clear();
+    }
+    r.wait_log(
+        &format!("Removing service [127.0.0.2]:tcp:{closed}"),
+        Duration::from_secs(5),
+    );
+    drive(&mut r.sched, &mut r.rt, Duration::from_millis(100));
+    assert_eq!(r.dests(), vec![(addr(&format!("127.0.0.1:{pa}")), 1)]);
+}
