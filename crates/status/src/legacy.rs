@@ -37,6 +37,7 @@ pub struct JsonData {
     /// Last transition, seconds since the epoch.
     pub last_transition: f64,
     /// `garp_master_delay`, seconds.
+    #[serde(serialize_with = "g_float")]
     pub garp_delay: f64,
     /// `garp_master_refresh`, seconds.
     pub garp_refresh: u64,
@@ -63,8 +64,10 @@ pub struct JsonData {
     /// `promote_secondaries`.
     pub promote_secondaries: bool,
     /// Advertisement interval, seconds.
+    #[serde(serialize_with = "g_float")]
     pub adver_int: f64,
     /// Master's advertisement interval, seconds.
+    #[serde(serialize_with = "g_float")]
     pub master_adver_int: f64,
     /// `accept` (0/1).
     pub accept: u32,
@@ -167,7 +170,7 @@ impl Default for JsonExtras {
             higher_prio_send_advert: false,
             vipset: false,
             promote_secondaries: false,
-            accept: false,
+            accept: true,
             smtp_alert: false,
             notify_deleted: false,
             track_ifp: Vec::new(),
@@ -225,14 +228,31 @@ impl JsonEntry {
     }
 }
 
+/// keepalived's json writer prints these with `%g`: `1`, `5`, `0.5`. An
+/// integral value must not become `1.0`: keepalived-exporter decodes
+/// `garp_delay` into a Go `int`, which refuses `5.0`.
+fn g_float<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
 /// `keepalived.json` content (compact, as upstream's json writer).
 pub fn render_json(entries: &[JsonEntry]) -> String {
     serde_json::to_string(entries).unwrap_or_else(|_| "[]".to_string())
 }
 
-/// A virtual address in keepalived's `format_ipaddress` layout:
-/// `ADDR[/PREFIX] [brd B ]dev IFNAME scope SCOPE[ label L]` (the prefix is
-/// omitted for /32 and /128).
+/// A virtual address in keepalived 2.2.7's `format_ipaddress` layout:
+/// `ADDR[/PREFIX][ brd B] dev IFNAME scope SCOPE[ label L]` then `extra`
+/// words, each after a space (the prefix is omitted for /32 and /128).
+/// 2.2.7's words, in its order: `peer P/N`, `home`, `-nodad`,
+/// `mngtmpaddr`, `noprefixroute`, `autojoin`, `no_track`,
+/// `track_group G`, for IPv6 `preferred_lft forever` (the default) /
+/// `deprecated` / `preferred_lft N`, and `set` while the address is
+/// installed (observed: `192.0.2.100/24 dev eth0 scope global set` on a
+/// MASTER).
 pub fn format_vip(
     addr: std::net::IpAddr,
     prefix_len: u8,
@@ -240,6 +260,7 @@ pub fn format_vip(
     dev: &str,
     scope: &str,
     label: Option<&str>,
+    extra: &[&str],
 ) -> String {
     let full = if addr.is_ipv4() { 32 } else { 128 };
     let mut s = addr.to_string();
@@ -254,6 +275,9 @@ pub fn format_vip(
     let _ = write!(s, " dev {dev} scope {scope}");
     if let Some(l) = label {
         let _ = write!(s, " label {l}");
+    }
+    for w in extra {
+        let _ = write!(s, " {w}");
     }
     s
 }

@@ -41,6 +41,7 @@ fn instance(name: &str, state: VrrpState, vrid: u8) -> VrrpInstanceStatus {
                 "eth0",
                 "global",
                 None,
+                &[],
             ),
             legacy::format_vip(
                 "192.0.2.101".parse().unwrap(),
@@ -49,6 +50,7 @@ fn instance(name: &str, state: VrrpState, vrid: u8) -> VrrpInstanceStatus {
                 "eth0",
                 "global",
                 Some("eth0:1"),
+                &[],
             ),
         ],
         excluded_vips: vec![legacy::format_vip(
@@ -58,6 +60,7 @@ fn instance(name: &str, state: VrrpState, vrid: u8) -> VrrpInstanceStatus {
             "eth1",
             "global",
             None,
+            &["preferred_lft forever"],
         )],
         sync_group: Some("G1".into()),
         garp_delay_secs: 5.0,
@@ -375,7 +378,12 @@ fn keepalived_json_has_2_2_7_field_names() {
     assert_eq!(first["data"]["iname"], "VI_1");
     assert_eq!(first["data"]["state"], 2);
     assert_eq!(first["data"]["wantstate"], 1);
-    assert_eq!(first["data"]["adver_int"], 1.0);
+    assert_eq!(first["data"]["adver_int"], 1);
+    assert!(
+        text.contains("\"adver_int\":1,"),
+        "integral floats as %g prints them"
+    );
+    assert!(text.contains("\"garp_delay\":5,"));
     assert_eq!(
         first["data"]["vips"][0],
         "192.0.2.100 dev eth0 scope global"
@@ -386,7 +394,7 @@ fn keepalived_json_has_2_2_7_field_names() {
     );
     assert_eq!(
         first["data"]["evips"][0],
-        "2001:db8::1/64 dev eth1 scope global"
+        "2001:db8::1/64 dev eth1 scope global preferred_lft forever"
     );
     assert_eq!(first["stats"]["advert_rcvd"], 10);
     // Empty arrays are omitted, as upstream.
