@@ -887,3 +887,39 @@ fn table_changed_behind_our_back_is_repaired() {
     drive(&mut r.sched, &mut r.rt, Duration::from_millis(100));
     assert_eq!(r.dests(), vec![(addr(&format!("127.0.0.1:{pa}")), 1)]);
 }
+
+#[test]
+fn bindto_bind_port_and_connect_ip() {
+    let Some(_ns) = Netns::enter() else { return };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    let peers = Arc::new(Mutex::new(Vec::<SocketAddr>::new()));
+    let p2 = Arc::clone(&peers);
+    thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            if let Ok(a) = c.peer_addr() {
+                p2.lock().unwrap().push(a);
+            }
+        }
+    });
+    let bp = UdpSocket::bind("127.0.0.5:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The real server is elsewhere; the check goes to connect_ip:connect_port
+    // from bindto:bind_port.
+    let text = vs(&format!(
+        "real_server 198.51.100.7 80 {{\n TCP_CHECK {{\n connect_ip 127.0.0.1\n connect_port {p}\n bindto 127.0.0.5\n bind_port {bp}\n connect_timeout 1\n }}\n}}\n"
+    ));
+    let mut r = rig(&text);
+    let t0 = Instant::now();
+    while peers.lock().unwrap().is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(4), "no connection");
+        drive(&mut r.sched, &mut r.rt, Duration::from_millis(20));
+    }
+    assert_eq!(peers.lock().unwrap()[0], addr(&format!("127.0.0.5:{bp}")));
+    drive(&mut r.sched, &mut r.rt, Duration::from_millis(100));
+    assert!(!r.has("failed"), "{:?}", r.logs.lock().unwrap());
+    assert_eq!(r.dests(), vec![(addr("198.51.100.7:80"), 1)]);
+}
