@@ -1,0 +1,98 @@
+# Guest script: checker benchmark, keepalived 2.2.7 against ours on the same
+# configurations (driven by integration/tests/check_bench_vm.rs).
+#   /guest/bench.conf   N TCP_CHECK + N HTTP_GET real servers, delay_loop 1,
+#                       1/6 refused (port 81), 1/6 timing out (SYN dropped)
+#   /guest/reload.conf  2,000 services x 10 real servers, no checkers
+# Topology: netns "dir" (the checker, its own IPVS table) --veth-- netns "be":
+#   10.10.0.0/16 is a local route on be's lo (AnyIP): http-responder on :80
+#   answers every address, :81 has no listener (RST); 10.30.0.0/16 is routed
+#   to be, which neither owns nor forwards it: SYNs vanish (connect timeout).
+# Variables: WHO ("REAL OURS"), WARMUP (s), MEASURE (s), EXPECT_ALIVE, RELOAD_RULES.
+set -u
+ip() { /usr/sbin/ip "$@"; }
+REAL=/usr/sbin/keepalived
+OURS=/usr/local/bin/keepalived
+WHO=${WHO:-REAL OURS}
+WARMUP=${WARMUP:-20}
+MEASURE=${MEASURE:-60}
+up() { cut -d' ' -f1 /proc/uptime; }
+span() { awk -v a=$1 -v b=$2 'BEGIN{printf "%.3f", b-a}'; }
+ticks() { awk '{print $14+$15}' /proc/$1/stat; }
+# CPU ns of every thread of PID (schedstat is per thread).
+sched_ns() { s=0; for t in /proc/$1/task/*/schedstat; do s=$((s + $(cut -d' ' -f1 $t))); done; echo $s; }
+pss() { awk '/^Pss:/{print $2}' /proc/$1/smaps_rollup; }
+rss() { awk '/^VmRSS:/{print $2}' /proc/$1/status; }
+nthreads() { ls /proc/$1/task | wc -l; }
+dests() { ip netns exec dir ipvsadm -Sn | grep -c '^-a'; }
+rules() { ip netns exec dir ipvsadm -Sn | wc -l; }
+killall_dir() { for p in $(ip netns pids dir); do kill -9 $p; done; i=0; while [ -n "$(ip netns pids dir)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ip netns exec dir ipvsadm -C; }
+start() { # bin conf tag
+  ip netns exec dir $1 -n -l -C -f $2 -p /run/$3.pid -c /run/$3.c.pid -r /run/$3.r.pid > /tmp/$3.log 2>&1 &
+  P=$!
+  i=0; while [ ! -s /run/$3.c.pid ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  C=$(cat /run/$3.c.pid 2>/dev/null || echo 0)
+}
+
+echo "== setup"
+ip netns add dir; ip netns add be
+ip link add veth-d netns dir type veth peer name veth-b netns be
+for n in dir be; do ip -n $n link set lo up; done
+ip -n dir addr add 172.31.0.1/30 dev veth-d; ip -n dir link set veth-d up
+ip -n be addr add 172.31.0.2/30 dev veth-b; ip -n be link set veth-b up
+ip -n dir route add 10.0.0.0/8 via 172.31.0.2
+ip -n be route add local 10.10.0.0/16 dev lo
+ip netns exec be sysctl -qw net.ipv4.ip_forward=0
+ip netns exec be http-responder 0.0.0.0:80 4 &
+sleep 0.5
+t0=$(up); r=$(printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec dir nc -w 3 10.10.3.7 80 | tail -1); t1=$(up)
+echo "backend alive 10.10.3.7:80 -> '$r' in $(span $t0 $t1) s"
+t0=$(up); ip netns exec dir nc -w 3 10.10.3.7 81 </dev/null >/dev/null 2>&1; t1=$(up)
+echo "backend dead 10.10.3.7:81 -> refused in $(span $t0 $t1) s"
+t0=$(up); ip netns exec dir nc -w 3 10.30.0.5 80 </dev/null >/dev/null 2>&1; t1=$(up)
+echo "backend timing out 10.30.0.5:80 -> gave up after $(span $t0 $t1) s (nc -w 3)"
+
+for who in $WHO; do
+  eval b=\$$who
+  echo "== checkers: $who ($b)"
+  ts=$(up)
+  start $b /guest/bench.conf bench-$who
+  sleep $WARMUP
+  c0=$(ticks $C); n0=$(sched_ns $C); t0=$(up)
+  sleep $MEASURE
+  c1=$(ticks $C); n1=$(sched_ns $C); t1=$(up)
+  d=$(dests)
+  echo "bench: $who checker pid $C threads $(nthreads $C): cpu $(awk -v c=$((c1-c0)) -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", c/100*60/(b-a)}') s/min (utime+stime ticks $((c1-c0)) over $(span $t0 $t1) s), schedstat $(awk -v n=$((n1-n0)) -v a=$t0 -v b=$t1 'BEGIN{printf "%.3f", n/1e9*60/(b-a)}') s/min, PSS $(pss $C) kB, RSS $(rss $C) kB, parent PSS $(pss $P) kB, dests in table $d (expected alive ${EXPECT_ALIVE:-?})"
+  grep -c -E 'Removing service' /tmp/bench-$who.log | sed "s/^/bench: $who 'Removing service' lines: /"
+  grep -E 'Timeout connect|Error connecting|connection to .* failed|HTTP status|Removing service' /tmp/bench-$who.log | head -3 | sed "s/^/  $who| /"
+  killall_dir
+done
+
+for who in $WHO; do
+  eval b=\$$who
+  echo "== reload: $who"
+  cp /guest/reload.conf /tmp/reload-$who.conf
+  ts=$(up)
+  start $b /tmp/reload-$who.conf reload-$who
+  i=0; while [ "$(rules)" -lt "${RELOAD_RULES:-22000}" ] && [ $i -lt 2400 ]; do sleep 0.1; i=$((i+1)); done
+  te=$(up)
+  echo "reload: $who programmed $(rules) rules in $(span $ts $te) s from start"
+  i=0; while ! grep -q 'Startup complete' /tmp/reload-$who.log && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  sleep 2
+  for step in unchanged weight-edit; do
+    if [ $step = weight-edit ]; then
+      awk '!d && /weight 1$/ {sub(/weight 1$/, "weight 5"); d=1} 1' /tmp/reload-$who.conf > /tmp/x.conf && cat /tmp/x.conf > /tmp/reload-$who.conf
+    fi
+    k0=$(grep -c 'Reload complete' /tmp/reload-$who.log)
+    c0=$(ticks $C); n0=$(sched_ns $C)
+    t0=$(up); kill -HUP $P
+    i=0; while [ "$(grep -c 'Reload complete' /tmp/reload-$who.log)" = "$k0" ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i+1)); done
+    t1=$(up)
+    sleep 4
+    c1=$(ticks $C); n1=$(sched_ns $C)
+    echo "reload: $who $step: SIGHUP -> 'Reload complete' $(span $t0 $t1) s (polled every 20 ms); checker CPU for it $(awk -v n=$((n1-n0)) 'BEGIN{printf "%.3f", n/1e9}') s (schedstat, 4 s after), ticks $((c1-c0)); rules $(rules); PSS $(pss $C) kB"
+  done
+  ip netns exec dir ipvsadm -Sn | grep -m1 -- '-w 5' | sed "s/^/reload: $who weight edit visible: /"
+  grep -E 'Reload|Reloading' /tmp/reload-$who.log | head -6 | sed "s/^/  $who| /"
+  killall_dir
+done
+echo "bench done"
