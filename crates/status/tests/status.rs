@@ -872,3 +872,48 @@ fn status_socket_refuses_to_replace_a_regular_file_and_replaces_a_stale_socket()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 200 VRRP instances and 100 virtual servers x 10 real servers: document,
+/// JSON and exposition sizes and times (printed; bounded generously for a
+/// debug build on a shared 2-core machine).
+#[test]
+fn large_configuration_render_cost() {
+    let base = golden_doc();
+    let mut doc = base.clone();
+    doc.vrrp_instances = (0..200)
+        .map(|k| instance(&format!("VI_{k}"), VrrpState::Backup, (k % 255) as u8 + 1))
+        .collect();
+    let vs = base.virtual_servers[0].clone();
+    doc.virtual_servers = (0..100)
+        .map(|k| {
+            let mut v = vs.clone();
+            v.addr = format!("192.0.2.{}:80", k + 1);
+            v.real_servers = (0..10)
+                .map(|r| {
+                    let mut rs = vs.real_servers[0].clone();
+                    rs.addr = format!("198.51.100.{}", r + 1);
+                    rs
+                })
+                .collect();
+            v
+        })
+        .collect();
+    let t = Instant::now();
+    let json = doc.to_json();
+    let t_json = t.elapsed();
+    let t = Instant::now();
+    let text = metrics::render(&doc, MetricsOptions::default());
+    let t_metrics = t.elapsed();
+    let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+    eprintln!(
+        "200 instances + 1000 real servers: JSON {} bytes in {:?}; metrics {} bytes, {} samples in {:?}",
+        json.len(),
+        t_json,
+        text.len(),
+        samples,
+        t_metrics
+    );
+    assert!(samples > 200 * 30 + 1000 * 5, "{samples}");
+    assert!(t_json < Duration::from_secs(2) && t_metrics < Duration::from_secs(2));
+    check_exposition_syntax(&text);
+}
