@@ -923,3 +923,27 @@ fn bindto_bind_port_and_connect_ip() {
     assert!(!r.has("failed"), "{:?}", r.logs.lock().unwrap());
     assert_eq!(r.dests(), vec![(addr("198.51.100.7:80"), 1)]);
 }
+
+#[test]
+fn ping_check_ipv6() {
+    let Some(_ns) = Netns::enter() else { return };
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 in the namespace");
+        return;
+    }
+    let text = "virtual_server 2001:db8::1 80 {\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n\
+                real_server ::1 80 {\n PING_CHECK {\n connect_timeout 1\n }\n}\n\
+                real_server 2001:db8::77 80 {\n PING_CHECK {\n connect_timeout 1\n }\n}\n}\n";
+    let mut r = rig(text);
+    r.wait_log(
+        "Removing service [2001:db8::77]:tcp:80 from VS [2001:db8::1]:tcp:80",
+        Duration::from_secs(5),
+    );
+    drive(&mut r.sched, &mut r.rt, Duration::from_millis(1_500));
+    assert!(
+        !r.has("[::1]:tcp:80 failed"),
+        "{:?}",
+        r.logs.lock().unwrap()
+    );
+    assert_eq!(r.dests(), vec![(addr("[::1]:80"), 1)]);
+}
