@@ -295,6 +295,7 @@ pub(crate) const VRRP_INSTANCE: KeywordSet = KeywordSet {
         "v3_checksum_as_v2",
         "debug",
         "authentication",
+        "auth_hmac",
         "lvs_sync_daemon_interface",
     ],
     raw: &[
@@ -312,6 +313,12 @@ pub(crate) const VRRP_INSTANCE: KeywordSet = KeywordSet {
 
 pub(crate) const AUTHENTICATION: KeywordSet = KeywordSet {
     known: &["auth_type", "auth_pass"],
+    raw: &[],
+    deprecated: &[],
+};
+
+pub(crate) const AUTH_HMAC: KeywordSet = KeywordSet {
+    known: &["key", "active_key", "time_window", "anti_replay", "mode"],
     raw: &[],
     deprecated: &[],
 };

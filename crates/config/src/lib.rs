@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod auth;
 mod diag;
 mod keywords;
 mod lexer;

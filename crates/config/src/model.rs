@@ -589,6 +589,77 @@ pub struct Authentication {
     pub auth_pass: String,
 }
 
+/// keepalived 2.4 `auth_hmac { }` (HMAC-SHA256 advert trailer,
+/// draft-cassen-vrrp-auth-hmac). Defaults resolved: `mode enforce`,
+/// `anti_replay time`, `time_window` = max(3 x advert_int, 5) s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthHmac {
+    /// `key ID VALUE` lines, in order.
+    pub keys: Vec<HmacKey>,
+    /// `active_key ID` (always names a key in `keys`).
+    pub active_key: u8,
+    /// `mode`.
+    pub mode: HmacMode,
+    /// `anti_replay time` (true) or `monotonic` (false).
+    pub anti_replay_time: bool,
+    /// `time_window` in seconds (1..300).
+    pub time_window: u32,
+}
+
+/// `auth_hmac` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HmacMode {
+    /// Sign, and refuse adverts without a valid trailer (default).
+    Enforce,
+    /// Sign, accept adverts without a trailer.
+    Permissive,
+    /// Do not sign; verify trailers present, accept missing ones.
+    ReceiveOnly,
+}
+
+/// One `key ID VALUE`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HmacKey {
+    /// 1..255.
+    pub id: u8,
+    /// Where the key comes from.
+    pub value: HmacKeyValue,
+}
+
+/// A key's value: inline (`hex:...` decoded, or ASCII), or a file the
+/// daemon reads (`file:PATH`, holding `hex:...` or ASCII; see
+/// [`crate::auth::read_key_file`]).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HmacKeyValue {
+    /// Key octets (32..64).
+    Inline(Vec<u8>),
+    /// `file:PATH`.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        match &self.value {
+            HmacKeyValue::Inline(k) => {
+                write!(f, "HmacKey {{ id: {}, {} octets }}", self.id, k.len())
+            }
+            HmacKeyValue::File(p) => {
+                write!(f, "HmacKey {{ id: {}, file: {} }}", self.id, p.display())
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for HmacKeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HmacKeyValue::Inline(k) => write!(f, "Inline({} octets)", k.len()),
+            HmacKeyValue::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
+}
+
 /// `use_vmac [NAME] [MAC]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vmac {
@@ -699,8 +770,27 @@ pub struct VrrpInstance {
     pub debug: u8,
     /// `authentication`.
     pub authentication: Option<Authentication>,
+    /// keepalived 2.4 `auth_hmac` (replaces `authentication` when both are given).
+    pub auth_hmac: Option<AuthHmac>,
     /// Accepted but unmodelled keywords.
     pub other: Vec<RawStatement>,
+}
+
+impl VrrpInstance {
+    /// keepalived's effective accept mode (`vrrp/vrrp.c:3152-3168`): as
+    /// configured, else on for the address owner (priority 255) and for
+    /// non-strict instances; never on for a non-owner VRRPv2 strict instance.
+    pub fn accept_mode(&self) -> bool {
+        let owner = self.priority == 255;
+        let a = self.accept.unwrap_or(owner || !self.strict_mode);
+        a && !(self.strict_mode && self.version == VrrpVersion::V2 && !owner)
+    }
+
+    /// Whether the VIPs need the firewall drop (nftables `vips` set) while
+    /// MASTER: not the owner and not in accept mode.
+    pub fn needs_vip_firewall(&self) -> bool {
+        self.priority != 255 && !self.accept_mode()
+    }
 }
 
 /// `vrrp_sync_group NAME { ... }`.

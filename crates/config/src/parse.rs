@@ -1027,6 +1027,7 @@ impl<'d> Parser<'d> {
             v3_checksum_as_v2: g.v3_checksum_as_v2,
             debug: 0,
             authentication: None,
+            auth_hmac: None,
             other: Vec::new(),
         };
         let mut state: Option<(InitialState, Loc)> = None;
@@ -1035,6 +1036,7 @@ impl<'d> Parser<'d> {
         let mut version: Option<VrrpVersion> = None;
         let mut vrid_loc = None;
         let mut auth_loc = None;
+        let mut hmac_block: Option<(Loc, crate::auth::Block)> = None;
         let mut preempt_delay_loc = None;
         for c in children {
             if c.words.is_empty() {
@@ -1341,6 +1343,9 @@ impl<'d> Parser<'d> {
                     auth_loc = Some(c.loc());
                     v.authentication = self.authentication(c, &v.name);
                 }
+                "auth_hmac" => {
+                    hmac_block = Some((c.loc(), self.auth_hmac_block(c, &v.name)));
+                }
                 "lvs_sync_daemon_interface" => {
                     if let Some(i) = self.str1(c) {
                         self.d.warn(c.loc(), "'lvs_sync_daemon_interface' is deprecated, use global_defs 'lvs_sync_daemon IFNAME inst INSTANCE' instead");
@@ -1485,6 +1490,20 @@ impl<'d> Parser<'d> {
                 v.authentication = None;
             }
         }
+        if let Some((loc, b)) = hmac_block.take() {
+            v.auth_hmac =
+                crate::auth::resolve(self.d, b, &v.name, loc, v.advert_int, v.strict_mode);
+            if v.auth_hmac.is_some() && v.authentication.is_some() {
+                self.d.warn(
+                    auth_loc.unwrap_or(loc),
+                    format!(
+                        "({}) auth_hmac cannot be combined with authentication, dropping legacy auth",
+                        v.name
+                    ),
+                );
+                v.authentication = None;
+            }
+        }
         if v.preempt_delay > Micros::ZERO {
             let why = if v.nopreempt {
                 Some("nopreempt")
@@ -1619,6 +1638,33 @@ impl<'d> Parser<'d> {
                 v.owner_ignore_adverts = true;
             }
         }
+        // The trap keepalived users fall into (ka#2339): say plainly that the
+        // VIPs will drop traffic.
+        if v.needs_vip_firewall() {
+            if let Some(first) = v.virtual_ipaddress.first() {
+                let more = match v.virtual_ipaddress.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                let why = if v.accept == Some(false) {
+                    "'no_accept' is set"
+                } else {
+                    "'accept' is not set under vrrp_strict/strict_mode"
+                };
+                let fix = if v.strict_mode && v.version == VrrpVersion::V2 {
+                    "; VRRPv2 strict mode cannot use accept - use version 3 with 'accept', or drop vrrp_strict"
+                } else {
+                    "; add 'accept' to the instance to reach them"
+                };
+                warn(
+                    self.d,
+                    &format!(
+                        "VIP {}{more} will not accept traffic when MASTER: priority {} < 255 and {why} - keepalived drops packets to it (nftables table keepalived){fix}",
+                        first.addr, v.priority
+                    ),
+                );
+            }
+        }
     }
 
     fn note_refs(&mut self, c: &Node, l: &[TrackRef], script: bool) {
@@ -1678,6 +1724,140 @@ impl<'d> Parser<'d> {
             i += 2;
         }
         Some(p)
+    }
+
+    fn auth_hmac_block(&mut self, node: &Node, inst: &str) -> crate::auth::Block {
+        use crate::auth::{decode_key, KEY_MAX, KEY_MIN};
+        let mut b = crate::auth::Block::default();
+        let Some(children) = self.block(node) else {
+            return b;
+        };
+        for c in children {
+            if c.words.is_empty() {
+                continue;
+            }
+            let Some(kw) = self.kw(c, "auth_hmac", &AUTH_HMAC) else {
+                continue;
+            };
+            let a = self.args(c);
+            match kw {
+                "key" => {
+                    let (Some(id), Some(val)) = (a.first(), a.get(1)) else {
+                        self.d.error(
+                            c.loc(),
+                            format!("({inst}) auth_hmac key needs an id and a value"),
+                        );
+                        continue;
+                    };
+                    let id_ok = id.text.parse::<u8>().ok().filter(|v| *v >= 1);
+                    let Some(idv) = id_ok else {
+                        self.d.error(
+                            id.loc,
+                            format!(
+                                "({inst}) auth_hmac key id '{}' must be between 1 and 255",
+                                id.text
+                            ),
+                        );
+                        continue;
+                    };
+                    let value = if let Some(p) = val.text.strip_prefix("file:") {
+                        HmacKeyValue::File(p.into())
+                    } else {
+                        match decode_key(&val.text) {
+                            Some(k) if (KEY_MIN..=KEY_MAX).contains(&k.len()) => {
+                                HmacKeyValue::Inline(k)
+                            }
+                            Some(k) => {
+                                self.d.error(
+                                    val.loc,
+                                    format!(
+                                        "({inst}) auth_hmac key {idv} length {} not in range [{KEY_MIN}, {KEY_MAX}]",
+                                        k.len()
+                                    ),
+                                );
+                                continue;
+                            }
+                            None => {
+                                self.d.error(
+                                    val.loc,
+                                    format!("({inst}) auth_hmac key {idv}: invalid hex value"),
+                                );
+                                continue;
+                            }
+                        }
+                    };
+                    if b.keys.iter().any(|(k, _)| k.id == idv) {
+                        self.d
+                            .error(id.loc, format!("({inst}) duplicate auth_hmac key id {idv}"));
+                        continue;
+                    }
+                    b.keys.push((HmacKey { id: idv, value }, id.loc));
+                }
+                "active_key" => {
+                    if let Some(t) = self.arg1(c) {
+                        match t.text.parse::<u8>().ok().filter(|v| *v >= 1) {
+                            Some(v) => b.active_key = Some((v, t.loc)),
+                            None => self.d.error(
+                                t.loc,
+                                format!(
+                                    "({inst}) auth_hmac active_key '{}' must be between 1 and 255",
+                                    t.text
+                                ),
+                            ),
+                        }
+                    }
+                }
+                "time_window" => {
+                    if let Some(t) = self.arg1(c) {
+                        match t.text.parse::<u32>().ok().filter(|v| (1..=300).contains(v)) {
+                            Some(v) => b.time_window = Some(v),
+                            None => self.d.error(
+                                t.loc,
+                                format!(
+                                    "({inst}) auth_hmac time_window '{}' must be between 1 and 300 seconds",
+                                    t.text
+                                ),
+                            ),
+                        }
+                    }
+                }
+                "anti_replay" => {
+                    if let Some(t) = self.arg1(c) {
+                        match t.text.as_str() {
+                            "time" => b.anti_replay_time = Some(true),
+                            "monotonic" => b.anti_replay_time = Some(false),
+                            s => self.d.error(
+                                t.loc,
+                                format!(
+                                    "({inst}) auth_hmac anti_replay '{s}' must be time or monotonic"
+                                ),
+                            ),
+                        }
+                    }
+                }
+                "mode" => {
+                    if let Some(t) = self.arg1(c) {
+                        let m = match t.text.as_str() {
+                            "enforce" => Some(HmacMode::Enforce),
+                            "permissive" => Some(HmacMode::Permissive),
+                            "receive-only" => Some(HmacMode::ReceiveOnly),
+                            s => {
+                                self.d.error(
+                                    t.loc,
+                                    format!("({inst}) auth_hmac mode '{s}' must be enforce, permissive or receive-only"),
+                                );
+                                None
+                            }
+                        };
+                        if let Some(m) = m {
+                            b.mode = Some((m, t.loc));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        b
     }
 
     fn authentication(&mut self, node: &Node, inst: &str) -> Option<Authentication> {
