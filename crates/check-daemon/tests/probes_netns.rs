@@ -221,7 +221,7 @@ fn tcp_check_closed_port_removed_and_readded() {
     assert!(r.has(&format!("TCP_CHECK on service [127.0.0.2]:tcp:{p2} failed")));
     assert_eq!(r.dests(), vec![(addr(&format!("127.0.0.1:{p1}")), 1)]);
     // bootstrap 1 s + warmup jitter (≤ delay_loop 1 s), refused at once.
-    assert!(t < Duration::from_millis(2_300), "removed after {t:?}");
+    assert!(t < Duration::from_millis(3_000), "removed after {t:?}");
     // The port comes back.
     let _l2 = TcpListener::bind(format!("127.0.0.2:{p2}")).unwrap();
     let t = r.wait_log(
@@ -229,7 +229,7 @@ fn tcp_check_closed_port_removed_and_readded() {
         Duration::from_secs(4),
     );
     assert!(r.has(&format!("TCP connection to [127.0.0.2]:tcp:{p2} success.")));
-    assert!(t <= Duration::from_millis(1_300), "re-added after {t:?}");
+    assert!(t <= Duration::from_millis(2_000), "re-added after {t:?}");
     assert_eq!(r.dests().len(), 2);
     // The first one goes away.
     drop(up);
