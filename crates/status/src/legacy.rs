@@ -180,6 +180,70 @@ impl Default for JsonExtras {
     }
 }
 
+impl JsonExtras {
+    /// The extras of instance `vi` as keepalived 2.2.7 resolves them from
+    /// the configuration (`vipset` is runtime: set it when the VIPs are
+    /// installed). Unset `garp_lower_prio_*` (both 0) take the master
+    /// values, as 2.2.7 (its JSON shows 5 / 5 by default).
+    pub fn from_config(cfg: &config::Config, vi: &config::VrrpInstance) -> JsonExtras {
+        let g = &vi.garp;
+        let secs = |m: config::Micros| m.0 / 1_000_000;
+        let (lp_delay, lp_rep) = if g.lower_prio_delay.0 == 0 && g.lower_prio_repeat == 0 {
+            (secs(g.master_delay), g.master_repeat)
+        } else {
+            (secs(g.lower_prio_delay), g.lower_prio_repeat)
+        };
+        let gd = &cfg.global;
+        JsonExtras {
+            dont_track_primary: vi.dont_track_primary,
+            skip_check_adv_addr: vi.skip_check_adv_addr,
+            strict_mode: vi.strict_mode,
+            vmac_ifname: vi
+                .use_vmac
+                .as_ref()
+                .map(|v| {
+                    v.name
+                        .clone()
+                        .unwrap_or_else(|| format!("vrrp.{}", vi.virtual_router_id))
+                })
+                .unwrap_or_default(),
+            garp_refresh: secs(g.master_refresh),
+            garp_rep: g.master_repeat,
+            garp_refresh_rep: g.master_refresh_repeat,
+            garp_lower_prio_delay: lp_delay,
+            garp_lower_prio_rep: lp_rep,
+            lower_prio_no_advert: vi.lower_prio_no_advert,
+            higher_prio_send_advert: vi.higher_prio_send_advert,
+            vipset: false,
+            promote_secondaries: vi.promote_secondaries,
+            accept: vi.accept_mode(),
+            smtp_alert: vi
+                .smtp_alert
+                .or(gd.smtp_alert_vrrp)
+                .or(gd.smtp_alert)
+                .unwrap_or(false),
+            notify_deleted: false,
+            track_ifp: vi.track_interface.iter().map(|t| t.name.clone()).collect(),
+            track_script: vi
+                .track_script
+                .iter()
+                .map(|t| {
+                    cfg.vrrp_scripts
+                        .iter()
+                        .find(|s| s.name == t.name)
+                        .map(|s| s.script.argv.join(" "))
+                        .unwrap_or_else(|| t.name.clone())
+                })
+                .collect(),
+            auth_type: match vi.authentication.as_ref().map(|a| a.auth_type) {
+                None => 0,
+                Some(config::AuthType::Pass) => 1,
+                Some(config::AuthType::Ah) => 2,
+            },
+        }
+    }
+}
+
 impl JsonEntry {
     /// Build an entry from our status of an instance plus the extras.
     pub fn from_status(i: &VrrpInstanceStatus, x: &JsonExtras) -> JsonEntry {

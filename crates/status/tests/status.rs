@@ -917,3 +917,37 @@ fn large_configuration_render_cost() {
     assert!(t_json < Duration::from_secs(2) && t_metrics < Duration::from_secs(2));
     check_exposition_syntax(&text);
 }
+
+#[test]
+fn json_extras_from_configuration() {
+    let dir = std::env::temp_dir().join(format!("ka-status-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n  smtp_alert_vrrp\n}\n\
+         vrrp_script chk {\n  script \"/usr/bin/test -f /tmp/x\"\n}\n\
+         vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 7\n  priority 100\n\
+           authentication {\n    auth_type PASS\n    auth_pass secret\n  }\n\
+           track_interface {\n    eth1\n  }\n  track_script {\n    chk\n  }\n\
+           garp_master_repeat 3\n  garp_master_refresh 60\n  garp_lower_prio_repeat 2\n\
+           virtual_ipaddress {\n    192.0.2.100\n  }\n}\n",
+    )
+    .unwrap();
+    let loaded = config::load(&config::LoadOptions {
+        path: conf,
+        config_id: None,
+        lenient: false,
+    })
+    .unwrap_or_else(|_| panic!("config does not load"));
+    let cfg = &loaded.config;
+    let x = JsonExtras::from_config(cfg, &cfg.vrrp_instances[0]);
+    assert_eq!(x.auth_type, 1);
+    assert_eq!(x.track_ifp, ["eth1"]);
+    assert_eq!(x.track_script, ["/usr/bin/test -f /tmp/x"]);
+    assert_eq!((x.garp_rep, x.garp_refresh), (3, 60));
+    assert_eq!(x.garp_lower_prio_rep, 2);
+    assert!(x.smtp_alert, "smtp_alert_vrrp applies to instances");
+    assert!(x.accept && !x.strict_mode);
+    let _ = std::fs::remove_dir_all(&dir);
+}

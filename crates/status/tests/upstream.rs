@@ -248,8 +248,27 @@ fn keepalived_2_2_7_dumps_have_our_layout() {
         "2.2.7:\n{up_stats}\nours:\n{ours_stats}"
     );
 
-    let ours =
-        serde_json::to_value(vec![JsonEntry::from_status(&inst, &JsonExtras::default())]).unwrap();
+    // The extras as our config crate resolves the same file.
+    let loaded = config::load(&config::LoadOptions {
+        path: conf.clone(),
+        config_id: None,
+        lenient: false,
+    })
+    .unwrap_or_else(|_| panic!("config does not load"));
+    let mut extras = JsonExtras::from_config(&loaded.config, &loaded.config.vrrp_instances[0]);
+    extras.vipset = true;
+    assert_eq!(
+        JsonEntry::from_status(
+            &inst,
+            &JsonExtras {
+                vipset: true,
+                ..JsonExtras::default()
+            }
+        ),
+        JsonEntry::from_status(&inst, &extras),
+        "defaults agree with the config-derived extras"
+    );
+    let ours = serde_json::to_value(vec![JsonEntry::from_status(&inst, &extras)]).unwrap();
     let keys = |v: &serde_json::Value, part: &str| -> BTreeSet<String> {
         v[0][part].as_object().unwrap().keys().cloned().collect()
     };
@@ -283,6 +302,17 @@ fn keepalived_2_2_7_dumps_have_our_layout() {
         "dont_track_primary",
         "strict_mode",
         "vmac_ifname",
+        "accept",
+        "vipset",
+        "skip_check_adv_addr",
+        "lower_prio_no_advert",
+        "higher_prio_send_advert",
+        "promote_secondaries",
+        "smtp_alert",
+        "notify_deleted",
+        "garp_refresh",
+        "preempt_delay",
+        "master_priority",
     ] {
         assert_eq!(up_json[0]["data"][k], ours[0]["data"][k], "data.{k}");
     }
