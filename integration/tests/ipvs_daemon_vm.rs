@@ -318,3 +318,149 @@ fn generated_corpus_passes_keepalived_config_test() {
         println!("{name}: rc {:?} {}", out.status.code(), msg.trim());
     }
 }
+
+/// Benchmark configuration: `n_tcp` TCP_CHECK and `n_http` HTTP_GET real
+/// servers (10 per virtual server), delay_loop 1; one sixth refused
+/// (closed port) and one sixth timing out (an address behind a dummy
+/// interface, connect_timeout 2), the rest answer (busybox httpd).
+fn bench_config(n_tcp: usize, n_http: usize) -> String {
+    let mut t = String::new();
+    let total = n_tcp + n_http;
+    let mut i = 0;
+    while i < total {
+        let vs = i / 10;
+        t += &format!(
+            "virtual_server 192.0.{}.{} 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n",
+            10 + vs / 250,
+            1 + vs % 250
+        );
+        for _ in 0..10 {
+            if i >= total {
+                break;
+            }
+            let (ip, port) = match i % 6 {
+                0 => ("127.0.0.1", 9),
+                1 => ("203.0.113.50", 80),
+                _ => ("127.0.0.1", 8080),
+            };
+            let chk = if i < n_tcp {
+                format!(
+                    "TCP_CHECK {{\n connect_ip {ip}\n connect_port {port}\n connect_timeout 2\n }}"
+                )
+            } else {
+                format!("HTTP_GET {{\n url {{\n path /\n }}\n connect_ip {ip}\n connect_port {port}\n connect_timeout 2\n }}")
+            };
+            t += &format!(
+                " real_server 10.{}.{}.{} 80 {{\n {chk}\n }}\n",
+                i / 65536,
+                (i / 256) % 256,
+                i % 256
+            );
+            i += 1;
+        }
+        t += "}\n";
+    }
+    t
+}
+
+/// A reload-time configuration: `n_vs` services with `per` real servers each,
+/// no checkers.
+fn reload_config(n_vs: usize, per: usize) -> String {
+    let mut t = String::new();
+    for v in 0..n_vs {
+        t += &format!(
+            "virtual_server 192.1.{}.{} 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n",
+            v / 250,
+            1 + v % 250
+        );
+        for r in 0..per {
+            let i = v * per + r;
+            t += &format!(
+                " real_server 10.{}.{}.{} 80 {{\n }}\n",
+                i / 65536,
+                (i / 256) % 256,
+                i % 256
+            );
+        }
+        t += "}\n";
+    }
+    t
+}
+
+const BENCH: &str = r#"
+set -u
+ip() { /usr/sbin/ip "$@"; }
+REAL=/usr/sbin/keepalived
+OURS=/usr/local/bin/keepalived
+up() { cut -d' ' -f1 /proc/uptime; }
+ip link add dummy0 type dummy; ip addr add 203.0.113.1/24 dev dummy0; ip link set dummy0 up
+mkdir -p /www; echo ok > /www/index.html
+busybox httpd -f -p 127.0.0.1:8080 -h /www &
+cpu() { awk '{print $14+$15}' /proc/$1/stat; }
+pss() { awk '/^Pss:/{print $2}' /proc/$1/smaps_rollup; }
+for who in REAL OURS; do
+  eval b=\$$who
+  ipvsadm -C
+  extra=""; [ $who = OURS ] && extra="--child-heartbeat-timeout=600"
+  $b -n -l -C -f /guest/bench.conf -p /tmp/b.pid -c /tmp/b.c.pid -r /tmp/b.r.pid $extra > /tmp/bench-$who.log 2>&1 &
+  P=$!
+  sleep 8
+  C=$(cat /tmp/b.c.pid)
+  c0=$(cpu $C); t0=$(up)
+  sleep 30
+  c1=$(cpu $C); t1=$(up)
+  echo "bench: $who checker cpu_ticks=$((c1-c0)) over $(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.1f", b-a}') s, per minute $(awk -v c=$((c1-c0)) -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f s", c/100*60/(b-a)}'), PSS $(pss $C) kB, dests $(ipvsadm -Sn | grep -c '^-a')"
+  echo "bench: $who log: $(wc -l < /tmp/bench-$who.log) lines, $(grep -c -E 'Respawning|has not answered' /tmp/bench-$who.log) respawns"
+  kill -TERM $P; i=0; while kill -0 $P 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+done
+# Reload time of a large configuration (ours): SIGHUP → "Reload finished".
+ipvsadm -C
+$OURS -n -l -C -f /guest/reload.conf -p /tmp/r.pid -c /tmp/r.c.pid -r /tmp/r.r.pid --child-heartbeat-timeout=600 > /tmp/reload.log 2>&1 &
+P=$!
+i=0; while [ $i -lt 600 ]; do grep -q "Startup complete" /tmp/reload.log && break; sleep 0.5; i=$((i+1)); done
+s0=$(up)
+echo "reload: started, $(ipvsadm -Sn | wc -l) rules, startup at $(grep -m1 -n 'Startup complete' /tmp/reload.log | cut -d: -f1)"
+t0=$(up); kill -HUP $P
+i=0; while [ $i -lt 1200 ]; do grep -q "Reload finished" /tmp/reload.log && break; sleep 0.05; i=$((i+1)); done
+t1=$(up)
+echo "reload: SIGHUP to 'Reload finished' $(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f s", b-a}') (polled every 50 ms), rules $(ipvsadm -Sn | wc -l)"
+grep -E "Reload|reload|Respawn|heartbeat" /tmp/reload.log | tail -5
+kill -TERM $P; i=0; while kill -0 $P 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+true
+"#;
+
+/// The issue's benchmark (ignored by default: minutes under TCG):
+/// `cargo test -p keepalived-integration --test ipvs_daemon_vm -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn checker_benchmark_in_guest() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: not root");
+        return;
+    }
+    if let Some(why) = rig::unavailable() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let n: usize = std::env::var("KA_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
+    };
+    let files = vec![
+        GuestFile::bin(&bin),
+        GuestFile::data("/guest/bench.conf", bench_config(n, n)),
+        GuestFile::data("/guest/reload.conf", reload_config(2 * n, 10)),
+    ];
+    let r = rig::run_in_guest_timeout(&files, BENCH, std::time::Duration::from_secs(1500))
+        .expect("guest run");
+    println!("{}", r.stdout);
+    println!("boot+run wall {:.1} s", r.wall.as_secs_f64());
+    if r.exit == -1 {
+        println!("--- console\n{}", r.console);
+    }
+    assert_eq!(r.exit, 0, "{}", r.stdout);
+}

@@ -14,6 +14,14 @@ pub trait IpvsBackend: std::fmt::Debug {
     fn apply_op(&mut self, op: &Op) -> Result<(), IpvsError>;
     /// Remove every service (`lvs_flush`).
     fn flush(&mut self) -> Result<(), IpvsError>;
+    /// Apply several operations (pipelined where the backend can); returns
+    /// the failed ones with their index.
+    fn apply_ops(&mut self, ops: &[Op]) -> Vec<(usize, IpvsError)> {
+        ops.iter()
+            .enumerate()
+            .filter_map(|(i, op)| self.apply_op(op).err().map(|e| (i, e)))
+            .collect()
+    }
     /// Set the tcp/tcpfin/udp timeouts (`lvs_timeouts`; 0 = unchanged).
     fn set_timeouts(&mut self, _t: &ipvs::Timeouts) -> Result<(), IpvsError> {
         Ok(())
@@ -32,6 +40,25 @@ impl IpvsBackend for ipvs::Ipvs {
     }
     fn set_timeouts(&mut self, t: &ipvs::Timeouts) -> Result<(), IpvsError> {
         ipvs::Ipvs::set_timeouts(self, t)
+    }
+    fn apply_ops(&mut self, ops: &[Op]) -> Vec<(usize, IpvsError)> {
+        if ops.len() < 2 {
+            return ops
+                .iter()
+                .enumerate()
+                .filter_map(|(i, op)| self.apply_op(op).err().map(|e| (i, e)))
+                .collect();
+        }
+        match self.apply_all(ops) {
+            Ok(f) => f,
+            // The batch could not be sent at all: every step failed.
+            Err(e) => {
+                let text = e.to_string();
+                (0..ops.len())
+                    .map(|i| (i, IpvsError::Invalid(text.clone())))
+                    .collect()
+            }
+        }
     }
 }
 

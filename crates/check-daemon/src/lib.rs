@@ -354,21 +354,22 @@ impl CheckRuntime {
         let Some(backend) = self.backend.as_mut() else {
             return false;
         };
-        let mut failed = false;
-        for op in &ops {
-            match backend.apply_op(op) {
-                Ok(()) => {
-                    self.ipvs_ops += 1;
-                    let _ = apply_to_map(&mut self.mirror, &mut self.mirror_order, op);
-                }
-                Err(e) => {
-                    let line = e.keepalived_cmd_log_line().unwrap_or_else(|| {
-                        format!("IPVS: {} failed: {e}", ipvs::ipvsadm::op_line(op))
-                    });
-                    log::info!("{line}");
-                    failed = true;
-                }
+        let failures = backend.apply_ops(&ops);
+        let failed = !failures.is_empty();
+        let bad: HashSet<usize> = failures.iter().map(|(i, _)| *i).collect();
+        for (i, op) in ops.iter().enumerate() {
+            if bad.contains(&i) {
+                continue;
             }
+            self.ipvs_ops += 1;
+            let _ = apply_to_map(&mut self.mirror, &mut self.mirror_order, op);
+        }
+        for (i, e) in &failures {
+            let line = e.keepalived_cmd_log_line().unwrap_or_else(|| {
+                let op = ops.get(*i).map(ipvs::ipvsadm::op_line).unwrap_or_default();
+                format!("IPVS: {op} failed: {e}")
+            });
+            log::info!("{line}");
         }
         failed
     }
