@@ -31,6 +31,20 @@ fn main() {
         eprintln!("chaos: needs root (network namespaces)");
         std::process::exit(2);
     }
+    // SIGINT/SIGTERM end the run after the current step (the namespaces and
+    // daemons are then torn down): blocked here, before any thread exists,
+    // and waited for by one thread.
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGINT);
+    set.add(nix::sys::signal::Signal::SIGTERM);
+    if set.thread_block().is_ok() {
+        std::thread::spawn(move || {
+            if let Ok(sig) = set.wait() {
+                eprintln!("chaos: {sig} - stopping after this step");
+                chaos::STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
     match chaos::run(opts) {
         Ok(r) => println!("{r}"),
         Err(f) => {

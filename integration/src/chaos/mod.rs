@@ -18,6 +18,10 @@ pub mod procs;
 pub mod rng;
 pub mod runner;
 
+/// Set (e.g. from a signal-waiting thread) to end a run after the current
+/// step, so that the namespaces are still torn down.
+pub static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub use runner::{Failure, Fault, Options, Report, Runner};
 
 /// Build the cluster and run; the seed is printed first.

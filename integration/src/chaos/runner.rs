@@ -78,7 +78,7 @@ impl Fault {
             6 => Fault::LinkDown(n, 1 + rng.below(5)),
             7 => Fault::Partition(n, 2 + rng.below(6)),
             8 => Fault::Loss(n, 20 + rng.below(60) as u32, 3 + rng.below(5)),
-            9 => Fault::HangScript(n, 5 + rng.below(4)),
+            9 => Fault::HangScript(n, 12 + rng.below(4)),
             _ => Fault::HangNotify(n),
         }
     }
@@ -150,6 +150,9 @@ pub struct Report {
     pub max_rss_growth_kib: u64,
     /// Wall time.
     pub elapsed: Duration,
+    /// Longest time (per fault kind) during which a VIP had more than one
+    /// holder after the fault ended (sampled every ~150 ms).
+    pub dual_holder: BTreeMap<&'static str, Duration>,
 }
 
 impl fmt::Display for Report {
@@ -177,6 +180,13 @@ impl fmt::Display for Report {
             "  max growth per process: fds +{}, RSS +{} KiB",
             self.max_fd_growth, self.max_rss_growth_kib
         )?;
+        for (k, d) in self.dual_holder.iter().filter(|(_, d)| !d.is_zero()) {
+            writeln!(
+                f,
+                "  two holders of a VIP for up to {:.2} s after: {k}",
+                d.as_secs_f64()
+            )?;
+        }
         for n in &self.notes {
             writeln!(f, "  note: {n}")?;
         }
@@ -274,6 +284,12 @@ impl Runner {
         self.audit(Instant::now())
             .map_err(|w| Box::new(self.fail(format!("initial audit: {w}"))))?;
         for i in 0..self.opts.steps {
+            if super::STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                self.report
+                    .notes
+                    .push(format!("interrupted after {i} steps"));
+                break;
+            }
             let f = Fault::draw(&mut self.rng, self.opts.storm_secs);
             eprintln!("chaos step {i}: {f}");
             self.report.steps.push((f.clone(), Duration::ZERO));
@@ -566,11 +582,15 @@ impl Runner {
         //    stable for 1.5 s.
         let expect = self.expected_holders();
         let deadline = since + self.opts.converge_timeout;
+        let mut last = Instant::now();
+        let mut dual = Duration::ZERO;
         let converged = loop {
-            let ok = self.daemons_up() && {
-                let h = self.c.holders();
-                h[0] == vec![expect[0]] && h[1] == vec![expect[1]]
-            };
+            let h = self.c.holders();
+            if h.iter().any(|v| v.len() > 1) {
+                dual += last.elapsed();
+            }
+            last = Instant::now();
+            let ok = self.daemons_up() && h[0] == vec![expect[0]] && h[1] == vec![expect[1]];
             if ok {
                 let at = since.elapsed();
                 let stable = crate::wait::wait_for(Duration::from_millis(1500), || {
@@ -586,6 +606,10 @@ impl Runner {
             }
             std::thread::sleep(Duration::from_millis(100));
         };
+        if let Some(k) = self.report.steps.last().map(|(f, _)| f.kind()) {
+            let e = self.report.dual_holder.entry(k).or_default();
+            *e = (*e).max(dual);
+        }
         let Some(conv) = converged else {
             let h = self.c.holders();
             let pids: Vec<_> = self
@@ -611,17 +635,28 @@ impl Runner {
         }
         // 3. Processes: two keepalived per node (parent + VRRP child), no
         //    zombie that stays, no keepalived orphan.
-        let procs = walk(&self.c.ns_inodes);
-        for n in 0..NODES {
-            let ka: Vec<&ProcInfo> = procs
-                .iter()
-                .filter(|p| p.node == n && p.keepalived)
-                .collect();
-            if ka.len() != 2 {
-                return Err(format!(
-                    "node {n}: {} keepalived processes: {ka:?}",
-                    ka.len()
-                ));
+        //    A script being forked is a keepalived process until it execs:
+        //    look again a few times before calling a third one a leak.
+        let mut procs = walk(&self.c.ns_inodes);
+        for attempt in 0..5 {
+            let bad = (0..NODES)
+                .map(|n| {
+                    let ka: Vec<&ProcInfo> = procs
+                        .iter()
+                        .filter(|p| p.node == n && p.keepalived)
+                        .collect();
+                    (n, ka.len(), format!("{ka:?}"))
+                })
+                .find(|(_, k, _)| *k != 2);
+            match bad {
+                None => break,
+                Some((n, k, list)) if attempt == 4 => {
+                    return Err(format!("node {n}: {k} keepalived processes: {list}"));
+                }
+                Some(_) => {
+                    std::thread::sleep(Duration::from_millis(300));
+                    procs = walk(&self.c.ns_inodes);
+                }
             }
         }
         let parents: Vec<i32> = self.c.nodes.iter().filter_map(|n| n.parent_pid()).collect();
