@@ -11,6 +11,10 @@ use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use keepalived_integration::{skip_unless_root, wait_for, Daemon, Netns, Proc};
+
+/// keepalived-exporter's text-mode parser rules (shared with crates/status).
+#[path = "../../crates/status/tests/support/exporter.rs"]
+mod exporter;
 use nix::sys::signal::Signal;
 
 const START: Duration = Duration::from_secs(10);
@@ -137,6 +141,22 @@ fn dump_files_appear_on_signals() {
         assert!(e["stats"][k].is_u64(), "stats.{k} missing: {e}");
     }
     assert_eq!(e["stats"]["become_master"], 1);
+    // keepalived-exporter's default (text) mode reads data + stats: no
+    // parse error, same instances in both, the fields it exports.
+    let view = exporter::parse_data(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let st = exporter::parse_stats(&stats).unwrap_or_else(|e| panic!("{e}\n{stats}"));
+    exporter::check_synced(&view, &st).unwrap();
+    let vi = &view["VI_1"];
+    assert_eq!((vi.state, vi.vrid), (2, 51), "{text}");
+    assert_eq!(vi.intf, "eth0");
+    assert_eq!(vi.vips.len(), 2, "{text}");
+    for v in &vi.vips {
+        assert!(
+            exporter::parse_vip(v).is_some(),
+            "VIP {v:?} dropped by the exporter"
+        );
+    }
+    assert_eq!(st["VI_1"].len(), 14);
 }
 
 #[test]

@@ -5,6 +5,9 @@
 
 use keepalived_status as status;
 use std::collections::BTreeSet;
+
+#[path = "support/exporter.rs"]
+mod exporter;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -191,6 +194,36 @@ fn keepalived_2_2_7_dumps_have_our_layout() {
         std::thread::sleep(Duration::from_millis(500));
     };
     eprintln!("keepalived 2.2.7 keepalived.json: {up_json}");
+    kill("-USR1");
+    let data_p = dir.join("keepalived.data");
+    assert!(
+        wait_file(&data_p, Duration::from_secs(5)),
+        "no keepalived.data"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let up_data = std::fs::read_to_string(&data_p).unwrap();
+    if std::env::var_os("KA_PRINT_DUMPS").is_some() {
+        eprintln!("keepalived 2.2.7 keepalived.data:\n{up_data}");
+    }
+    // Our replica of the exporter's text parser reads 2.2.7's files.
+    let view = exporter::parse_data(&up_data).unwrap();
+    let st = exporter::parse_stats(&up_stats).unwrap();
+    exporter::check_synced(&view, &st).unwrap();
+    let vi = &view["VI_1"];
+    assert_eq!(
+        (vi.state, vi.wantstate, vi.vrid, vi.garp_delay),
+        (2, 2, 51, 5)
+    );
+    assert_eq!(vi.intf, "eth0");
+    assert_eq!(
+        vi.vips,
+        [
+            "192.0.2.100/24 dev eth0 scope global set",
+            "192.0.2.101 dev eth0 scope global set"
+        ]
+    );
+    assert_eq!(st["VI_1"].len(), 14, "{:?}", st["VI_1"]);
+    assert_eq!(st["VI_1"]["Became master"], 1);
     eprintln!(
         "keepalived 2.2.7 modes: stats {:o}, json {:o}",
         std::fs::metadata(&stats_p).unwrap().mode() & 0o7777,
@@ -246,6 +279,12 @@ fn keepalived_2_2_7_dumps_have_our_layout() {
         shape(&up_stats),
         shape(&ours_stats),
         "2.2.7:\n{up_stats}\nours:\n{ours_stats}"
+    );
+    // And ours: same view of the stats file for the same counters.
+    let ours_st = exporter::parse_stats(&ours_stats).unwrap();
+    assert_eq!(
+        ours_st["VI_1"].keys().collect::<Vec<_>>(),
+        st["VI_1"].keys().collect::<Vec<_>>()
     );
 
     // The extras as our config crate resolves the same file.
