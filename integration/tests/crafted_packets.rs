@@ -140,7 +140,7 @@ fn setup() -> (Rig, String) {
         .expect("mcast route");
     let d0 = Daemon::start(&lan.nodes[0].ns, &config(11, 12, 150), &[]).expect("node 0");
     let d1 = Daemon::start(&lan.nodes[1].ns, &config(12, 11, 100), &[]).expect("node 1");
-    let mut rig = Rig {
+    let rig = Rig {
         lan,
         d: vec![d0, d1],
     };
