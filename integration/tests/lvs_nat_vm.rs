@@ -111,17 +111,19 @@ no_vips() { ! ip -n $1 -o -4 addr | grep -q -e 192.0.2.200 -e '198.51.100.1/'; }
 answers() { r=$(hget); [ "$r" = rs1 ] || [ "$r" = rs2 ]; }
 # poll "desc" TENTHS cmd...: poll every 0.1 s; ok with the time taken, or fail with logs.
 poll() {
-  d=$1; lim=$2; shift 2; t0=$(up); i=0
-  while [ $i -lt $lim ]; do
-    if "$@"; then ok "$d ($(since $t0))"; return 0; fi
-    sleep 0.1; i=$((i+1))
+  local d lim pt0 pi n
+  d=$1; lim=$2; shift 2; pt0=$(up); pi=0
+  while [ $pi -lt $lim ]; do
+    if "$@"; then ok "$d ($(since $pt0))"; return 0; fi
+    sleep 0.1; pi=$((pi+1))
   done
   fail "$d (not within $((lim/10)).$((lim%10)) s)"
-  for n in ka1 ka2; do echo "--- $n table"; tbl $n; echo "--- $n log"; tail -25 /tmp/$LABEL-$n.log; done
+  for n in ka1 ka2; do echo "--- $n table"; tbl $n; echo "--- $n log"; grep -v 'gratuitous ARP' /tmp/$LABEL-$n.log | tail -25; done
   return 1
 }
 rr_both() { # what
-  r=""; for i in 1 2 3 4; do r="$r $(hget)"; done
+  local r k
+  r=""; for k in 1 2 3 4; do r="$r $(hget)"; done
   if echo "$r" | grep -q rs1 && echo "$r" | grep -q rs2; then ok "client via VIP gets both real servers ($1):$r"; else fail "client via VIP ($1):$r"; fi
 }
 httpd_start() { ip netns exec rs$1 busybox httpd -p 80 -h /tmp/www$1; }
@@ -168,15 +170,15 @@ scenario() { # BIN_MASTER BIN_BACKUP LABEL
   echo "--- ka1 table"; tbl ka1
   rr_both "start"
   # Health checks on the master: HTTP_GET (rs2), then TCP_CHECK (rs1).
-  for i in 2 1; do
-    httpd_stop $i
-    poll "rs$i stopped: removed from ka1's table" 60 not_in_tbl ka1 198.51.100.2$i
-    poll "rs$i stopped: removed from ka2's table" 60 not_in_tbl ka2 198.51.100.2$i
+  for rsn in 2 1; do
+    httpd_stop $rsn
+    poll "rs$rsn stopped: removed from ka1's table" 60 not_in_tbl ka1 198.51.100.2$rsn
+    poll "rs$rsn stopped: removed from ka2's table" 60 not_in_tbl ka2 198.51.100.2$rsn
     r=""; for k in 1 2; do r="$r $(hget)"; done
-    o=$((3-i)); [ "$r" = " rs$o rs$o" ] && ok "client gets only rs$o:$r" || fail "client with rs$i down:$r"
-    httpd_start $i
-    poll "rs$i back: re-added to ka1's table" 60 in_tbl ka1 198.51.100.2$i
-    poll "rs$i back: re-added to ka2's table" 60 in_tbl ka2 198.51.100.2$i
+    o=$((3-rsn)); [ "$r" = " rs$o rs$o" ] && ok "client gets only rs$o:$r" || fail "client with rs$rsn down:$r"
+    httpd_start $rsn
+    poll "rs$rsn back: re-added to ka1's table" 60 in_tbl ka1 198.51.100.2$rsn
+    poll "rs$rsn back: re-added to ka2's table" 60 in_tbl ka2 198.51.100.2$rsn
   done
   rr_both "after the health-check round trip"
   # Director failover: SIGTERM the master's keepalived.
