@@ -24,6 +24,10 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   else
     echo "not root: skipping apt-get; root-only tests will skip" >&2
   fi
+  # tier 4: Debian's stock kernel (IPVS as modules) and a cached initramfs for qemu
+  if [[ $(id -u) == 0 ]]; then
+    integration/vm/rig.sh prepare
+  fi
   for tool in cargo-deb cargo-generate-rpm cargo-fuzz; do
     command -v "$tool" >/dev/null || cargo install --locked -q "$tool"
   done
