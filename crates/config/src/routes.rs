@@ -532,7 +532,7 @@ pub(crate) fn route(
                 };
                 r.table = x;
             }
-            "protocol" | "proto" => {
+            "protocol" => {
                 let v = l.value()?;
                 let Some(x) = protocol(&v.text) else {
                     return l
@@ -717,8 +717,8 @@ pub(crate) fn route(
             );
         }
         r.protocol = RTPROT_KEEPALIVED;
-        let has_dev = r.dev.is_some() || r.nexthops.iter().any(|h| h.dev.is_some());
-        if !has_dev {
+        // Upstream looks at the route's own `dev` only, not the nexthops'.
+        if r.dev.is_none() {
             // Upstream: "Warning - cannot track route X with no interface
             // specified, not tracking" - common and harmless, so no diagnostic
             // (keepalived prints it for every such line); the route is untracked.
@@ -979,7 +979,7 @@ pub(crate) fn rule(
                 r.uidrange = Some(x);
             }
             "l3mdev" => new_action = Some(RuleAction::L3mdev),
-            "protocol" | "proto" => {
+            "protocol" => {
                 let v = l.value()?;
                 let Some(x) = protocol(&v.text) else {
                     return l.err(v, format!("Invalid protocol {}", v.text)).and(None);

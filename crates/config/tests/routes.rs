@@ -199,7 +199,8 @@ fn nexthop_routes_and_gw_alias() {
             },
         ]
     );
-    assert!(!r[0].no_track);
+    // keepalived 2.2.7 tracks a route only through its own `dev`.
+    assert!(r[0].no_track);
     assert_eq!(r[1].via, Some(ip("192.0.2.1")));
     has(
         &l.diagnostics,
@@ -240,6 +241,11 @@ fn malformed_route_lines_are_located_errors() {
         "unknown route keyword 192.0.2.0/33",
     );
     has(&d, Severity::Error, 15, 38, "Unknown nexthop option bogus");
+    // `proto` is not a keepalived route word (only `protocol`).
+    let d = failed(&instance(
+        " virtual_routes {\n  192.0.2.0/24 proto static dev eth0\n }",
+    ));
+    has(&d, Severity::Error, 9, 16, "unknown route keyword proto");
 }
 
 #[test]
