@@ -104,6 +104,43 @@ pub fn read_key_file(path: &Path) -> Result<Vec<u8>, KeyFileError> {
     Ok(k)
 }
 
+/// Where an `auth_hmac` key file is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFileRef {
+    /// Instance name.
+    pub instance: String,
+    /// Key id.
+    pub id: u8,
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Configuration file naming it.
+    pub file: std::path::PathBuf,
+    /// Line.
+    pub line: u32,
+    /// Column of the `file:` value.
+    pub col: u32,
+}
+
+impl KeyFileRef {
+    /// Read the key (as [`read_key_file`]); on failure the located error
+    /// `-t` prints: `(VI_1) auth_hmac key file 'PATH' is readable by group
+    /// or others (mode 644)` (keepalived's security error), `... cannot be
+    /// opened (...)`, `... is too large`, `... holds a key of N octets ...`.
+    pub fn check(&self) -> Result<Vec<u8>, crate::Diagnostic> {
+        read_key_file(&self.path).map_err(|e| crate::Diagnostic {
+            severity: crate::Severity::Error,
+            file: self.file.clone(),
+            line: self.line,
+            col: self.col,
+            message: format!(
+                "({}) auth_hmac key file '{}' {e}",
+                self.instance,
+                self.path.display()
+            ),
+        })
+    }
+}
+
 /// Apply defaults and keepalived 2.4's checks (`vrrp/vrrp.c:3355-3385`).
 /// An `active_key` naming no key is an error here (keepalived disables the
 /// extension and runs unauthenticated, which silently lowers security).

@@ -108,6 +108,9 @@ pub struct Loaded {
     /// Every interface the configuration names, with where (checking that
     /// they exist needs the host, so it is the caller's job).
     pub interfaces: Vec<InterfaceRef>,
+    /// Every `auth_hmac` `key ID file:PATH`, with where; reading them needs
+    /// the host, so `-t` and the daemon call [`auth::KeyFileRef::check`].
+    pub key_files: Vec<auth::KeyFileRef>,
 }
 
 /// A configuration that did not load.
@@ -137,7 +140,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Failed> {
     let builder = std::mem::take(&mut lx.tree);
     drop(lx);
     let nodes = builder.finish(&mut diags);
-    let (config, if_refs) = parse::Parser::new(&mut diags).run(&nodes);
+    let (config, if_refs, key_refs) = parse::Parser::new(&mut diags).run(&nodes);
+    let key_files = key_refs
+        .into_iter()
+        .map(|(instance, id, path, loc)| auth::KeyFileRef {
+            instance,
+            id,
+            path,
+            file: diags
+                .files
+                .get(loc.file as usize)
+                .cloned()
+                .unwrap_or_default(),
+            line: loc.line,
+            col: loc.col,
+        })
+        .collect();
     let failed = diags.has_errors();
     let interfaces = if_refs
         .into_iter()
@@ -161,6 +179,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Failed> {
             config,
             diagnostics,
             interfaces,
+            key_files,
         })
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct Parser<'d> {
     names: std::collections::HashSet<(&'static str, String)>,
     /// Automatic preferences for rules without one.
     rule_prio: crate::routes::RulePrio,
+    /// `auth_hmac` `key ID file:PATH` (instance, id, path, where).
+    key_files: Vec<(String, u8, std::path::PathBuf, Loc)>,
 }
 
 /// Unknown keywords that get a "did you mean" search.
@@ -69,16 +71,25 @@ impl<'d> Parser<'d> {
             lvs_sync_inst_loc: None,
             unknown_seen: 0,
             rule_prio: Default::default(),
+            key_files: Vec::new(),
         }
     }
 
     /// Parse the root level and run cross-reference checks.
-    pub fn run(mut self, nodes: &[Node]) -> (Config, Vec<(String, String, Loc)>) {
+    #[allow(clippy::type_complexity)]
+    pub fn run(
+        mut self,
+        nodes: &[Node],
+    ) -> (
+        Config,
+        Vec<(String, String, Loc)>,
+        Vec<(String, u8, std::path::PathBuf, Loc)>,
+    ) {
         for node in nodes {
             self.root(node);
         }
         self.finish();
-        (self.cfg, self.if_refs)
+        (self.cfg, self.if_refs, self.key_files)
     }
 
     /// Record the interfaces named on VIP lines (`dev IFNAME`).
@@ -1637,6 +1648,14 @@ impl<'d> Parser<'d> {
             if owner {
                 v.owner_ignore_adverts = true;
             }
+            if !v.unicast_peers.is_empty() {
+                // vrrp/vrrp.c:2958: refused when the interface supports
+                // multicast (known only at run time; the daemon enforces it).
+                warn(
+                    self.d,
+                    "Unicast peers are not supported in strict mode (the instance is refused if its interface supports multicast)",
+                );
+            }
         }
         // The trap keepalived users fall into (ka#2339): say plainly that the
         // VIPs will drop traffic.
@@ -1761,6 +1780,8 @@ impl<'d> Parser<'d> {
                         continue;
                     };
                     let value = if let Some(p) = val.text.strip_prefix("file:") {
+                        self.key_files
+                            .push((inst.to_string(), idv, p.into(), val.loc));
                         HmacKeyValue::File(p.into())
                     } else {
                         match decode_key(&val.text) {

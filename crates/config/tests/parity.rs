@@ -221,3 +221,52 @@ fn strict_without_accept_says_the_vip_will_not_accept_traffic() {
     assert!(!l.config.vrrp_instances[0].needs_vip_firewall());
     assert!(!render(&l.diagnostics).contains("will not accept traffic"));
 }
+
+#[test]
+fn key_files_are_listed_with_their_location_and_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("k1");
+    std::fs::write(&k, format!("{HEX32}\n")).unwrap();
+    std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let l = load_text(&inst(
+        "",
+        &format!(
+            " auth_hmac {{\n  key 1 file:{}\n  active_key 1\n }}",
+            k.display()
+        ),
+    ))
+    .unwrap();
+    let r = &l.key_files[0];
+    assert_eq!(
+        (r.instance.as_str(), r.id, r.line, r.col),
+        ("VI_1", 1, 14, 9)
+    );
+    let d = r.check().unwrap_err();
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(
+        d.message,
+        format!(
+            "(VI_1) auth_hmac key file '{}' is readable by group or others (mode 640)",
+            k.display()
+        )
+    );
+    std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(r.check().unwrap(), (0u8..32).collect::<Vec<u8>>());
+}
+
+#[test]
+fn strict_mode_with_unicast_peers_is_flagged() {
+    let l = load_text(&inst(
+        " vrrp_strict",
+        " version 3\n accept\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2\n }",
+    ))
+    .unwrap();
+    has(
+        &l.diagnostics,
+        Severity::Warning,
+        4,
+        15,
+        "Unicast peers are not supported in strict mode",
+    );
+}
