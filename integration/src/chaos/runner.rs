@@ -291,7 +291,7 @@ impl Runner {
                 break;
             }
             let f = Fault::draw(&mut self.rng, self.opts.storm_secs);
-            eprintln!("chaos step {i}: {f}");
+            eprintln!("chaos[{}] step {i}: {f}", self.opts.seed);
             self.report.steps.push((f.clone(), Duration::ZERO));
             *self.report.by_kind.entry(f.kind()).or_default() += 1;
             let end = self
@@ -300,7 +300,11 @@ impl Runner {
             let d = self
                 .audit(end)
                 .map_err(|w| Box::new(self.fail(format!("audit after step {i} {f}: {w}"))))?;
-            eprintln!("chaos step {i}: converged in {:.2} s", d.as_secs_f64());
+            eprintln!(
+                "chaos[{}] step {i}: converged in {:.2} s",
+                self.opts.seed,
+                d.as_secs_f64()
+            );
             if let Some(last) = self.report.steps.last_mut() {
                 last.1 = d;
             }
