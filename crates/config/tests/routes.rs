@@ -480,3 +480,99 @@ fn track_bfd_says_not_supported() {
         "BFD is not supported by keepalived-rs",
     );
 }
+
+#[test]
+fn random_route_and_rule_words_never_panic() {
+    let vocab = [
+        "src",
+        "from",
+        "to",
+        "via",
+        "gw",
+        "or",
+        "dev",
+        "oif",
+        "iif",
+        "scope",
+        "table",
+        "lookup",
+        "metric",
+        "preference",
+        "priority",
+        "protocol",
+        "type",
+        "blackhole",
+        "unreachable",
+        "prohibit",
+        "goto",
+        "nop",
+        "fwmark",
+        "not",
+        "no_track",
+        "nexthop",
+        "weight",
+        "onlink",
+        "mtu",
+        "lock",
+        "inet",
+        "inet6",
+        "default",
+        "default6",
+        "all",
+        "192.0.2.0/24",
+        "2001:db8::/64",
+        "fe80::1",
+        "192.0.2.1",
+        "0x10/0xff",
+        "100",
+        "0",
+        "-1",
+        "main",
+        "eth0",
+        "sport",
+        "dport",
+        "1-2",
+        "uidrange",
+        "realms",
+        "sup_pl",
+        "l3mdev",
+        "ipproto",
+        "tcp",
+        "tos",
+        "pref",
+        "high",
+        "expires",
+        "features",
+        "ecn",
+        "track_group",
+        "x",
+    ];
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut routes = String::new();
+    let mut rules = String::new();
+    for _ in 0..400 {
+        for out in [&mut routes, &mut rules] {
+            let n = 1 + next() % 8;
+            out.push_str("  ");
+            for _ in 0..n {
+                out.push_str(vocab[(next() % vocab.len() as u64) as usize]);
+                out.push(' ');
+            }
+            out.push('\n');
+        }
+    }
+    let text = format!(
+        "static_routes {{\n{routes}}}\nstatic_rules {{\n{rules}}}\n{}",
+        instance(&format!(
+            " virtual_routes {{\n{routes} }}\n virtual_rules {{\n{rules} }}"
+        ))
+    );
+    // Loads or fails with located diagnostics; never panics.
+    let _ = load_text(&text);
+}
