@@ -457,6 +457,13 @@ pub struct ChildSnapshot {
     pub scheduler: Option<SchedulerStatus>,
 }
 
+impl ChildSnapshot {
+    /// The JSON text a child sends (what [`crate::Hub::child_snapshot`] reads).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
 impl StatusDoc {
     /// Assemble a document from the parent's part and the children's
     /// snapshots (`None`: no snapshot yet).
