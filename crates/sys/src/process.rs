@@ -184,7 +184,8 @@ pub fn kill_raw(pid: i32, sig: i32) -> io::Result<()> {
 /// `/proc/self/exe`, whose name would otherwise be `exe`.
 pub fn set_process_name(name: &str) -> io::Result<()> {
     let short: String = name.chars().filter(|c| *c != '\0').take(15).collect();
-    let c = std::ffi::CString::new(short).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let c = std::ffi::CString::new(short)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     nix::sys::prctl::set_name(&c).map_err(errno)
 }
 
