@@ -22,6 +22,7 @@ mod runtime;
 mod rx;
 mod trackers;
 mod vips;
+mod vmac;
 
 pub use dump::dump_dir;
 pub use trackers::parse_file_value;

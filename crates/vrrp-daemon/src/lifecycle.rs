@@ -45,14 +45,17 @@ impl Runtime {
                 .notify_priority_changes
                 .unwrap_or(g.vrrp_notify_priority_changes),
             deleting: false,
+            vmac: crate::vmac::vmac_of(cfg, vi),
         }
     }
 
     /// Opens (or joins) the receive socket of instance `id`.
     pub(crate) fn open_sockets_for(&mut self, sched: &Sched, id: u64) {
         let Some(i) = self.idx(id) else { return };
+        let Some(ifindex) = self.rx_ifindex(i) else {
+            return;
+        };
         let inst = &self.insts[i];
-        let Some(ifindex) = inst.ifindex else { return };
         let c = inst.core.config();
         let group = (!c.is_unicast()).then_some(c.mcast_group);
         let fam = inst.key.family;
@@ -77,6 +80,7 @@ impl Runtime {
     /// Starts instance `id` (already in `self.insts`).
     fn start_inst(&mut self, sched: &mut Sched, id: u64) {
         let Some(i) = self.idx(id) else { return };
+        self.setup_vmac(i);
         self.handle_leftover_vips(i);
         self.open_sockets_for(sched, id);
         let inst = &self.insts[i];
@@ -214,6 +218,7 @@ impl Runtime {
             }
             self.drive(sched, id, Input::Shutdown);
             if let Some(i) = self.idx(id) {
+                self.remove_vmac(i);
                 self.drop_timers(sched, i);
                 self.insts.remove(i);
             }
@@ -240,7 +245,8 @@ impl Runtime {
         let used: Vec<(u32, vrrp::wire::Family)> = self
             .insts
             .iter()
-            .filter_map(|i| i.ifindex.map(|x| (x, i.key.family)))
+            .enumerate()
+            .filter_map(|(n, i)| self.rx_ifindex(n).map(|x| (x, i.key.family)))
             .collect();
         self.socks.retain_rx(sched.registry(), &used);
         self.arm_runner_timer(sched);
@@ -308,6 +314,11 @@ impl Runtime {
         let ids: Vec<u64> = self.insts.iter().map(|i| i.id).collect();
         for id in ids {
             self.drive(sched, id, Input::Shutdown);
+        }
+        if !self.flags.dont_release_vrrp {
+            for i in 0..self.insts.len() {
+                self.remove_vmac(i);
+            }
         }
         self.trackers.kill_all();
         self.notifier.drain(Duration::from_secs(5));

@@ -246,12 +246,25 @@ pub fn vip_line(vip: &config::VirtualIp, default_dev: &str) -> VipLine {
 }
 
 /// Every VIP and eVIP line of `vi`, in configuration order.
+///
+/// With `use_vmac`, lines without `dev` (or with `dev` the instance's
+/// interface, or the per-line `use_vmac`) go on the VMAC: the base
+/// interface must never carry a VIP, or it would answer ARP with its own MAC.
 pub fn vip_lines(cfg: &Config, vi: &VrrpInstance) -> Vec<VipLine> {
     let dev = interface_of(cfg, vi);
+    let vmac = crate::vmac::vmac_of(cfg, vi);
     vi.virtual_ipaddress
         .iter()
         .chain(vi.virtual_ipaddress_excluded.iter())
-        .map(|v| vip_line(v, &dev))
+        .map(|v| {
+            let mut l = vip_line(v, &dev);
+            if let Some(vm) = &vmac {
+                if v.dev.is_none() || l.dev == dev || v.use_vmac {
+                    l.dev = vm.name.clone();
+                }
+            }
+            l
+        })
         .collect()
 }
 

@@ -72,6 +72,8 @@ pub(crate) struct Inst {
     pub prio_changes: bool,
     /// Being removed by a reload (notify DELETED instead of STOP).
     pub deleting: bool,
+    /// `use_vmac`.
+    pub vmac: Option<crate::vmac::Vmac>,
 }
 
 fn kind_index(k: TimerKind) -> usize {
@@ -120,6 +122,8 @@ pub(crate) struct Runtime {
     pub rxbuf: Vec<u8>,
     /// Every VIP and eVIP address of every instance.
     pub vip_set: std::collections::HashSet<IpAddr>,
+    /// Base-interface sysctls changed for VMACs (restored at exit).
+    pub saved_sysctls: Vec<crate::vmac::SavedSysctl>,
 }
 
 /// Errors building the runtime.
@@ -189,6 +193,7 @@ impl Runtime {
             stopping: false,
             rxbuf: vec![0u8; 65536],
             vip_set: std::collections::HashSet::new(),
+            saved_sysctls: Vec::new(),
         })
     }
 
@@ -283,10 +288,10 @@ impl Runtime {
             let Some(i) = self.idx(id) else { return };
             match a {
                 Action::SendAdvert { packets, .. } => {
-                    let inst = &self.insts[i];
-                    let Some(ifindex) = inst.ifindex else {
+                    let Some(ifindex) = self.tx_ifindex(i) else {
                         continue;
                     };
+                    let inst = &self.insts[i];
                     let fam = inst.key.family;
                     let src = inst.src;
                     let name = inst.vcfg.name.clone();

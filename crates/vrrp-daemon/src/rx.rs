@@ -58,12 +58,13 @@ impl Runtime {
         let Some(id) = self
             .insts
             .iter()
-            .find(|i| {
-                i.ifindex == Some(ifindex)
+            .enumerate()
+            .find(|(n, i)| {
+                self.rx_ifindex(*n) == Some(ifindex)
                     && i.key.family == family
                     && i.core.config().vrid == peek.vrid
             })
-            .map(|i| i.id)
+            .map(|(_, i)| i.id)
         else {
             return; // another router's VRID: not ours to look at
         };

@@ -1,0 +1,275 @@
+//! `use_vmac` (keepalived `vrrp_vmac.c`, `vrrp_if_config.c`): a macvlan in
+//! private mode on the instance's interface with the RFC 5798 virtual MAC
+//! 00:00:5e:00:01:VRID (IPv6 00:00:5e:00:02:VRID), carrying the VIPs.
+//!
+//! * Created (or adopted when a macvlan of that name already sits on the
+//!   same base interface) before the instance starts; brought up.
+//! * sysctls as upstream: on the VMAC `arp_ignore=1`, `accept_local=1`,
+//!   `rp_filter=0`; on the base interface `arp_ignore=1`, `arp_filter=1`
+//!   (so the base never answers ARP for a VIP with its own MAC) and, beyond
+//!   upstream, `arp_announce=2`: replies from a VIP leave through the base
+//!   (its connected route comes first), and its ARP requests would
+//!   otherwise carry the VIP as sender address with the base MAC, which
+//!   rewrites the client's ARP entry for the VIP (seen in the namespace
+//!   test). The base's previous values are restored when the last VMAC on
+//!   it goes away.
+//! * VIP lines without `dev` (or with `dev <base>` / `use_vmac`) are put on
+//!   the VMAC; GARPs for them leave from the VMAC with the virtual MAC.
+//! * IPv4 adverts leave through the VMAC (source MAC = virtual MAC) unless
+//!   `vmac_xmit_base`; adverts are received on the VMAC.
+//! * Deleted when the instance stops (not with `--dont-release-vrrp`, which
+//!   keeps the VIPs, hence the VMAC too).
+
+use netlink::{AddOutcome, DelOutcome, MacvlanMode};
+use vrrp::wire::Family;
+
+use crate::runtime::Runtime;
+
+/// The VMAC of one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Vmac {
+    /// Interface name (`vrrp.VRID` by default).
+    pub name: String,
+    /// Its hardware address.
+    pub mac: [u8; 6],
+    /// `vmac_xmit_base`: adverts leave from the base interface.
+    pub xmit_base: bool,
+    /// Its interface index once created.
+    pub ifindex: Option<u32>,
+}
+
+/// The RFC 5798 §7.3 virtual MAC of `vrid` for `family`.
+pub fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
+    let kind = match family {
+        Family::V4 => 0x01,
+        Family::V6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, kind, vrid]
+}
+
+/// The VMAC settings of an instance (`None` without `use_vmac`).
+pub fn vmac_of(cfg: &config::Config, vi: &config::VrrpInstance) -> Option<Vmac> {
+    let v = vi.use_vmac.as_ref()?;
+    let family = crate::map::family_of(vi);
+    Some(Vmac {
+        name: v
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}.{}", cfg.global.vmac_prefix, vi.virtual_router_id)),
+        mac: v
+            .mac
+            .unwrap_or_else(|| virtual_mac(family, vi.virtual_router_id)),
+        xmit_base: v.xmit_base,
+        ifindex: None,
+    })
+}
+
+/// Formats a MAC as `00:00:5e:00:01:33`.
+pub fn mac_text(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// A base-interface sysctl changed by us, with its previous value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SavedSysctl {
+    pub ifname: String,
+    pub key: &'static str,
+    pub old: String,
+}
+
+impl Runtime {
+    /// Creates (or adopts) the VMAC of instance `i`, sets its sysctls and
+    /// brings it up. Returns false when it could not be created.
+    pub(crate) fn setup_vmac(&mut self, i: usize) -> bool {
+        let Some(vm) = self.insts[i].vmac.clone() else {
+            return true;
+        };
+        let name = self.insts[i].vcfg.name.clone();
+        let base = self.insts[i].key.interface.clone();
+        let Some(base_idx) = self.insts[i].ifindex else {
+            log::info!(
+                "({name}): Unable to create VMAC interface {} - {base} does not exist",
+                vm.name
+            );
+            return false;
+        };
+        match self.rtnl.link_by_name(&vm.name) {
+            Ok(l) if l.kind.as_deref() == Some("macvlan") && l.parent == Some(base_idx) => {
+                log::info!(
+                    "({name}): VMAC interface {} already exists - using it",
+                    vm.name
+                );
+            }
+            Ok(_) => {
+                log::info!(
+                    "({name}): Unable to create VMAC interface {} - an interface of that name exists",
+                    vm.name
+                );
+                return false;
+            }
+            Err(_) => match self
+                .rtnl
+                .add_macvlan(base_idx, &vm.name, vm.mac, MacvlanMode::Private)
+            {
+                Ok(AddOutcome::Added) | Ok(AddOutcome::AlreadyPresent) => {
+                    log::info!("({name}): Success creating VMAC interface {}", vm.name);
+                }
+                Err(e) => {
+                    log::info!("({name}): Unable to create VMAC interface {}: {e}", vm.name);
+                    return false;
+                }
+            },
+        }
+        let link = match self.rtnl.link_by_name(&vm.name) {
+            Ok(l) => l,
+            Err(e) => {
+                log::info!("({name}): Unable to find VMAC interface {}: {e}", vm.name);
+                return false;
+            }
+        };
+        let idx = link.index;
+        if let Some(v) = self.insts[i].vmac.as_mut() {
+            v.ifindex = Some(idx);
+        }
+        log::debug!("({name}) VMAC {} has MAC {}", vm.name, mac_text(&vm.mac));
+        self.links.insert(idx, link);
+        let v4 = netlink::Family::V4;
+        for (key, value) in [
+            ("arp_ignore", "1"),
+            ("accept_local", "1"),
+            ("rp_filter", "0"),
+        ] {
+            if let Err(e) = netlink::set_if_sysctl(v4, &vm.name, key, value) {
+                log::info!("({name}) Unable to set {key}={value} on {}: {e}", vm.name);
+            }
+        }
+        for (key, value) in [
+            ("arp_ignore", "1"),
+            ("arp_filter", "1"),
+            ("arp_announce", "2"),
+        ] {
+            match netlink::set_if_sysctl(v4, &base, key, value) {
+                Ok(old) => {
+                    if !self
+                        .saved_sysctls
+                        .iter()
+                        .any(|s| s.ifname == base && s.key == key)
+                    {
+                        self.saved_sysctls.push(crate::vmac::SavedSysctl {
+                            ifname: base.clone(),
+                            key,
+                            old,
+                        });
+                    }
+                }
+                Err(e) => log::info!("({name}) Unable to set {key}={value} on {base}: {e}"),
+            }
+        }
+        if let Err(e) = self.rtnl.set_link_up(idx, true) {
+            log::info!(
+                "({name}) Unable to bring VMAC interface {} up: {e}",
+                vm.name
+            );
+        }
+        if let Ok(l) = self.rtnl.link_by_index(idx) {
+            self.links.insert(idx, l);
+        }
+        true
+    }
+
+    /// The interface instance `i` receives adverts on: its VMAC when it has
+    /// one (a peer's advert carries the same virtual MAC as our VMAC, so the
+    /// macvlan driver hands it to the VMAC only, never to the base), else
+    /// its interface.
+    pub(crate) fn rx_ifindex(&self, i: usize) -> Option<u32> {
+        let inst = &self.insts[i];
+        match &inst.vmac {
+            Some(Vmac {
+                ifindex: Some(x), ..
+            }) => Some(*x),
+            _ => inst.ifindex,
+        }
+    }
+
+    /// The interface instance `i` sends adverts on: its VMAC for IPv4
+    /// without `vmac_xmit_base`, else its interface.
+    pub(crate) fn tx_ifindex(&self, i: usize) -> Option<u32> {
+        let inst = &self.insts[i];
+        match &inst.vmac {
+            Some(vm) if !vm.xmit_base && inst.key.family == Family::V4 => self.ifindex_of(&vm.name),
+            _ => inst.ifindex,
+        }
+    }
+
+    /// Deletes the VMAC of instance `i` (its VIPs are gone already) and
+    /// restores the base sysctls when no other VMAC uses that base.
+    pub(crate) fn remove_vmac(&mut self, i: usize) {
+        let Some(vm) = self.insts[i].vmac.take() else {
+            return;
+        };
+        let name = self.insts[i].vcfg.name.clone();
+        let base = self.insts[i].key.interface.clone();
+        if let Some(idx) = self.ifindex_of(&vm.name) {
+            match self.rtnl.del_link(idx) {
+                Ok(DelOutcome::Deleted) => {
+                    log::info!("({name}): Removed VMAC interface {}", vm.name);
+                }
+                Ok(DelOutcome::NotPresent) => {}
+                Err(e) => log::info!("({name}): Unable to remove VMAC interface {}: {e}", vm.name),
+            }
+            self.links.remove(&idx);
+        }
+        let others = self
+            .insts
+            .iter()
+            .enumerate()
+            .any(|(j, x)| j != i && x.vmac.is_some() && x.key.interface == base);
+        if others {
+            return;
+        }
+        let (restore, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.saved_sysctls)
+            .into_iter()
+            .partition(|s| s.ifname == base);
+        self.saved_sysctls = keep;
+        for s in restore {
+            if let Err(e) = netlink::set_if_sysctl(netlink::Family::V4, &s.ifname, s.key, &s.old) {
+                log::info!("Unable to restore {} on {}: {e}", s.key, s.ifname);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc5798_virtual_macs() {
+        assert_eq!(mac_text(&virtual_mac(Family::V4, 51)), "00:00:5e:00:01:33");
+        assert_eq!(mac_text(&virtual_mac(Family::V6, 255)), "00:00:5e:00:02:ff");
+    }
+
+    #[test]
+    fn vmac_name_and_vip_placement() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n use_vmac\n virtual_ipaddress {\n  192.0.2.200/24\n  192.0.2.201/24 dev eth1\n }\n}\n";
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("k.conf");
+        std::fs::write(&p, text).expect("write");
+        let opts = config::LoadOptions {
+            path: p,
+            ..Default::default()
+        };
+        let cfg = config::load(&opts).expect("config").config;
+        let vi = &cfg.vrrp_instances[0];
+        let vm = vmac_of(&cfg, vi).expect("vmac");
+        assert_eq!(vm.name, "vrrp.51");
+        assert_eq!(vm.mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert!(!vm.xmit_base);
+        let lines = crate::map::vip_lines(&cfg, vi);
+        assert_eq!(lines[0].dev, "vrrp.51");
+        assert_eq!(lines[1].dev, "eth1");
+    }
+}

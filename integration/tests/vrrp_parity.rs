@@ -1,0 +1,169 @@
+//! VRRP parity features of keepalived 2.2.7 on our daemon (root,
+//! namespaces made here): `use_vmac` / `vmac_xmit_base`, `track_process`.
+//!
+//! Node 3 of each LAN runs no daemon: it is the client whose ARP cache is
+//! checked.
+
+#[path = "../src/vrrp_topology.rs"]
+mod vrrp_topology;
+
+use std::process::Command;
+use std::time::Duration;
+use vrrp_topology::{run_parallel, sole_holder_for, wait_holder, Daemon, Impl, Inst, Lan};
+
+const VIP: &str = "192.0.2.200";
+const VMAC: &str = "00:00:5e:00:01:33";
+
+/// Runs a command inside namespace `ns`; (success, stdout).
+fn in_ns(ns: &str, args: &[&str]) -> (bool, String) {
+    match Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .output()
+    {
+        Ok(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        ),
+        Err(_) => (false, String::new()),
+    }
+}
+
+fn sysctl(ns: &str, key: &str) -> String {
+    in_ns(ns, &["sysctl", "-n", key]).1.trim().to_string()
+}
+
+/// The client's (node 3) ARP entry for the VIP after a successful ping.
+fn client_sees(lan: &Lan) -> Option<String> {
+    let ns = lan.ns(3);
+    let ok = lan
+        .wait_for(Duration::from_secs(5), || {
+            in_ns(ns, &["ping", "-c1", "-W1", VIP]).0
+        })
+        .is_some();
+    if !ok {
+        return None;
+    }
+    let (_, out) = in_ns(ns, &["ip", "neigh", "show", VIP]);
+    Some(out)
+}
+
+fn vmac_failover(xmit_base: bool) {
+    let lan = Lan::new(if xmit_base { "vb" } else { "vm" }, 3);
+    let extra = if xmit_base {
+        "  use_vmac\n  vmac_xmit_base\n".to_string()
+    } else {
+        "  use_vmac\n".to_string()
+    };
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &Inst {
+            priority: 100,
+            extra: extra.clone(),
+            ..Default::default()
+        }
+        .conf("n1"),
+    );
+    let d2 = Daemon::start(
+        &lan,
+        2,
+        Impl::Ours,
+        &Inst {
+            priority: 90,
+            extra,
+            ..Default::default()
+        }
+        .conf("n2"),
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    // Adverts reach the backup through its VMAC: exactly one master.
+    assert!(
+        sole_holder_for(&lan, VIP, 1, Duration::from_secs(2)),
+        "VIP not only on node 1: {:?}",
+        lan.holders(VIP)
+    );
+    assert!(d1.logged("(VI_1): Success creating VMAC interface vrrp.51"));
+    assert!(d2.logged("(VI_1): Success creating VMAC interface vrrp.51"));
+    // The macvlan: private mode, the RFC virtual MAC, up, carrying the VIP.
+    let n1 = lan.ns(1);
+    let (ok, link) = in_ns(n1, &["ip", "-d", "link", "show", "vrrp.51"]);
+    assert!(ok, "no vrrp.51 on node 1");
+    assert!(link.contains("macvlan mode private"), "{link}");
+    assert!(link.contains(&format!("link/ether {VMAC}")), "{link}");
+    assert!(link.contains("vrrp.51@eth0"), "{link}");
+    let (_, addrs) = in_ns(n1, &["ip", "-4", "addr", "show", "dev", "vrrp.51"]);
+    assert!(addrs.contains(VIP), "VIP not on the VMAC: {addrs}");
+    let (_, base) = in_ns(n1, &["ip", "-4", "addr", "show", "dev", "eth0"]);
+    assert!(!base.contains(VIP), "VIP on the base interface: {base}");
+    // sysctls as upstream.
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_ignore"), "1");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_filter"), "1");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_announce"), "2");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.vrrp/51.arp_ignore"), "1");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.vrrp/51.accept_local"), "1");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.vrrp/51.rp_filter"), "0");
+    // The backup has its VMAC too, without the VIP.
+    let (ok2, _) = in_ns(lan.ns(2), &["ip", "link", "show", "vrrp.51"]);
+    assert!(ok2, "no vrrp.51 on node 2");
+    // The client resolves the VIP to the virtual MAC.
+    let before = client_sees(&lan).expect("client cannot reach the VIP on node 1");
+    assert!(
+        before.contains(VMAC),
+        "client ARP before failover: {before}"
+    );
+    // The bridge learnt the virtual MAC on node 1's port.
+    let fdb = in_ns(&lan.bridge, &["bridge", "fdb", "show", "br", "br0"]).1;
+    assert!(
+        fdb.lines()
+            .any(|l| l.starts_with(VMAC) && l.contains("dev v1")),
+        "{fdb}"
+    );
+    // Failover.
+    d1.term();
+    wait_holder(&lan, VIP, 2, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no takeover:\n{}", d2.log_text()));
+    let gone = lan.wait_for(Duration::from_secs(5), || {
+        !in_ns(n1, &["ip", "link", "show", "vrrp.51"]).0
+    });
+    assert!(gone.is_some(), "VMAC left on the stopped node");
+    assert!(d1.logged("(VI_1): Removed VMAC interface vrrp.51"));
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_ignore"), "0");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_filter"), "0");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_announce"), "0");
+    // The client keeps the same MAC and reaches the new master.
+    let after = client_sees(&lan).expect("client cannot reach the VIP on node 2");
+    assert!(after.contains(VMAC), "client ARP after failover: {after}");
+    // The new master's GARP moved the virtual MAC to node 2's port.
+    let fdb = in_ns(&lan.bridge, &["bridge", "fdb", "show", "br", "br0"]).1;
+    assert!(
+        fdb.lines()
+            .any(|l| l.starts_with(VMAC) && l.contains("dev v2")),
+        "{fdb}"
+    );
+    eprintln!(
+        "client ARP before: {}; after: {}",
+        before.trim(),
+        after.trim()
+    );
+}
+
+fn vmac() {
+    vmac_failover(false);
+}
+
+fn vmac_xmit_base() {
+    vmac_failover(true);
+}
+
+#[test]
+fn vrrp_parity_scenarios() {
+    if let Some(why) = vrrp_topology::unavailable(false) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    vrrp_topology::our_binary();
+    run_parallel(vec![("vmac", vmac), ("vmac_xmit_base", vmac_xmit_base)]);
+}
