@@ -142,7 +142,15 @@ struct Conn {
     out: Option<Vec<u8>>,
     written: usize,
     opened: Instant,
+    /// Response sent and counted; TCP: write side shut, reading the rest of
+    /// the request until EOF so that closing does not reset the connection
+    /// (a reset can destroy the response before the client read it).
+    draining: bool,
+    discarded: usize,
 }
+
+/// Most bytes read and dropped after a response before closing anyway.
+const MAX_DRAIN: usize = 1 << 20;
 
 /// A listening endpoint and its connections.
 #[derive(Debug)]
@@ -307,6 +315,8 @@ impl Endpoint {
                 out,
                 written: 0,
                 opened: Instant::now(),
+                draining: false,
+                discarded: 0,
             });
             // Edge-triggered: the socket may already be ready.
             self.drive(registry, k, produce);
@@ -317,6 +327,7 @@ impl Endpoint {
         let Some(conn) = self.conns[k].as_mut() else {
             return;
         };
+        let was_draining = conn.draining;
         let done = match step(conn, registry, self.base.unwrap_or(0) + 1 + k, produce) {
             Ok(d) => d,
             Err(e) => {
@@ -324,11 +335,12 @@ impl Endpoint {
                 true
             }
         };
+        let sent = conn.out.as_ref().is_some_and(|o| conn.written >= o.len());
+        if sent && !was_draining && (done || conn.draining) {
+            self.served += 1;
+        }
         if done {
             if let Some(mut c) = self.conns[k].take() {
-                if c.out.as_ref().is_some_and(|o| c.written >= o.len()) {
-                    self.served += 1;
-                }
                 c.stream.shutdown();
                 let _ = registry.deregister(c.stream.source());
             }
@@ -388,6 +400,9 @@ fn step(
     token: usize,
     produce: &mut dyn FnMut(Query) -> String,
 ) -> io::Result<bool> {
+    if conn.draining {
+        return drain(conn);
+    }
     if conn.out.is_none() {
         // HTTP: read the request head.
         let mut buf = [0u8; 2048];
@@ -425,7 +440,33 @@ fn step(
             Err(e) => return Err(e),
         }
     }
+    if matches!(conn.stream, Stream::Tcp(_)) {
+        conn.stream.shutdown();
+        conn.draining = true;
+        registry.reregister(conn.stream.source(), Token(token), Interest::READABLE)?;
+        return drain(conn);
+    }
     Ok(true)
+}
+
+/// Read and drop what the client still sends; `Ok(true)` at EOF or past
+/// [`MAX_DRAIN`].
+fn drain(conn: &mut Conn) -> io::Result<bool> {
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.stream.read(&mut buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                conn.discarded += n;
+                if conn.discarded > MAX_DRAIN {
+                    return Ok(true);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn head_complete(b: &[u8]) -> bool {
