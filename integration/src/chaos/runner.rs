@@ -60,8 +60,20 @@ impl Fault {
 
     /// Draw a fault.
     pub fn draw(rng: &mut Rng, storm_secs: u64) -> Fault {
+        let k = rng.below(11);
+        Fault::draw_kind(rng, k, storm_secs)
+    }
+
+    /// Number of distinct kinds: `draw_kind(rng, k, _)` for `k` in
+    /// `1..=KINDS` gives each kind once (0 repeats 1, so [`Fault::draw`]
+    /// kills the VRRP child twice as often as the rest).
+    pub const KINDS: u64 = 10;
+
+    /// A fault of kind `k` (`0..=10`; 0 and 1 are both kill -9 of the VRRP
+    /// child) with random node and parameters.
+    pub fn draw_kind(rng: &mut Rng, k: u64, storm_secs: u64) -> Fault {
         let n = rng.below(NODES as u64) as usize;
-        match rng.below(11) {
+        match k {
             0 | 1 => Fault::KillVrrp(n),
             2 => Fault::KillParent(n),
             3 => Fault::StopChild(n),
@@ -283,6 +295,11 @@ impl Runner {
         eprintln!("chaos: seed {} steps {}", self.opts.seed, self.opts.steps);
         self.audit(Instant::now())
             .map_err(|w| Box::new(self.fail(format!("initial audit: {w}"))))?;
+        let mut deck: Vec<u64> = (1..=Fault::KINDS).collect();
+        for i in (1..deck.len()).rev() {
+            let j = self.rng.below(i as u64 + 1) as usize;
+            deck.swap(i, j);
+        }
         for i in 0..self.opts.steps {
             if super::STOP.load(std::sync::atomic::Ordering::Relaxed) {
                 self.report
@@ -290,7 +307,12 @@ impl Runner {
                     .push(format!("interrupted after {i} steps"));
                 break;
             }
-            let f = Fault::draw(&mut self.rng, self.opts.storm_secs);
+            // The first steps deal every kind once (seeded order), so even a
+            // short run covers them all; then kinds are drawn at random.
+            let f = match deck.get(i) {
+                Some(&k) => Fault::draw_kind(&mut self.rng, k, self.opts.storm_secs),
+                None => Fault::draw(&mut self.rng, self.opts.storm_secs),
+            };
             eprintln!("chaos[{}] step {i}: {f}", self.opts.seed);
             self.report.steps.push((f.clone(), Duration::ZERO));
             *self.report.by_kind.entry(f.kind()).or_default() += 1;
@@ -491,7 +513,13 @@ impl Runner {
                     .filter(|&i| self.expected_holders()[i] == n)
                     .collect();
                 let mut moved = held.iter().map(|_| false).collect::<Vec<_>>();
-                while t.elapsed() < Duration::from_secs(secs) {
+                // Detection takes two timeouts (fall 2, timeout 2 s, interval
+                // 1 s) and the takeover a master-down interval (3.5 s) more:
+                // keep hanging past `secs` until the VIP moved (at most 30 s).
+                let mut moved_at = None;
+                while t.elapsed() < Duration::from_secs(secs)
+                    || (moved.contains(&false) && t.elapsed() < Duration::from_secs(30))
+                {
                     let hung = self.hung_sleeps(n, "1000");
                     max_hung = max_hung.max(hung);
                     let h = self.c.holders();
@@ -500,7 +528,17 @@ impl Runner {
                             moved[k] = true;
                         }
                     }
+                    if moved_at.is_none() && !held.is_empty() && !moved.contains(&false) {
+                        moved_at = Some(t.elapsed());
+                    }
                     std::thread::sleep(Duration::from_millis(200));
+                }
+                if let Some(d) = moved_at {
+                    eprintln!(
+                        "chaos[{}]: script hang on node {n}: VIP moved {:.2} s after the hang began",
+                        self.opts.seed,
+                        d.as_secs_f64()
+                    );
                 }
                 let tail = self.c.nodes[n]
                     .log()
@@ -627,6 +665,26 @@ impl Runner {
                 self.opts.converge_timeout
             ));
         };
+        // 1b. The daemons agree: the last "(VI_k) Entering X STATE" of each
+        //     node says MASTER exactly where the VIP is.
+        for n in &self.c.nodes {
+            let log = n.log();
+            for (i, want_master) in expect.iter().map(|&e| e == n.idx).enumerate() {
+                let needle = format!("(VI_{}) Entering ", i + 1);
+                let state = log
+                    .lines()
+                    .rev()
+                    .find_map(|l| l.split_once(&needle).map(|(_, r)| r.to_string()))
+                    .unwrap_or_default();
+                if state.starts_with("MASTER") != want_master {
+                    return Err(format!(
+                        "node {}: VI_{} last logged 'Entering {state}' but holds the VIP: {want_master}",
+                        n.idx,
+                        i + 1
+                    ));
+                }
+            }
+        }
         // 2. ARP from the client: the holder's MAC answers.
         for (i, vip) in VIPS.iter().enumerate() {
             let want = &self.c.macs[expect[i]];
