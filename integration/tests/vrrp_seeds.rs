@@ -525,6 +525,18 @@ fn vrrp_seed_scenarios() {
         ("s002_weight_20", s002_weight_20),
         ("s003_weight_5", s003_weight_5),
         ("s004_notify", s004_notify),
-        ("split_brain_heal", split_brain_heal),
     ]);
+}
+
+/// [`split_brain_heal`] on its own: it fails on keepalived-rs today
+/// (notes/REQUESTS.md, "From vrrp-seeds"); passes with `SEEDS_IMPL=theirs`.
+#[test]
+#[ignore = "finding: after the heal the winner logs 'forcing new election' but sends no gratuitous ARP (keepalived 2.2.7 does); notes/REQUESTS.md"]
+fn vrrp_seed_split_brain_heal() {
+    if let Some(why) = vrrp_topology::unavailable(false) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    vrrp_topology::our_binary();
+    run_parallel(vec![("split_brain_heal", split_brain_heal)]);
 }
