@@ -421,12 +421,12 @@ fn s004_notify() {
 /// Split brain (seed 000 "集群脑裂现象分析", firewall dropping the adverts)
 /// on seed 004's pair: nft in the bridge drops IP protocol 112 → both
 /// MASTER; healed → exactly node1 (100) holds the VIP, node2 runs its
-/// notify backup, and node1 re-announces the VIP with gratuitous ARP
-/// (captured with tcpdump on the bridge).
+/// notify backup (node1 stays MASTER and runs none), and node1 re-announces
+/// the VIP with gratuitous ARP (captured with tcpdump on the bridge).
 fn split_brain_heal() {
     const VIP: &str = "192.0.2.118";
     let lan = Lan::new("ssb", 2);
-    let _log1 = notify_sh(&lan, 1);
+    let log1 = notify_sh(&lan, 1);
     let log2 = notify_sh(&lan, 2);
     let d1 = start(&lan, 1, "004-node1.conf", &[]);
     let d2 = start(&lan, 2, "004-node2.conf", &[]);
@@ -480,6 +480,9 @@ fn split_brain_heal() {
         notify_lines(&log2).last().map(String::as_str) == Some("backup")
     });
     assert!(ok.is_some(), "{:?}", notify_lines(&log2));
+    // The winner never left MASTER: like keepalived 2.2.7 it does not run
+    // notify_master again (checked with SEEDS_IMPL=theirs).
+    assert_eq!(notify_lines(&log1), ["backup", "master"]);
     std::thread::sleep(Duration::from_secs(1));
     let _ = tcpdump.kill();
     let _ = tcpdump.wait();
