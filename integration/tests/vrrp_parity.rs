@@ -150,6 +150,80 @@ fn vmac_failover(xmit_base: bool) {
     );
 }
 
+/// A `sleep` with a unique argument started in node `n`'s namespace (the
+/// pid namespace is shared, so the argument keeps the nodes apart).
+fn spawn_sleep(lan: &Lan, n: usize, arg: &str) -> std::process::Child {
+    Command::new("ip")
+        .args(["netns", "exec", lan.ns(n), "sleep", arg])
+        .spawn()
+        .expect("spawn sleep")
+}
+
+/// track_process weight −20: the tracked process exits → priority 80, the
+/// backup (90) takes over; it starts again → 100, preemption back.
+fn track_process() {
+    let lan = Lan::new("tp", 2);
+    let arg = format!("42{}", std::process::id() % 10000);
+    let mut p = spawn_sleep(&lan, 1, &arg);
+    std::thread::sleep(Duration::from_millis(100));
+    let top = format!("vrrp_track_process chk {{\n  process sleep {arg}\n  weight -20\n}}\n");
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &Inst {
+            priority: 100,
+            top,
+            extra: "  track_process {\n    chk\n  }\n".into(),
+            ..Default::default()
+        }
+        .conf("n1"),
+    );
+    let d2 = Daemon::start(
+        &lan,
+        2,
+        Impl::Ours,
+        &Inst {
+            priority: 90,
+            ..Default::default()
+        }
+        .conf("n2"),
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    assert!(
+        !d1.logged("Changing effective priority"),
+        "{}",
+        d1.log_text()
+    );
+    let _ = p.kill();
+    let _ = p.wait();
+    let t = wait_holder(&lan, VIP, 2, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("no takeover:\n{}\n{}", d1.log_text(), d2.log_text()));
+    eprintln!(
+        "MEASURED track_process exit -> takeover: {:.3} s",
+        t.as_secs_f64()
+    );
+    assert!(
+        d1.logged("Quorum lost for tracked process chk"),
+        "{}",
+        d1.log_text()
+    );
+    assert!(
+        d1.logged("(VI_1) Changing effective priority from 100 to 80"),
+        "{}",
+        d1.log_text()
+    );
+    assert!(!lan.has_addr(1, VIP));
+    let mut p = spawn_sleep(&lan, 1, &arg);
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("no preemption back:\n{}", d1.log_text()));
+    assert!(d1.logged("Quorum gained for tracked process chk"));
+    assert!(d1.logged("(VI_1) Changing effective priority from 80 to 100"));
+    let _ = p.kill();
+    let _ = p.wait();
+}
+
 fn vmac() {
     vmac_failover(false);
 }
@@ -165,5 +239,9 @@ fn vrrp_parity_scenarios() {
         return;
     }
     vrrp_topology::our_binary();
-    run_parallel(vec![("vmac", vmac), ("vmac_xmit_base", vmac_xmit_base)]);
+    run_parallel(vec![
+        ("vmac", vmac),
+        ("vmac_xmit_base", vmac_xmit_base),
+        ("track_process", track_process),
+    ]);
 }

@@ -18,6 +18,7 @@ mod lifecycle;
 pub mod map;
 mod net;
 mod notifier;
+mod process;
 mod runtime;
 mod rx;
 mod trackers;

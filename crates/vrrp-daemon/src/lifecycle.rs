@@ -109,6 +109,7 @@ impl Runtime {
             let status = match t.kind {
                 TrackKind::Script => self.trackers.script_status(&t.name),
                 TrackKind::File => self.trackers.file_status(&t.name),
+                TrackKind::Process => self.processes.status(&t.name),
                 TrackKind::Interface => {
                     let up = self
                         .ifindex_of(&t.name)
@@ -166,6 +167,7 @@ impl Runtime {
         }
         self.setup_groups();
         self.setup_trackers(sched);
+        self.setup_processes(sched);
         self.rebuild_vip_set();
         let delay = cfg.global.vrrp_startup_delay.as_duration();
         if delay.is_zero() {
@@ -238,6 +240,7 @@ impl Runtime {
         }
         self.setup_groups();
         self.setup_trackers(sched);
+        self.setup_processes(sched);
         self.rebuild_vip_set();
         for id in fresh {
             self.start_inst(sched, id);

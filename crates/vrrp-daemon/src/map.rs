@@ -178,6 +178,22 @@ pub fn trackers(cfg: &Config, vi: &VrrpInstance) -> Vec<TrackConfig> {
             reverse: t.reverse || (t.weight.is_none() && rev),
         });
     }
+    let procs = vi
+        .track_process
+        .iter()
+        .chain(group.into_iter().flat_map(|g| g.track_process.iter()));
+    for t in procs {
+        let (w, rev) = match cfg.track_processes.iter().find(|p| p.name == t.name) {
+            Some(p) => (p.weight, p.weight_reverse),
+            None => (0, false),
+        };
+        out.push(TrackConfig {
+            kind: TrackKind::Process,
+            name: t.name.clone(),
+            weight: t.weight.unwrap_or(w),
+            reverse: t.reverse || (t.weight.is_none() && rev),
+        });
+    }
     out
 }
 

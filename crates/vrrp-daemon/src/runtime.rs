@@ -37,6 +37,8 @@ pub(crate) enum TimerOwner {
     Garp,
     /// `track_file` polling.
     FilePoll,
+    /// `track_process` polling of `/proc`.
+    ProcessPoll,
     /// End of `vrrp_startup_delay`.
     Startup,
 }
@@ -124,6 +126,8 @@ pub(crate) struct Runtime {
     pub vip_set: std::collections::HashSet<IpAddr>,
     /// Base-interface sysctls changed for VMACs (restored at exit).
     pub saved_sysctls: Vec<crate::vmac::SavedSysctl>,
+    /// `track_process` blocks in use.
+    pub processes: crate::process::Processes,
 }
 
 /// Errors building the runtime.
@@ -194,6 +198,7 @@ impl Runtime {
             rxbuf: vec![0u8; 65536],
             vip_set: std::collections::HashSet::new(),
             saved_sysctls: Vec::new(),
+            processes: crate::process::Processes::default(),
         })
     }
 
@@ -372,6 +377,7 @@ impl Runtime {
             TimerOwner::Runner => self.poll_children(sched),
             TimerOwner::Garp => self.flush_gratuitous(sched),
             TimerOwner::FilePoll => self.poll_files(sched, t),
+            TimerOwner::ProcessPoll => self.poll_processes(sched, t),
             TimerOwner::Startup => self.start_all(sched),
         }
     }
