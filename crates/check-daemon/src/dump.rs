@@ -120,3 +120,82 @@ pub fn data_text(rt: &CheckRuntime) -> String {
     let _ = writeln!(out, " IPVS operations applied = {}", rt.ipvs_ops());
     out
 }
+
+/// The checker's part of the status document (`status::schema::ChildSnapshot`
+/// as JSON), answered to the parent's `ToChild::Status`.
+pub fn status_json(rt: &CheckRuntime) -> String {
+    use status::schema::{CheckerStatus, ChildSnapshot, RealServerStatus, VirtualServerStatus};
+    let mut snap = ChildSnapshot::default();
+    let (Some(mapped), Some(engine)) = (rt.mapped(), rt.engine()) else {
+        return snap.to_json();
+    };
+    for (vi, (vs, plan)) in mapped.engine.iter().zip(&mapped.plans).enumerate() {
+        let table = engine.desired_table(vi);
+        let mut alive_weight = 0u64;
+        let mut real_servers = Vec::new();
+        for (ri, rs) in vs.real_servers.iter().enumerate() {
+            let alive = engine.rs_alive(vi, ri);
+            if alive {
+                alive_weight += u64::from(rs.weight);
+            }
+            let d = table.get(ri);
+            let checkers = rs
+                .checkers
+                .iter()
+                .enumerate()
+                .map(|(ci, c)| CheckerStatus {
+                    kind: match &c.kind {
+                        check::CheckKind::Tcp => "TCP_CHECK",
+                        check::CheckKind::Http { ssl: true, .. } => "SSL_GET",
+                        check::CheckKind::Http { .. } => "HTTP_GET",
+                        check::CheckKind::Misc { .. } => "MISC_CHECK",
+                        check::CheckKind::Smtp { .. } => "SMTP_CHECK",
+                        check::CheckKind::Dns => "DNS_CHECK",
+                        check::CheckKind::Ping => "PING_CHECK",
+                        check::CheckKind::Udp => "UDP_CHECK",
+                    }
+                    .into(),
+                    up: engine
+                        .checker(check::CheckerId {
+                            vs: vi,
+                            rs: ri,
+                            checker: ci,
+                        })
+                        .is_some_and(|c| c.is_up()),
+                    checks_total: 0,
+                    failures_total: 0,
+                    last_duration_secs: None,
+                })
+                .collect();
+            real_servers.push(RealServerStatus {
+                addr: rs.addr.ip().to_string(),
+                port: rs.addr.port(),
+                healthy: alive,
+                weight: d
+                    .filter(|d| d.present)
+                    .map(|d| i64::from(d.weight))
+                    .unwrap_or(0),
+                configured_weight: i64::from(rs.weight),
+                checkers,
+                stats: None,
+            });
+        }
+        snap.virtual_servers.push(VirtualServerStatus {
+            addr: match &plan.name {
+                check::VsName::Addr(a) => a.addr.to_string(),
+                check::VsName::Fwmark(m) => format!("fwmark {m}"),
+                check::VsName::Group { name, .. } => format!("group {name}"),
+            },
+            protocol: vs.proto.as_str().to_uppercase(),
+            algo: plan.lb_algo.to_string(),
+            forwarding: plan.lb_kind.clone(),
+            quorum: u64::from(vs.quorum),
+            alive_weight,
+            quorum_up: engine.quorum_up(vi),
+            sorry_server_active: table.iter().any(|d| d.sorry && d.present && d.weight > 0),
+            stats: None,
+            real_servers,
+        });
+    }
+    snap.to_json()
+}

@@ -950,9 +950,7 @@ impl ChildHandler for CheckRuntime {
             DumpKind::Data => {
                 let text = dump::data_text(self);
                 let path = dump::data_path();
-                let tmp = path.with_extension(format!("data.{}", std::process::id()));
-                std::fs::write(&tmp, text)
-                    .and_then(|()| std::fs::rename(&tmp, &path))
+                status::write_dump_file(&path, text.as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 Ok(path.display().to_string())
             }
