@@ -22,7 +22,8 @@
 //! the release static build (`KEEPALIVED_STATIC_BIN` overrides it). Host load
 //! average is printed before and after: TCG figures are only comparable as
 //! ratios within one run. Environment: `KA_BENCH_WARMUP`, `KA_BENCH_MEASURE`
-//! (seconds, default 20 and 60), `KA_BENCH_WHO` (default `REAL OURS`).
+//! (seconds, default 20 and 60), `KA_BENCH_WHO` (default `REAL OURS`),
+//! `KA_BENCH_PHASES` (default `checkers reload`).
 
 #[path = "../vm/rig.rs"]
 mod rig;
@@ -155,8 +156,9 @@ fn checker_benchmark_against_keepalived() {
     let (conf, alive) = bench_config(n);
     let services = 2 * n;
     let script = format!(
-        "WHO='{}'\nWARMUP={}\nMEASURE={}\nEXPECT_ALIVE={alive}\nRELOAD_RULES={}\n{}",
+        "WHO='{}'\nPHASES='{}'\nWARMUP={}\nMEASURE={}\nEXPECT_ALIVE={alive}\nRELOAD_RULES={}\n{}",
         env_or("KA_BENCH_WHO", "REAL OURS"),
+        env_or("KA_BENCH_PHASES", "checkers reload"),
         env_or("KA_BENCH_WARMUP", "20"),
         env_or("KA_BENCH_MEASURE", "60"),
         services * 11,

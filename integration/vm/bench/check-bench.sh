@@ -28,8 +28,9 @@ rules() { ip netns exec dir ipvsadm -Sn | wc -l; }
 killall_dir() { for p in $(ip netns pids dir); do kill -9 $p; done; i=0; while [ -n "$(ip netns pids dir)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ip netns exec dir ipvsadm -C; }
 start() { # bin conf tag
   ip netns exec dir $1 -n -l -C -f $2 -p /run/$3.pid -c /run/$3.c.pid -r /run/$3.r.pid > /tmp/$3.log 2>&1 &
-  P=$!
-  i=0; while [ ! -s /run/$3.c.pid ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  i=0; while { [ ! -s /run/$3.c.pid ] || [ ! -s /run/$3.pid ]; } && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  # $! would be the subshell running the ip() function, not keepalived: use the pid files.
+  P=$(cat /run/$3.pid 2>/dev/null || echo 0)
   C=$(cat /run/$3.c.pid 2>/dev/null || echo 0)
 }
 
@@ -55,7 +56,9 @@ echo "backend dead 10.10.3.7:81 -> refused in $(span $t0 $t1) s"
 t0=$(up); ip netns exec dir nc -w 3 10.30.0.5 80 </dev/null >/dev/null 2>&1; t1=$(up)
 echo "backend timing out 10.30.0.5:80 -> gave up after $(span $t0 $t1) s (nc -w 3)"
 
-for who in $WHO; do
+PHASES=${PHASES:-checkers reload}
+case " $PHASES " in *" checkers "*) ;; *) WHO_CHECKERS= ;; esac
+for who in ${WHO_CHECKERS-$WHO}; do
   eval b=\$$who
   echo "== checkers: $who ($b)"
   ts=$(up)
@@ -72,7 +75,8 @@ for who in $WHO; do
   killall_dir
 done
 
-for who in $WHO; do
+case " $PHASES " in *" reload "*) ;; *) WHO_RELOAD= ;; esac
+for who in ${WHO_RELOAD-$WHO}; do
   eval b=\$$who
   echo "== reload: $who"
   cp /guest/reload.conf /tmp/reload-$who.conf
