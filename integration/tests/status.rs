@@ -1,11 +1,8 @@
 //! Dump files, status socket and metrics endpoint of a running daemon, in a
 //! network namespace (root; skipped otherwise).
 //!
-//! `dump_files_appear_on_signals` checks what the daemon does today.
-//! The `#[ignore]`d tests check the behaviour that needs the wiring listed in
-//! notes/REQUESTS.md ("From status"): run them with
-//! `cargo test -p keepalived-integration --test status -- --include-ignored`;
-//! remove the `ignore` once the wiring has landed.
+//! The daemon end to end: signal dumps (content, mode 0600, symlink
+//! safety), the status socket and the metrics endpoint.
 
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
@@ -160,7 +157,6 @@ fn dump_files_appear_on_signals() {
 }
 
 #[test]
-#[ignore = "needs the status wiring (notes/REQUESTS.md, From status)"]
 fn dump_files_are_private_atomic_and_exporter_compatible() {
     if skip_unless_root("dump_files_are_private_atomic_and_exporter_compatible") {
         return;
@@ -220,7 +216,6 @@ fn dump_files_are_private_atomic_and_exporter_compatible() {
 }
 
 #[test]
-#[ignore = "needs the status wiring (notes/REQUESTS.md, From status)"]
 fn status_socket_and_metrics_of_a_running_daemon() {
     if skip_unless_root("status_socket_and_metrics_of_a_running_daemon") {
         return;

@@ -77,6 +77,8 @@ enum Opt {
     HeartbeatTimeout,
     HeartbeatInterval,
     IpvsBackend,
+    StatusSocket,
+    MetricsListen,
     IdentSuffix,
 }
 
@@ -131,6 +133,8 @@ const SPECS: &[Spec] = &[
     Spec { id: Opt::HeartbeatTimeout, short: None, long: "child-heartbeat-timeout", arg: Arg::Required },
     Spec { id: Opt::HeartbeatInterval, short: None, long: "child-heartbeat-interval", arg: Arg::Required },
     Spec { id: Opt::IpvsBackend, short: None, long: "ipvs-backend", arg: Arg::Required },
+    Spec { id: Opt::StatusSocket, short: None, long: "status-socket", arg: Arg::Required },
+    Spec { id: Opt::MetricsListen, short: None, long: "metrics-listen", arg: Arg::Required },
     Spec { id: Opt::IdentSuffix, short: None, long: "ka-ident-suffix", arg: Arg::Required },
 ];
 
@@ -229,6 +233,10 @@ pub struct Cli {
     /// Hidden `--ipvs-backend=kernel|memory` (memory: tests on kernels
     /// without IPVS; the checker then programs an in-memory table).
     pub ipvs_memory: bool,
+    /// `--status-socket PATH|none` (ours).
+    pub status_socket: Option<String>,
+    /// `--metrics-listen ADDR:PORT` (ours, default off).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Hidden `--ka-ident-suffix`: `_<netns>_<instance>` for a child's ident.
     pub ident_suffix: Option<String>,
     /// Operands (keepalived prints "Unexpected argument(s)" and goes on).
@@ -283,6 +291,8 @@ impl Default for Cli {
             ipc_server: None,
             parent_pid: None,
             heartbeat_timeout: None,
+            status_socket: None,
+            metrics_listen: None,
             heartbeat_interval: None,
             ipvs_memory: false,
             ident_suffix: None,
@@ -500,6 +510,13 @@ fn apply(cli: &mut Cli, spec: &Spec, value: Option<String>, shown: &str) -> Resu
         Opt::HeartbeatTimeout => cli.heartbeat_timeout = Some(secs(shown, &v)?),
         Opt::HeartbeatInterval => cli.heartbeat_interval = Some(secs(shown, &v)?),
         Opt::IdentSuffix => cli.ident_suffix = Some(v),
+        Opt::StatusSocket => cli.status_socket = Some(v),
+        Opt::MetricsListen => {
+            cli.metrics_listen = Some(
+                v.parse()
+                    .map_err(|_| CliError::BadValue(shown.into(), v.clone()))?,
+            )
+        }
         Opt::IpvsBackend => match v.as_str() {
             "kernel" => cli.ipvs_memory = false,
             "memory" => cli.ipvs_memory = true,

@@ -249,6 +249,12 @@ fn run_parent(cli: Cli) -> i32 {
     if let Some(i) = cli.heartbeat_interval {
         opts.heartbeat_interval = i;
     }
+    match cli.status_socket.as_deref() {
+        Some("none") => opts.status.socket = None,
+        Some(p) => opts.status.socket = Some(p.into()),
+        None => {}
+    }
+    opts.status.metrics = cli.metrics_listen;
     let code = watchdog::run(opts);
     log::logger().flush();
     code

@@ -958,6 +958,10 @@ impl ChildHandler for CheckRuntime {
         }
     }
 
+    fn status(&mut self) -> String {
+        dump::status_json(self)
+    }
+
     fn shutdown(&mut self, _sched: &mut Sched) {
         if let Some(e) = self.engine.as_ref() {
             let actions = e.shutdown();

@@ -40,6 +40,8 @@ pub enum ChildEvent {
     },
     /// Write a dump.
     Dump(DumpKind),
+    /// Send a status snapshot.
+    Status,
     /// Stop cleanly.
     Shutdown,
     /// The parent's channel closed: the parent is gone, stop.
@@ -140,6 +142,7 @@ impl ChildLink {
                     })
                 }
                 Received::Msg(ToChild::Dump(k)) => return Some(ChildEvent::Dump(k)),
+                Received::Msg(ToChild::Status) => return Some(ChildEvent::Status),
                 Received::Msg(ToChild::Shutdown) => return Some(ChildEvent::Shutdown),
                 Received::Closed(why) => return Some(ChildEvent::ParentGone(why)),
             }
@@ -162,6 +165,11 @@ pub trait ChildHandler {
     /// Write a dump; returns the file written. Default: not supported.
     fn dump(&mut self, kind: DumpKind) -> Result<String, String> {
         Err(format!("{kind:?} dump not implemented"))
+    }
+
+    /// A status snapshot (`status::schema::ChildSnapshot` as JSON).
+    fn status(&mut self) -> String {
+        "{}".into()
     }
 
     /// Release what must be released before exit (VIPs, IPVS rules).
@@ -319,6 +327,11 @@ fn child_loop<H: ChildHandler>(
                                 }
                             }
                             ChildEvent::Dump(kind) => run_dump(handler, link, kind),
+                            ChildEvent::Status => {
+                                let _ = link.send(FromChild::Status {
+                                    json: handler.status(),
+                                });
+                            }
                             ChildEvent::Shutdown => return 0,
                             ChildEvent::ParentGone(why) => {
                                 log::info!(

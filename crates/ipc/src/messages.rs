@@ -148,6 +148,8 @@ pub enum ToChild {
     Dump(DumpKind),
     /// Stop cleanly and exit 0.
     Shutdown,
+    /// Send a status snapshot ([`FromChild::Status`]).
+    Status,
 }
 
 /// Child → parent.
@@ -182,6 +184,11 @@ pub enum FromChild {
         kind: DumpKind,
         /// File written, or why not.
         result: Result<String, String>,
+    },
+    /// Answer to [`ToChild::Status`]: a `status::schema::ChildSnapshot` as JSON.
+    Status {
+        /// The snapshot.
+        json: String,
     },
     /// Internal: sent by the parent to its own one-shot server to unblock
     /// the accept thread of a child that died before connecting.

@@ -77,6 +77,8 @@ pub struct WatchdogOptions {
     pub ignore_sigint: bool,
     /// `-d/--dump-conf`: log the loaded configuration.
     pub dump_conf: bool,
+    /// Status socket and metrics endpoint.
+    pub status: status::StatusOptions,
 }
 
 impl WatchdogOptions {
@@ -104,6 +106,7 @@ impl WatchdogOptions {
             version: "Keepalived".into(),
             ignore_sigint: false,
             dump_conf: false,
+            status: status::StatusOptions::default(),
         }
     }
 }
@@ -199,6 +202,18 @@ struct Watchdog {
     last_tick: Instant,
     /// systemd notifications (`Type=notify`), when `$NOTIFY_SOCKET` is set.
     notifier: Option<Notifier>,
+    /// Status socket and metrics endpoint.
+    status: Option<status::StatusService>,
+}
+
+/// First token of the status endpoints (clear of the watchdog's own).
+const STATUS_TOKEN_BASE: usize = 1 << 20;
+
+fn role_key(role: Role) -> &'static str {
+    match role {
+        Role::Vrrp => "vrrp",
+        Role::Checker => "checker",
+    }
 }
 
 /// Signals the parent handles.
@@ -317,11 +332,22 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         reload_queued: false,
         last_tick: Instant::now(),
         notifier: Notifier::from_env(),
+        status: None,
     };
+    let hub = status::Hub::new(&wd.opts.version, &wd.opts.load.path.to_string_lossy());
+    wd.status = Some(status::StatusService::start(
+        &wd.opts.status,
+        hub,
+        wd.sched.registry(),
+        STATUS_TOKEN_BASE,
+    ));
     scripts::run(&wd.config, scripts::Phase::Startup);
     wd.start_configured_children();
     let stop = wd.main_loop();
     let code = wd.shutdown(stop);
+    if let Some(svc) = wd.status.take() {
+        svc.close(wd.sched.registry());
+    }
     if let Some(p) = own_pid_file {
         p.remove();
     }
@@ -450,7 +476,14 @@ impl Watchdog {
                         None
                     }
                     Event::Timer(id) => self.on_timer(id),
-                    Event::Io(_) => None,
+                    Event::Io(io) => {
+                        if let Some(svc) = self.status.as_mut() {
+                            if svc.owns(io.token) {
+                                svc.handle(self.sched.registry(), io.token);
+                            }
+                        }
+                        None
+                    }
                 };
                 if let Some(stop) = stop {
                     return stop;
@@ -582,6 +615,10 @@ impl Watchdog {
                         c.awaiting = Some(self.generation);
                         c.last_seen = Instant::now();
                         c.phase = Phase::Running { pid, link };
+                        let role = c.role;
+                        if let Some(svc) = self.status.as_mut() {
+                            svc.hub.child_started(role_key(role), pid as u32);
+                        }
                     }
                     Ok(link) => {
                         log::error!(
@@ -650,6 +687,14 @@ impl Watchdog {
                 ),
                 Err(e) => log::debug!("{} child {kind:?} dump: {e}", c.role.upstream_name()),
             },
+            Received::Msg(FromChild::Status { json }) => {
+                let role = role_key(c.role);
+                if let Some(svc) = self.status.as_mut() {
+                    if let Err(e) = svc.hub.child_snapshot(role, &json) {
+                        log::debug!("{role} status snapshot unreadable: {e}");
+                    }
+                }
+            }
             Received::Msg(FromChild::Hello { .. }) | Received::Msg(FromChild::Abort) => {
                 log::warn!(
                     "unexpected message from the {} child",
@@ -688,6 +733,18 @@ impl Watchdog {
 
     fn on_timer(&mut self, id: TimerId) -> Option<Stop> {
         if id == self.heartbeat {
+            let now = Instant::now();
+            if let Some(svc) = self.status.as_mut() {
+                let planned = self.last_tick + self.opts.heartbeat_interval;
+                svc.hub
+                    .observe_lateness(now.saturating_duration_since(planned));
+                svc.tick(self.sched.registry(), now);
+                for c in &self.children {
+                    if let Phase::Running { link, .. } = &c.phase {
+                        let _ = link.send(ToChild::Status);
+                    }
+                }
+            }
             self.check_heartbeats();
             self.sched
                 .rearm_after(self.heartbeat, self.opts.heartbeat_interval);
@@ -778,6 +835,9 @@ impl Watchdog {
         }
         c.awaiting = None;
         pidfile::remove_if_ours(&c.pid_file, pid as u32);
+        if let Some(svc) = self.status.as_mut() {
+            svc.hub.child_stopped(role_key(c.role));
+        }
         let prog = c.prog();
         // The reason of a watchdog kill was logged when it was sent.
         c.kill_reason = None;
@@ -854,6 +914,13 @@ impl Watchdog {
                 let msg =
                     "Reload failed: configuration errors; the running configuration is unchanged";
                 log::error!("{msg}");
+                if let Some(svc) = self.status.as_mut() {
+                    svc.hub.record_reload(
+                        status::schema::ReloadResult::Failed,
+                        self.generation,
+                        vec![msg.to_string()],
+                    );
+                }
                 if let Some(n) = &self.notifier {
                     n.status(msg);
                 }
@@ -863,6 +930,13 @@ impl Watchdog {
         if let Some(what) = unreloadable_change(&self.config, &config) {
             let msg = format!("Cannot change {what} at a reload - please restart keepalived");
             log::error!("{msg}");
+            if let Some(svc) = self.status.as_mut() {
+                svc.hub.record_reload(
+                    status::schema::ReloadResult::Refused,
+                    self.generation,
+                    vec![msg.clone()],
+                );
+            }
             if let Some(n) = &self.notifier {
                 n.status(&msg);
             }
@@ -874,6 +948,10 @@ impl Watchdog {
         self.generation += 1;
         self.config = config;
         self.reloading = Some("Reload complete");
+        if let Some(svc) = self.status.as_mut() {
+            svc.hub
+                .record_reload(status::schema::ReloadResult::Ok, self.generation, vec![]);
+        }
         let generation = self.generation;
         for c in &mut self.children {
             if let Phase::Running { link, .. } = &c.phase {
