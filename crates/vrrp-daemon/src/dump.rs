@@ -163,55 +163,6 @@ impl Runtime {
         o
     }
 
-    fn json_text(&self) -> String {
-        let mut o = String::from("[");
-        for (k, i) in self.insts.iter().enumerate() {
-            let s = i.core.stats();
-            let c = i.core.config();
-            if k > 0 {
-                o.push(',');
-            }
-            let _ = write!(
-                o,
-                "{{\"data\":{{\"iname\":{:?},\"ifp_ifname\":{:?},\"vrid\":{},\"state\":{},\"base_priority\":{},\"effective_priority\":{},\"vips\":[{}]}},\
-                 \"stats\":{{\"advert_rcvd\":{},\"advert_sent\":{},\"become_master\":{},\"release_master\":{},\"packet_len_err\":{},\"advert_interval_err\":{},\"ip_ttl_err\":{},\"invalid_type_rcvd\":{},\"addr_list_err\":{},\"invalid_authtype\":{},\"authtype_mismatch\":{},\"auth_failure\":{},\"pri_zero_rcvd\":{},\"pri_zero_sent\":{}}}}}",
-                i.vcfg.name,
-                i.key.interface,
-                c.vrid,
-                match i.core.state() {
-                    State::Init => 0,
-                    State::Backup => 1,
-                    State::Master => 2,
-                    State::Fault => 3,
-                    State::Stopped => 98,
-                },
-                c.priority,
-                i.core.effective_priority(),
-                i.vips
-                    .iter()
-                    .map(|v| format!("\"{}\"", v.addr.addr))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                s.advert_rcvd,
-                s.advert_sent,
-                s.become_master,
-                s.release_master,
-                s.packet_len_err,
-                s.advert_interval_err,
-                s.ip_ttl_err,
-                s.invalid_type_rcvd,
-                s.addr_list_err,
-                s.invalid_authtype,
-                s.authtype_mismatch,
-                s.auth_failure,
-                s.pri_zero_rcvd,
-                s.pri_zero_sent,
-            );
-        }
-        o.push(']');
-        o
-    }
-
     /// Writes the dump `kind`; returns the file written.
     pub(crate) fn dump(&mut self, kind: DumpKind) -> Result<String, String> {
         let dir = dump_dir();
@@ -221,9 +172,7 @@ impl Runtime {
             DumpKind::Json => ("keepalived.json", self.json_text()),
         };
         let path = dir.join(file);
-        let tmp = dir.join(format!(".{file}.{}", std::process::id()));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
+        status::write_dump_file(&path, text.as_bytes())
             .map_err(|e| format!("Unable to write {}: {e}", path.display()))?;
         if kind == DumpKind::StatsClear {
             for i in &mut self.insts {
@@ -231,5 +180,122 @@ impl Runtime {
             }
         }
         Ok(path.display().to_string())
+    }
+}
+
+fn sstate(s: State) -> status::schema::VrrpState {
+    use status::schema::VrrpState as V;
+    match s {
+        State::Init => V::Init,
+        State::Backup => V::Backup,
+        State::Master => V::Master,
+        State::Fault => V::Fault,
+        State::Stopped => V::Stop,
+    }
+}
+
+impl Runtime {
+    /// One instance in the status schema.
+    pub(crate) fn instance_status(&self, k: usize) -> status::schema::VrrpInstanceStatus {
+        let i = &self.insts[k];
+        let c = i.core.config();
+        let s = i.core.stats();
+        let set = i.core.vips_set();
+        let nvip = i.vcfg.virtual_ipaddress.len();
+        let fmt = |v: &crate::map::VipLine| {
+            let mut extra = Vec::new();
+            if v.addr.addr.is_ipv6() {
+                extra.push("preferred_lft forever");
+            }
+            if set {
+                extra.push("set");
+            }
+            let label = v.addr.label.as_deref().filter(|l| *l != v.dev);
+            status::legacy::format_vip(
+                v.addr.addr,
+                v.addr.prefix_len,
+                v.addr.broadcast,
+                &v.dev,
+                &v.addr.scope.to_string(),
+                label,
+                &extra,
+            )
+        };
+        let adv = u64::from(c.adver_int.0) * 10;
+        status::schema::VrrpInstanceStatus {
+            name: i.vcfg.name.clone(),
+            state: sstate(i.core.state()),
+            wanted_state: if i.vcfg.state == config::InitialState::Master {
+                status::schema::VrrpState::Master
+            } else {
+                status::schema::VrrpState::Backup
+            },
+            vrid: c.vrid,
+            interface: i.key.interface.clone(),
+            family: if i.src.is_some_and(|a| a.is_ipv6()) {
+                "inet6"
+            } else {
+                "inet"
+            }
+            .into(),
+            vrrp_version: if c.version == vrrp::wire::Version::V2 {
+                2
+            } else {
+                3
+            },
+            base_priority: c.priority,
+            effective_priority: i.core.effective_priority(),
+            master_address: i.core.master().map(|(a, _)| a.to_string()),
+            master_priority: i.core.master().map(|(_, p)| p),
+            advert_interval_ms: adv,
+            master_advert_interval_ms: u64::from(i.core.master_adver_int().0) * 10,
+            master_down_interval_ms: u64::from(i.core.master_down_interval_us()) / 1000,
+            preempt: !c.nopreempt,
+            preempt_delay_ms: c.preempt_delay.as_millis() as u64,
+            last_transition: None,
+            vips: i.vips.iter().take(nvip).map(fmt).collect(),
+            excluded_vips: i.vips.iter().skip(nvip).map(fmt).collect(),
+            sync_group: i.group.clone(),
+            garp_delay_secs: c.garp_master_delay.as_secs_f64(),
+            counters: status::schema::VrrpCounters {
+                advert_rcvd: s.advert_rcvd,
+                advert_sent: u64::from(s.advert_sent),
+                become_master: u64::from(s.become_master),
+                release_master: u64::from(s.release_master),
+                packet_len_err: s.packet_len_err,
+                advert_interval_err: s.advert_interval_err,
+                ip_ttl_err: s.ip_ttl_err,
+                invalid_type_rcvd: s.invalid_type_rcvd,
+                addr_list_err: s.addr_list_err,
+                invalid_authtype: u64::from(s.invalid_authtype),
+                authtype_mismatch: u64::from(s.authtype_mismatch),
+                auth_failure: u64::from(s.auth_failure),
+                pri_zero_rcvd: s.pri_zero_rcvd,
+                pri_zero_sent: s.pri_zero_sent,
+            },
+        }
+    }
+
+    fn json_text(&self) -> String {
+        let entries: Vec<status::legacy::JsonEntry> = (0..self.insts.len())
+            .map(|k| {
+                let i = &self.insts[k];
+                let mut x = status::legacy::JsonExtras::from_config(&self.cfg, &i.vcfg);
+                x.vipset = i.core.vips_set();
+                status::legacy::JsonEntry::from_status(&self.instance_status(k), &x)
+            })
+            .collect();
+        status::legacy::render_json(&entries)
+    }
+
+    /// The child snapshot (JSON) for the parent's status document.
+    pub(crate) fn status_json(&self) -> String {
+        let snap = status::schema::ChildSnapshot {
+            vrrp_instances: (0..self.insts.len())
+                .map(|k| self.instance_status(k))
+                .collect(),
+            ..Default::default()
+        };
+        snap.to_json()
     }
 }

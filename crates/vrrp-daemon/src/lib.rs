@@ -103,6 +103,13 @@ impl ChildHandler for VrrpRuntime {
         }
     }
 
+    fn status(&mut self) -> String {
+        match &self.rt {
+            Some(rt) => rt.status_json(),
+            None => "{}".into(),
+        }
+    }
+
     fn shutdown(&mut self, sched: &mut Sched) {
         if let Some(rt) = &mut self.rt {
             rt.shutdown(sched);
