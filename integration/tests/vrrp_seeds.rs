@@ -64,6 +64,21 @@ fn implementation() -> Impl {
     }
 }
 
+/// Waits until node `n` is the only holder of `vip` (a new master adds the
+/// VIP before the old one, on its first advert, removes it), then checks it
+/// stays so for `hold`; returns the wait.
+fn wait_sole(lan: &Lan, vip: &str, n: usize, timeout: Duration, hold: Duration) -> Duration {
+    let t = lan
+        .wait_for(timeout, || lan.holders(vip) == vec![n])
+        .unwrap_or_else(|| panic!("node {n} not sole holder of {vip}: {:?}", lan.holders(vip)));
+    assert!(
+        sole_holder_for(lan, vip, n, hold),
+        "node {n} lost {vip}: {:?}",
+        lan.holders(vip)
+    );
+    t
+}
+
 /// Writes an executable script.
 fn script(path: &std::path::Path, text: &str) {
     fs::write(path, text).expect("script");
@@ -231,7 +246,7 @@ fn s000_preempt_delay() {
     // interval (3 × 3 + 1.83 s) since the last ignored advert.
     assert!(t >= Duration::from_secs(15), "{t:?}");
     assert!(t < Duration::from_secs(30), "{t:?}");
-    assert!(sole_holder_for(&lan, VIP, 1, Duration::from_secs(1)));
+    wait_sole(&lan, VIP, 1, Duration::from_secs(4), Duration::from_secs(1));
     // The 80 is now the backup; stop the 100: immediate takeover.
     d1.term();
     let t = wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("80 did not take over");
@@ -284,7 +299,7 @@ fn s001_track_script() {
     fs::write(&flag, "").expect("flag");
     let t = wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("no failover");
     report("seed 001 check_keepalived fails -> kpslave MASTER", t);
-    assert!(sole_holder_for(&lan, VIP, 2, Duration::from_secs(1)));
+    wait_sole(&lan, VIP, 2, Duration::from_secs(4), Duration::from_secs(1));
     assert!(
         d1.logged("(VI_1) Entering FAULT STATE"),
         "{}",
@@ -292,7 +307,7 @@ fn s001_track_script() {
     );
     fs::remove_file(&flag).expect("unflag");
     wait_holder(&lan, VIP, 1, Duration::from_secs(8)).expect("kpmaster did not come back");
-    assert!(sole_holder_for(&lan, VIP, 1, Duration::from_secs(1)));
+    wait_sole(&lan, VIP, 1, Duration::from_secs(4), Duration::from_secs(1));
 }
 
 /// Seed 001, dual master ("互为主备"): VI_1 (192.0.2.100) MASTER on
@@ -316,10 +331,11 @@ fn s001_dual_master() {
     }
     fs::write(&flag, "").expect("flag");
     wait_holder(&lan, V1, 2, Duration::from_secs(6)).expect("VI_1 did not move");
-    assert!(sole_holder_for(&lan, V1, 2, Duration::from_secs(1)));
+    wait_sole(&lan, V1, 2, Duration::from_secs(4), Duration::from_secs(1));
     assert_eq!(lan.holders(V2), vec![2]);
     fs::remove_file(&flag).expect("unflag");
     wait_holder(&lan, V1, 1, Duration::from_secs(8)).expect("VI_1 did not come back");
+    wait_sole(&lan, V1, 1, Duration::from_secs(4), Duration::from_secs(1));
     d1.term();
     wait_holder(&lan, V1, 2, Duration::from_secs(4)).expect("no takeover on stop");
     assert_eq!(lan.holders(V2), vec![2]);
@@ -340,7 +356,7 @@ fn s002_weight_20() {
     fs::write(&down, "").expect("flag");
     let t = wait_holder(&lan, VIP, 2, Duration::from_secs(10)).expect("no failover at 80 < 90");
     report("seed 002 weight -20 failover", t);
-    assert!(sole_holder_for(&lan, VIP, 2, Duration::from_secs(1)));
+    wait_sole(&lan, VIP, 2, Duration::from_secs(4), Duration::from_secs(1));
     assert!(
         d1.logged("(NGINX) Changing effective priority from 100 to 80"),
         "{}",
@@ -354,7 +370,7 @@ fn s002_weight_20() {
         "{}",
         d1.log_text()
     );
-    assert!(sole_holder_for(&lan, VIP, 1, Duration::from_secs(1)));
+    wait_sole(&lan, VIP, 1, Duration::from_secs(4), Duration::from_secs(1));
 }
 
 /// Seed 003, `weight -5`, `fall 3`, `rise 2`, interval 2, master 101 /
@@ -381,7 +397,7 @@ fn s003_weight_5() {
     let t = wait_holder(&lan, VIP, 2, Duration::from_secs(15)).expect("no failover at 96 < 100");
     report("seed 003 weight -5 failover", t0.elapsed());
     let _ = t;
-    assert!(sole_holder_for(&lan, VIP, 2, Duration::from_secs(1)));
+    wait_sole(&lan, VIP, 2, Duration::from_secs(4), Duration::from_secs(1));
 }
 
 /// Seed 004, notify scripts: node2 (98) started alone becomes MASTER
