@@ -135,6 +135,9 @@ enum Phase {
     RestartWait(TimerId),
 }
 
+/// How long a child may stay silent while it applies a configuration.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
 #[derive(Debug)]
 struct Child {
     role: Role,
@@ -781,7 +784,16 @@ impl Watchdog {
             let silent = now.saturating_duration_since(c.last_seen);
             match &c.phase {
                 Phase::Running { pid, link } if c.kill_reason.is_none() => {
-                    if silent > timeout {
+                    // A child applying a configuration (start or reload) does
+                    // not poll its channel until it is done: a 20,000-real-
+                    // server config can take seconds in a slow guest. It gets
+                    // LOAD_TIMEOUT, not the heartbeat timeout, for that.
+                    let limit = if c.awaiting.is_some() {
+                        timeout.max(LOAD_TIMEOUT)
+                    } else {
+                        timeout
+                    };
+                    if silent > limit {
                         let reason = format!(
                             "{} child process({pid}) has not answered heartbeats for {:.1} s - killing it",
                             c.role.upstream_name(),
