@@ -224,6 +224,86 @@ fn track_process() {
     let _ = p.wait();
 }
 
+/// virtual_routes / virtual_rules follow the MASTER; static_* are set on
+/// both nodes at start and removed at exit.
+fn routes_and_rules() {
+    let lan = Lan::new("rr", 2);
+    let top = "static_ipaddress {\n  192.0.2.250/32 dev eth0\n}\n\
+               static_routes {\n  198.51.100.128/25 dev eth0\n}\n\
+               static_rules {\n  to 203.0.113.128/25 table 101 priority 300\n}\n";
+    let extra = "  virtual_routes {\n    198.51.100.0/25 via 192.0.2.1 dev eth0\n    \
+                 203.0.113.0/25 dev eth0 table 100\n  }\n  \
+                 virtual_rules {\n    from 192.0.2.200 table 100 priority 200\n  }\n";
+    let conf = |prio: u8, id: &str| {
+        Inst {
+            priority: prio,
+            top: top.into(),
+            extra: extra.into(),
+            ..Default::default()
+        }
+        .conf(id)
+    };
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &conf(100, "n1"));
+    let d2 = Daemon::start(&lan, 2, Impl::Ours, &conf(90, "n2"));
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    let routes =
+        |n: usize, table: &str| in_ns(lan.ns(n), &["ip", "route", "show", "table", table]).1;
+    let rules = |n: usize| in_ns(lan.ns(n), &["ip", "rule", "show"]).1;
+    let has_virtual = |n: usize| {
+        routes(n, "main").contains("198.51.100.0/25 via 192.0.2.1 dev eth0")
+            && routes(n, "100").contains("203.0.113.0/25 dev eth0")
+            && rules(n).contains("200:\tfrom 192.0.2.200 lookup 100")
+    };
+    let has_static = |n: usize| {
+        routes(n, "main").contains("198.51.100.128/25 dev eth0")
+            && rules(n).contains("300:\tfrom all to 203.0.113.128/25 lookup 101")
+            && lan.has_addr(n, "192.0.2.250")
+    };
+    assert!(
+        lan.wait_for(Duration::from_secs(2), || has_virtual(1))
+            .is_some(),
+        "node 1 routes: {}\n{}\n{}\n{}",
+        routes(1, "main"),
+        routes(1, "100"),
+        rules(1),
+        d1.log_text()
+    );
+    assert!(
+        !has_virtual(2),
+        "virtual routes on the backup: {}",
+        routes(2, "main")
+    );
+    assert!(
+        has_static(1) && has_static(2),
+        "static: {}\n{}",
+        routes(2, "main"),
+        rules(2)
+    );
+    d1.term();
+    wait_holder(&lan, VIP, 2, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no takeover:\n{}", d2.log_text()));
+    assert!(
+        lan.wait_for(Duration::from_secs(2), || has_virtual(2))
+            .is_some(),
+        "node 2 routes: {}\n{}",
+        routes(2, "main"),
+        rules(2)
+    );
+    let cleaned = lan.wait_for(Duration::from_secs(5), || {
+        !routes(1, "main").contains("198.51.100.")
+            && !rules(1).contains("lookup 10")
+            && !lan.has_addr(1, "192.0.2.250")
+    });
+    assert!(
+        cleaned.is_some(),
+        "left on node 1: {}\n{}",
+        routes(1, "main"),
+        rules(1)
+    );
+    assert!(has_static(2));
+}
+
 fn vmac() {
     vmac_failover(false);
 }
@@ -243,5 +323,6 @@ fn vrrp_parity_scenarios() {
         ("vmac", vmac),
         ("vmac_xmit_base", vmac_xmit_base),
         ("track_process", track_process),
+        ("routes_and_rules", routes_and_rules),
     ]);
 }

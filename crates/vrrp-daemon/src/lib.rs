@@ -19,6 +19,7 @@ pub mod map;
 mod net;
 mod notifier;
 mod process;
+mod routes;
 mod runtime;
 mod rx;
 mod trackers;

@@ -161,6 +161,7 @@ impl Runtime {
     /// First configuration: create and start every instance.
     pub(crate) fn start(&mut self, sched: &mut Sched) {
         let cfg = self.cfg.clone();
+        self.apply_statics(None, &cfg);
         for vi in &cfg.vrrp_instances {
             let inst = self.build_inst(&cfg, vi);
             self.insts.push(inst);
@@ -196,7 +197,8 @@ impl Runtime {
 
     /// SIGHUP: apply `new` in place.
     pub(crate) fn reload(&mut self, sched: &mut Sched, new: &Config) {
-        self.cfg = new.clone();
+        let old = std::mem::replace(&mut self.cfg, new.clone());
+        self.apply_statics(Some(&old), new);
         self.notifier.reconfigure(new);
         // Removed instances.
         let gone: Vec<u64> = self
@@ -296,6 +298,9 @@ impl Runtime {
                 }
             }
         }
+        if master {
+            self.reload_virtual_routes(i, vi);
+        }
         let inst = &mut self.insts[i];
         inst.vcfg = vi.clone();
         inst.group = fresh.group;
@@ -322,6 +327,7 @@ impl Runtime {
             for i in 0..self.insts.len() {
                 self.remove_vmac(i);
             }
+            self.remove_statics();
         }
         self.trackers.kill_all();
         self.notifier.drain(Duration::from_secs(5));

@@ -326,11 +326,15 @@ impl Runtime {
                         sched.cancel(t);
                     }
                 }
-                Action::AddVips => self.add_vips(i),
+                Action::AddVips => {
+                    self.add_vips(i);
+                    self.add_virtual_routes(i);
+                }
                 Action::RemoveVips => {
                     if self.stopping && self.flags.dont_release_vrrp {
                         continue;
                     }
+                    self.remove_virtual_routes(i);
                     self.remove_vips(i);
                 }
                 Action::SendGratuitous { repeat } => self.queue_gratuitous(sched, i, repeat),
