@@ -23,6 +23,8 @@ sched_ns() { s=0; for t in /proc/$1/task/*/schedstat; do s=$((s + $(cut -d' ' -f
 pss() { awk '/^Pss:/{print $2}' /proc/$1/smaps_rollup; }
 rss() { awk '/^VmRSS:/{print $2}' /proc/$1/status; }
 nthreads() { ls /proc/$1/task | wc -l; }
+# TCP ActiveOpens of the checker's namespace (connection attempts = probes started).
+opens() { ip netns exec dir cat /proc/net/snmp | awk '/^Tcp:/ {if (h) print $6; h=1}'; }
 dests() { ip netns exec dir ipvsadm -Sn | grep -c '^-a'; }
 rules() { ip netns exec dir ipvsadm -Sn | wc -l; }
 killall_dir() { for p in $(ip netns pids dir); do kill -9 $p; done; i=0; while [ -n "$(ip netns pids dir)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ip netns exec dir ipvsadm -C; }
@@ -64,10 +66,11 @@ for who in ${WHO_CHECKERS-$WHO}; do
   ts=$(up)
   start $b /guest/bench.conf bench-$who
   sleep $WARMUP
-  c0=$(ticks $C); n0=$(sched_ns $C); t0=$(up); f0=$(grep -c -e 'Removing service' -e 'Adding service' /tmp/bench-$who.log)
+  c0=$(ticks $C); n0=$(sched_ns $C); t0=$(up); f0=$(grep -c -e 'Removing service' -e 'Adding service' /tmp/bench-$who.log); o0=$(opens)
   sleep $MEASURE
-  c1=$(ticks $C); n1=$(sched_ns $C); t1=$(up); f1=$(grep -c -e 'Removing service' -e 'Adding service' /tmp/bench-$who.log)
+  c1=$(ticks $C); n1=$(sched_ns $C); t1=$(up); f1=$(grep -c -e 'Removing service' -e 'Adding service' /tmp/bench-$who.log); o1=$(opens)
   d=$(dests)
+  echo "bench: $who TCP connection attempts in the window: $((o1-o0)) ($(awk -v o=$((o1-o0)) -v a=$t0 -v b=$t1 'BEGIN{printf "%.0f", o/(b-a)}')/s), CPU per attempt $(awk -v n=$((n1-n0)) -v o=$((o1-o0)) 'BEGIN{if (o) printf "%.0f", n/1e3/o; else print "-"}') us"
   echo "bench: $who during the window: $((f1-f0)) Removing/Adding lines (0 = no flapping); guest loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "bench: $who checker pid $C threads $(nthreads $C): cpu $(awk -v c=$((c1-c0)) -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", c/100*60/(b-a)}') s/min (utime+stime ticks $((c1-c0)) over $(span $t0 $t1) s), schedstat $(awk -v n=$((n1-n0)) -v a=$t0 -v b=$t1 'BEGIN{printf "%.3f", n/1e9*60/(b-a)}') s/min, PSS $(pss $C) kB, RSS $(rss $C) kB, parent PSS $(pss $P) kB, dests in table $d (expected alive ${EXPECT_ALIVE:-?})"
   grep -c -E 'Removing service' /tmp/bench-$who.log | sed "s/^/bench: $who 'Removing service' lines: /"
