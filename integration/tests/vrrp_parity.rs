@@ -304,6 +304,67 @@ fn routes_and_rules() {
     assert!(has_static(2));
 }
 
+/// no_accept: the MASTER's VIP is in `table ip keepalived` set `vips`
+/// (traffic to it dropped); the table goes at exit and follows the master.
+fn no_accept_nftables() {
+    let lan = Lan::new("nf", 2);
+    let conf = |prio: u8, id: &str| {
+        Inst {
+            priority: prio,
+            extra: "  no_accept\n".into(),
+            ..Default::default()
+        }
+        .conf(id)
+    };
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &conf(100, "n1"));
+    let d2 = Daemon::start(&lan, 2, Impl::Ours, &conf(90, "n2"));
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    let set = |n: usize| {
+        in_ns(
+            lan.ns(n),
+            &["nft", "list", "set", "ip", "keepalived", "vips"],
+        )
+    };
+    assert!(
+        lan.wait_for(Duration::from_secs(2), || set(1).1.contains(VIP))
+            .is_some(),
+        "{:?}\n{}",
+        set(1),
+        d1.log_text()
+    );
+    assert!(d1.logged(
+        "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
+    ));
+    assert!(d1.logged("(VI_1) setting firewall drop rule"));
+    let (ok2, s2) = set(2);
+    assert!(ok2 && !s2.contains(VIP), "backup set: {s2}");
+    // Traffic to the VIP is dropped (node 2 pings it).
+    assert!(
+        !in_ns(lan.ns(2), &["ping", "-c1", "-W1", VIP]).0,
+        "VIP answered ping"
+    );
+    assert!(
+        in_ns(lan.ns(2), &["ping", "-c1", "-W1", "192.0.2.11"]).0,
+        "node 1 unreachable"
+    );
+    d1.term();
+    wait_holder(&lan, VIP, 2, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no takeover:\n{}", d2.log_text()));
+    assert!(
+        lan.wait_for(Duration::from_secs(2), || set(2).1.contains(VIP))
+            .is_some(),
+        "{:?}",
+        set(2)
+    );
+    let gone = lan.wait_for(Duration::from_secs(5), || {
+        !in_ns(lan.ns(1), &["nft", "list", "tables"])
+            .1
+            .contains("keepalived")
+    });
+    assert!(gone.is_some(), "table left on node 1");
+}
+
 fn vmac() {
     vmac_failover(false);
 }
@@ -324,5 +385,6 @@ fn vrrp_parity_scenarios() {
         ("vmac_xmit_base", vmac_xmit_base),
         ("track_process", track_process),
         ("routes_and_rules", routes_and_rules),
+        ("no_accept_nftables", no_accept_nftables),
     ]);
 }

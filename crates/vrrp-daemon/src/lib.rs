@@ -13,6 +13,7 @@
 //! SMTP), `lifecycle` (start, reload, stop), `dump` (data/stats/json files).
 
 mod dump;
+mod firewall;
 mod garp;
 mod lifecycle;
 pub mod map;

@@ -162,6 +162,7 @@ impl Runtime {
     pub(crate) fn start(&mut self, sched: &mut Sched) {
         let cfg = self.cfg.clone();
         self.apply_statics(None, &cfg);
+        self.setup_firewall();
         for vi in &cfg.vrrp_instances {
             let inst = self.build_inst(&cfg, vi);
             self.insts.push(inst);
@@ -199,6 +200,7 @@ impl Runtime {
     pub(crate) fn reload(&mut self, sched: &mut Sched, new: &Config) {
         let old = std::mem::replace(&mut self.cfg, new.clone());
         self.apply_statics(Some(&old), new);
+        self.setup_firewall();
         self.notifier.reconfigure(new);
         // Removed instances.
         let gone: Vec<u64> = self
@@ -329,6 +331,7 @@ impl Runtime {
             }
             self.remove_statics();
         }
+        self.remove_firewall();
         self.trackers.kill_all();
         self.notifier.drain(Duration::from_secs(5));
     }

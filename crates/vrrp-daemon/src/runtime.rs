@@ -128,6 +128,10 @@ pub(crate) struct Runtime {
     pub saved_sysctls: Vec<crate::vmac::SavedSysctl>,
     /// `track_process` blocks in use.
     pub processes: crate::process::Processes,
+    /// The vrrp_strict / no_accept nftables tables, when some instance needs them.
+    pub nft: Option<nft::Nft>,
+    /// Families whose table was created.
+    pub nft_families: Vec<nft::Family>,
 }
 
 /// Errors building the runtime.
@@ -199,6 +203,8 @@ impl Runtime {
             vip_set: std::collections::HashSet::new(),
             saved_sysctls: Vec::new(),
             processes: crate::process::Processes::default(),
+            nft: None,
+            nft_families: Vec::new(),
         })
     }
 
@@ -329,11 +335,13 @@ impl Runtime {
                 Action::AddVips => {
                     self.add_vips(i);
                     self.add_virtual_routes(i);
+                    self.firewall_add(i);
                 }
                 Action::RemoveVips => {
                     if self.stopping && self.flags.dont_release_vrrp {
                         continue;
                     }
+                    self.firewall_del(i);
                     self.remove_virtual_routes(i);
                     self.remove_vips(i);
                 }

@@ -1,0 +1,130 @@
+//! The `vrrp_strict` / `no_accept` firewall (keepalived
+//! `vrrp_nftables.c`): while an instance that does not accept traffic for
+//! its VIPs (priority < 255 without `accept`) is MASTER, its VIPs and eVIPs
+//! are in the `vips` set of `table ip|ip6 keepalived`, whose chains drop
+//! traffic to and from them. Programmed over NETLINK_NETFILTER by the `nft`
+//! crate. The tables are created at start when any instance needs them and
+//! removed at exit.
+//!
+//! Not done: `vrrp_iptables` (ipsets), the VMAC IGMP/MLD and
+//! router-solicitation rules upstream adds for VMACs.
+
+use std::net::IpAddr;
+
+use crate::runtime::Runtime;
+
+impl Runtime {
+    fn fw_vips(&self, i: usize) -> Vec<nft::Vip> {
+        self.insts[i]
+            .vips
+            .iter()
+            .map(|v| nft::Vip {
+                addr: v.addr.addr,
+                ifindex: self.ifindex_of(&v.dev).unwrap_or(0),
+            })
+            .collect()
+    }
+
+    /// Start: opens the tables when some instance needs them.
+    pub(crate) fn setup_firewall(&mut self) {
+        if self.cfg.global.vrrp_iptables.is_some() {
+            return;
+        }
+        let needs: Vec<&config::VrrpInstance> = self
+            .cfg
+            .vrrp_instances
+            .iter()
+            .filter(|v| v.needs_vip_firewall())
+            .collect();
+        if needs.is_empty() || self.nft.is_some() {
+            return;
+        }
+        if self.cfg.global.nftables.is_none() {
+            log::info!(
+                "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
+            );
+        }
+        let table = self
+            .cfg
+            .global
+            .nftables
+            .clone()
+            .flatten()
+            .unwrap_or_else(|| nft::DEFAULT_TABLE.to_string());
+        let mut fams = Vec::new();
+        for v in &needs {
+            for a in v
+                .virtual_ipaddress
+                .iter()
+                .chain(v.virtual_ipaddress_excluded.iter())
+            {
+                let f = match a.addr {
+                    IpAddr::V4(_) => nft::Family::Ipv4,
+                    IpAddr::V6(_) => nft::Family::Ipv6,
+                };
+                if !fams.contains(&f) {
+                    fams.push(f);
+                }
+            }
+        }
+        let mut n = match nft::Nft::open(&table, nft::DEFAULT_PRIORITY) {
+            Ok(n) => n,
+            Err(e) => {
+                log::error!("Unable to open nftables: {e}");
+                return;
+            }
+        };
+        for f in &fams {
+            if let Err(e) = n.ensure_table(*f) {
+                log::error!("Unable to create nftables table {table}: {e}");
+            }
+        }
+        for v in &needs {
+            log::info!("({}) removing firewall drop rule", v.name);
+        }
+        self.nft_families = fams;
+        self.nft = Some(n);
+    }
+
+    /// The VIPs of instance `i` were added (MASTER).
+    pub(crate) fn firewall_add(&mut self, i: usize) {
+        if !self.insts[i].vcfg.needs_vip_firewall() {
+            return;
+        }
+        let vips = self.fw_vips(i);
+        let name = self.insts[i].vcfg.name.clone();
+        if let Some(n) = self.nft.as_mut() {
+            log::info!("({name}) setting firewall drop rule");
+            if let Err(e) = n.add_vips(&vips) {
+                log::info!("({name}) Unable to set the firewall drop rule: {e}");
+            }
+        }
+    }
+
+    /// The VIPs of instance `i` were removed.
+    pub(crate) fn firewall_del(&mut self, i: usize) {
+        if !self.insts[i].vcfg.needs_vip_firewall() {
+            return;
+        }
+        let vips = self.fw_vips(i);
+        let name = self.insts[i].vcfg.name.clone();
+        if let Some(n) = self.nft.as_mut() {
+            log::info!("({name}) removing firewall drop rule");
+            if let Err(e) = n.del_vips(&vips) {
+                log::info!("({name}) Unable to remove the firewall drop rule: {e}");
+            }
+        }
+    }
+
+    /// Exit: the tables go.
+    pub(crate) fn remove_firewall(&mut self) {
+        let fams = std::mem::take(&mut self.nft_families);
+        if let Some(mut n) = self.nft.take() {
+            for f in fams {
+                if let Err(e) = n.remove_table(f) {
+                    log::info!("Unable to remove nftables table {}: {e}", n.table());
+                }
+            }
+        }
+    }
+}
