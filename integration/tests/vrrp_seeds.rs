@@ -79,6 +79,35 @@ fn wait_sole(lan: &Lan, vip: &str, n: usize, timeout: Duration, hold: Duration) 
     t
 }
 
+/// Runs `f` while tcpdump captures `filter` on the bridge; returns the
+/// capture text.
+fn capture<T>(lan: &Lan, filter: &str, f: impl FnOnce() -> T) -> (T, String) {
+    let file = lan
+        .dir
+        .join(format!("cap-{}.txt", filter.replace(' ', "_")));
+    let mut c: Child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lan.bridge,
+            "tcpdump",
+            "-i",
+            "br0",
+            "-nn",
+            "-l",
+        ])
+        .args(filter.split(' '))
+        .stdout(fs::File::create(&file).expect("capture file"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(500));
+    let r = f();
+    let _ = c.kill();
+    let _ = c.wait();
+    (r, fs::read_to_string(&file).unwrap_or_default())
+}
+
 /// Writes an executable script.
 fn script(path: &std::path::Path, text: &str) {
     fs::write(path, text).expect("script");
@@ -138,7 +167,10 @@ fn notify_lines(p: &std::path::Path) -> Vec<String> {
 
 /// Seed 000, master/backup (k216 priority 100, k217 priority 80,
 /// `advert_int 3`, `vrrp_mcast_group4 226.6.6.6`): the master holds the VIP;
-/// `systemctl stop` on the master moves it to k217; when k216 comes back,
+/// only the master advertises (the seed's tcpdump line: to 226.6.6.6, vrid
+/// 66, prio 100, authtype simple, intvl 3s);
+/// `systemctl stop` on the master moves it to k217 (now advertising prio
+/// 80); when k216 comes back,
 /// "VIP还会漂回来" (the VIP floats back).
 fn s000_master_backup() {
     const VIP: &str = "192.0.2.123";
@@ -146,12 +178,24 @@ fn s000_master_backup() {
     let d1 = start(&lan, 1, "000-k216-master.conf", &[]);
     let _d2 = start(&lan, 2, "000-k217-backup.conf", &[]);
     wait_holder(&lan, VIP, 1, Duration::from_secs(15)).expect("k216 never MASTER");
-    assert!(sole_holder_for(&lan, VIP, 1, Duration::from_secs(4)));
+    // The seed's `tcpdump vrrp -nn -i eth1` line, from the bridge.
+    let (sole, cap) = capture(&lan, "ip proto 112", || {
+        sole_holder_for(&lan, VIP, 1, Duration::from_secs(4))
+    });
+    assert!(sole);
+    let line = "192.0.2.11 > 226.6.6.6: VRRPv2, Advertisement, vrid 66, prio 100, authtype simple, intvl 3s, length 20";
+    assert!(cap.contains(line), "{cap}");
+    assert!(!cap.contains("192.0.2.12 >"), "{cap}");
     d1.term();
     drop(d1);
     let t = wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("k217 did not take over");
     report("seed 000 stop master -> k217 MASTER", t);
-    assert!(sole_holder_for(&lan, VIP, 2, Duration::from_secs(1)));
+    let (sole, cap) = capture(&lan, "ip proto 112", || {
+        sole_holder_for(&lan, VIP, 2, Duration::from_secs(4))
+    });
+    assert!(sole);
+    let line = "192.0.2.12 > 226.6.6.6: VRRPv2, Advertisement, vrid 66, prio 80, authtype simple, intvl 3s, length 20";
+    assert!(cap.contains(line), "{cap}");
     let t0 = Instant::now();
     let d1 = start(&lan, 1, "000-k216-master.conf", &[]);
     lan.wait_for(Duration::from_secs(15), || lan.holders(VIP) == vec![1])
