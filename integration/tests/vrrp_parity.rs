@@ -365,6 +365,82 @@ fn no_accept_nftables() {
     assert!(gone.is_some(), "table left on node 1");
 }
 
+/// auth_hmac (keepalived 2.4) on both nodes: one master, takeover on
+/// SIGTERM; a third node whose key file is missing never starts the
+/// instance (an unusable key must not mean "unauthenticated").
+fn auth_hmac() {
+    let lan = Lan::new("ah", 3);
+    let block = |key: &str| format!("  auth_hmac {{\n    key 1 {key}\n    active_key 1\n  }}\n");
+    let good = block("0123456789abcdef0123456789abcdef");
+    let conf = |prio: u8, id: &str, extra: &str| {
+        Inst {
+            priority: prio,
+            extra: extra.into(),
+            ..Default::default()
+        }
+        .conf(id)
+    };
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &conf(100, "n1", &good));
+    let d2 = Daemon::start(&lan, 2, Impl::Ours, &conf(90, "n2", &good));
+    let missing = lan.dir.join("no-such-key");
+    let d3 = Daemon::start(
+        &lan,
+        3,
+        Impl::Ours,
+        &conf(80, "n3", &block(&format!("file:{}", missing.display()))),
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    assert!(
+        sole_holder_for(&lan, VIP, 1, Duration::from_secs(2)),
+        "holders {:?}\n{}",
+        lan.holders(VIP),
+        d2.log_text()
+    );
+    assert!(!d2.log_text().contains("auth_hmac"), "{}", d2.log_text());
+    d1.term();
+    wait_holder(&lan, VIP, 2, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no takeover:\n{}", d2.log_text()));
+    assert!(d3.logged("(VI_1) auth_hmac key file"), "{}", d3.log_text());
+    assert!(d3.logged("(VI_1) not started"), "{}", d3.log_text());
+    assert!(!lan.has_addr(3, VIP));
+}
+
+/// Different auth_hmac keys: the adverts of node 1 are rejected by node 2
+/// (enforce mode), so node 2 becomes MASTER as well — proof that the key is
+/// in force on the wire.
+fn auth_hmac_mismatch() {
+    let lan = Lan::new("am", 2);
+    let conf = |prio: u8, id: &str, key: &str| {
+        Inst {
+            priority: prio,
+            extra: format!("  auth_hmac {{\n    key 1 {key}\n    active_key 1\n  }}\n"),
+            ..Default::default()
+        }
+        .conf(id)
+    };
+    let d1 = Daemon::start(
+        &lan,
+        1,
+        Impl::Ours,
+        &conf(100, "n1", "0123456789abcdef0123456789abcdef"),
+    );
+    let d2 = Daemon::start(
+        &lan,
+        2,
+        Impl::Ours,
+        &conf(90, "n2", "fedcba9876543210fedcba9876543210"),
+    );
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    wait_holder(&lan, VIP, 2, Duration::from_secs(8)).unwrap_or_else(|| {
+        panic!(
+            "node 2 accepted a wrongly signed advert:\n{}",
+            d2.log_text()
+        )
+    });
+}
+
 fn vmac() {
     vmac_failover(false);
 }
@@ -386,5 +462,7 @@ fn vrrp_parity_scenarios() {
         ("track_process", track_process),
         ("routes_and_rules", routes_and_rules),
         ("no_accept_nftables", no_accept_nftables),
+        ("auth_hmac", auth_hmac),
+        ("auth_hmac_mismatch", auth_hmac_mismatch),
     ]);
 }

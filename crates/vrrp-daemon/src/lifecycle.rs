@@ -24,9 +24,23 @@ impl Runtime {
         let key = map::key_of(cfg, vi);
         let id = self.next_id;
         self.next_id += 1;
+        let disabled = match map::auth_hmac(vi) {
+            Ok(_) => false,
+            Err(line) => {
+                log::error!("{line}");
+                true
+            }
+        };
+        let mut core = vrrp::Instance::new(ic);
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        if let Some(l) = core.set_wall_clock(self.now(), wall) {
+            log::debug!("{}", l.text);
+        }
         Inst {
             id,
-            core: vrrp::Instance::new(ic),
+            core,
             ifindex: self.ifindex_of(&key.interface),
             key,
             vcfg: vi.clone(),
@@ -46,6 +60,7 @@ impl Runtime {
                 .unwrap_or(g.vrrp_notify_priority_changes),
             deleting: false,
             vmac: crate::vmac::vmac_of(cfg, vi),
+            disabled,
         }
     }
 
@@ -80,6 +95,13 @@ impl Runtime {
     /// Starts instance `id` (already in `self.insts`).
     fn start_inst(&mut self, sched: &mut Sched, id: u64) {
         let Some(i) = self.idx(id) else { return };
+        if self.insts[i].disabled {
+            log::error!(
+                "({}) not started: its auth_hmac key cannot be used",
+                self.insts[i].vcfg.name
+            );
+            return;
+        }
         self.setup_vmac(i);
         self.handle_leftover_vips(i);
         self.open_sockets_for(sched, id);
@@ -267,6 +289,13 @@ impl Runtime {
         vi: &config::VrrpInstance,
     ) {
         let fresh = self.build_inst(new, vi);
+        if fresh.disabled {
+            log::error!(
+                "({}) reload not applied: its auth_hmac key cannot be used",
+                vi.name
+            );
+            return;
+        }
         let id = self.insts[i].id;
         let old_vips = std::mem::replace(&mut self.insts[i].vips, fresh.vips.clone());
         let master = self.insts[i].core.vips_set();

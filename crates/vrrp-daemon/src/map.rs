@@ -126,7 +126,44 @@ pub fn instance_config(cfg: &Config, vi: &VrrpInstance) -> InstanceConfig {
     ic.dont_track_primary = vi.dont_track_primary;
     ic.trackers = trackers(cfg, vi);
     ic.sync_group = group_of(cfg, &vi.name).is_some();
+    // A key file error leaves the instance unstarted (see `auth_hmac`), so
+    // `None` here never means "unauthenticated" for a running instance.
+    ic.auth_hmac = auth_hmac(vi).ok().flatten();
     ic
+}
+
+/// The `auth_hmac` block of `vi` for the core; `Err(log line)` when a key
+/// file cannot be used (the instance must then not start: an unreadable
+/// key must not mean "unauthenticated").
+pub fn auth_hmac(vi: &VrrpInstance) -> Result<Option<vrrp::auth_hmac::AuthHmacConfig>, String> {
+    use vrrp::auth_hmac as h;
+    let Some(a) = &vi.auth_hmac else {
+        return Ok(None);
+    };
+    let mut keys = Vec::new();
+    for k in &a.keys {
+        let key = match &k.value {
+            config::HmacKeyValue::Inline(v) => v.clone(),
+            config::HmacKeyValue::File(p) => config::auth::read_key_file(p)
+                .map_err(|e| format!("({}) auth_hmac key file '{}' {e}", vi.name, p.display()))?,
+        };
+        keys.push(h::HmacKey { id: k.id, key });
+    }
+    Ok(Some(h::AuthHmacConfig {
+        keys,
+        active_key: a.active_key,
+        mode: match a.mode {
+            config::HmacMode::Enforce => h::HmacMode::Enforce,
+            config::HmacMode::Permissive => h::HmacMode::Permissive,
+            config::HmacMode::ReceiveOnly => h::HmacMode::ReceiveOnly,
+        },
+        anti_replay: if a.anti_replay_time {
+            h::AntiReplay::Time
+        } else {
+            h::AntiReplay::Monotonic
+        },
+        time_window: a.time_window,
+    }))
 }
 
 /// The tracked objects of `vi` (its own and those of its sync group),

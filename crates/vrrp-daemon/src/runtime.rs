@@ -76,6 +76,8 @@ pub(crate) struct Inst {
     pub deleting: bool,
     /// `use_vmac`.
     pub vmac: Option<crate::vmac::Vmac>,
+    /// An `auth_hmac` key file could not be used: never started.
+    pub disabled: bool,
 }
 
 fn kind_index(k: TimerKind) -> usize {
