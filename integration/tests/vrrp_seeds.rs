@@ -591,10 +591,10 @@ fn vrrp_seed_scenarios() {
     ]);
 }
 
-/// [`split_brain_heal`] on its own: it fails on keepalived-rs today
-/// (notes/REQUESTS.md, "From vrrp-seeds"); passes with `SEEDS_IMPL=theirs`.
+/// [`split_brain_heal`] on its own (it also passes with `SEEDS_IMPL=theirs`):
+/// the winner re-announces with GARPs because `garp_lower_prio_repeat`
+/// defaults to `garp_master_repeat`, as in keepalived.
 #[test]
-#[ignore = "finding: after the heal the winner logs 'forcing new election' but sends no gratuitous ARP (keepalived 2.2.7 does); notes/REQUESTS.md"]
 fn vrrp_seed_split_brain_heal() {
     if let Some(why) = vrrp_topology::unavailable(false) {
         eprintln!("SKIPPED: {why}");

@@ -179,9 +179,12 @@ pub struct GarpSettings {
     pub master_refresh: Micros,
     /// GARPs per refresh burst (default 1).
     pub master_refresh_repeat: u32,
-    /// Delay of GARPs sent on a lower-priority advert (0 = none).
+    /// Delay of GARPs sent on a lower-priority advert (0 = none). Unset in
+    /// the configuration, an instance takes its `master_delay` (keepalived).
     pub lower_prio_delay: Micros,
-    /// GARPs sent on a lower-priority advert (0 = none).
+    /// GARPs sent on a lower-priority advert (0 = none). Unset in the
+    /// configuration, an instance takes its `master_repeat` (keepalived), so a
+    /// master that wins a healed split brain re-announces its VIPs.
     pub lower_prio_repeat: u32,
     /// Minimum gap between GARPs on one interface (`vrrp_garp_interval`).
     pub interval: Micros,

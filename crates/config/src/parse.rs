@@ -50,6 +50,12 @@ pub(crate) struct Parser<'d> {
     rule_prio: crate::routes::RulePrio,
     /// `auth_hmac` `key ID file:PATH` (instance, id, path, where).
     key_files: Vec<(String, u8, std::path::PathBuf, Loc)>,
+    /// Whether `vrrp_garp_lower_prio_{repeat,delay}` were given in global_defs.
+    /// Unset, keepalived takes the master values (vrrp/vrrp.c
+    /// vrrp_complete_init: PARAMETER_UNSET → vrrp_garp_rep / vrrp_garp_delay).
+    garp_lower_prio_global: (bool, bool),
+    /// The same for the instance being parsed (global, then its own keywords).
+    garp_lower_prio_inst: (bool, bool),
 }
 
 /// Unknown keywords that get a "did you mean" search.
@@ -72,6 +78,8 @@ impl<'d> Parser<'d> {
             unknown_seen: 0,
             rule_prio: Default::default(),
             key_files: Vec::new(),
+            garp_lower_prio_global: (false, false),
+            garp_lower_prio_inst: (false, false),
         }
     }
 
@@ -538,11 +546,13 @@ impl<'d> Parser<'d> {
             "vrrp_garp_lower_prio_delay" => {
                 if let Some(v) = self.timer1(node, 1000) {
                     g.vrrp_garp.lower_prio_delay = v;
+                    self.garp_lower_prio_global.1 = true;
                 }
             }
             "vrrp_garp_lower_prio_repeat" => {
                 if let Some(v) = self.int1(node, 0, 65535) {
                     g.vrrp_garp.lower_prio_repeat = v as u32;
+                    self.garp_lower_prio_global.0 = true;
                 }
             }
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
@@ -987,6 +997,7 @@ impl<'d> Parser<'d> {
             );
             return;
         }
+        self.garp_lower_prio_inst = self.garp_lower_prio_global;
         let g = &self.cfg.global;
         let mut v = VrrpInstance {
             name: name.text.to_string(),
@@ -1271,14 +1282,16 @@ impl<'d> Parser<'d> {
                         .unwrap_or(v.garp.master_refresh_repeat)
                 }
                 "garp_lower_prio_delay" => {
-                    v.garp.lower_prio_delay =
-                        self.timer1(c, 1000).unwrap_or(v.garp.lower_prio_delay)
+                    if let Some(d) = self.timer1(c, 1000) {
+                        v.garp.lower_prio_delay = d;
+                        self.garp_lower_prio_inst.1 = true;
+                    }
                 }
                 "garp_lower_prio_repeat" => {
-                    v.garp.lower_prio_repeat = self
-                        .int1(c, 0, 65535)
-                        .map(|x| x as u32)
-                        .unwrap_or(v.garp.lower_prio_repeat)
+                    if let Some(r) = self.int1(c, 0, 65535) {
+                        v.garp.lower_prio_repeat = r as u32;
+                        self.garp_lower_prio_inst.0 = true;
+                    }
                 }
                 "garp_extra_if" => {
                     let a = self.args(c);
@@ -1591,6 +1604,16 @@ impl<'d> Parser<'d> {
                 );
             }
         }
+        // Unset lower-priority GARP settings follow the master ones, as in
+        // keepalived (an unset value is PARAMETER_UNSET until
+        // vrrp_complete_init); strict mode zeroes them below.
+        let (rep_set, delay_set) = self.garp_lower_prio_inst;
+        if !rep_set {
+            v.garp.lower_prio_repeat = v.garp.master_repeat;
+        }
+        if !delay_set {
+            v.garp.lower_prio_delay = v.garp.master_delay;
+        }
         if v.strict_mode {
             if (v.state == InitialState::Master) != owner {
                 warn(self.d, "State MASTER must match being address owner");
@@ -1600,11 +1623,14 @@ impl<'d> Parser<'d> {
                     InitialState::Backup
                 };
             }
-            if v.garp.lower_prio_repeat != 0 || v.garp.lower_prio_delay != Micros::ZERO {
+            let (rep_set, delay_set) = self.garp_lower_prio_inst;
+            if (rep_set && v.garp.lower_prio_repeat != 0)
+                || (delay_set && v.garp.lower_prio_delay != Micros::ZERO)
+            {
                 warn(self.d, "Strict mode requires no repeat garps. resetting");
-                v.garp.lower_prio_repeat = 0;
-                v.garp.lower_prio_delay = Micros::ZERO;
             }
+            v.garp.lower_prio_repeat = 0;
+            v.garp.lower_prio_delay = Micros::ZERO;
             if v.higher_prio_send_advert {
                 warn(
                     self.d,

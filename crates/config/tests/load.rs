@@ -836,6 +836,24 @@ fn startup_consistency_fixes_warn() {
         15,
         "(VI_1) Ignoring track_interface eth0 since own interface",
     );
+    // Unset lower-priority GARP settings follow the master ones (keepalived:
+    // PARAMETER_UNSET -> garp_rep / garp_delay); set ones are kept.
+    let l = ok(VI);
+    let g = &l.config.vrrp_instances[0].garp;
+    assert_eq!(
+        (g.lower_prio_repeat, g.lower_prio_delay),
+        (5, Micros::from_secs(5))
+    );
+    let l = ok(&VI.replace(
+        "  interface eth0\n",
+        "  interface eth0\n  garp_master_repeat 3\n  garp_lower_prio_repeat 0\n",
+    ));
+    let g = &l.config.vrrp_instances[0].garp;
+    assert_eq!((g.lower_prio_repeat, g.master_repeat), (0, 3));
+    let l = ok(&format!(
+        "global_defs {{\n  vrrp_garp_lower_prio_repeat 1\n}}\n{VI}"
+    ));
+    assert_eq!(l.config.vrrp_instances[0].garp.lower_prio_repeat, 1);
     let l = ok(&VI.replace(
         "  interface eth0\n",
         "  interface eth0\n  strict_mode\n  state MASTER\n  priority 100\n  higher_prio_send_advert\n  garp_lower_prio_repeat 2\n",
