@@ -153,11 +153,10 @@ fn setup() -> (Rig, String) {
     (rig, attacker)
 }
 
-/// Finding for vrrp-daemon (notes/REQUESTS.md): packets too short to find
-/// a VRID ("IPv4 VRRP packet too short - N bytes", logged with -D before
-/// the per-instance demux) are logged once per packet, not rate-limited.
+/// Packets too short to find a VRID ("IPv4 VRRP packet too short - N
+/// bytes", logged with -D before the per-instance demux) are rate-limited
+/// per interface like every other receive error.
 #[test]
-#[ignore = "finding: pre-demux errors are not rate-limited (notes/REQUESTS.md, vrrp-daemon)"]
 fn truncated_flood_is_rate_limited() {
     if skip_unless_root("truncated_flood") {
         return;

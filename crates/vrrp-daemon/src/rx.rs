@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use mio::Token;
 use sched::Sched;
+use vrrp::ratelimit::Verdict;
 use vrrp::wire::{self, Family};
 use vrrp::{Input, RxPacket};
 
@@ -51,7 +52,17 @@ impl Runtime {
         let peek = match wire::peek(family, &d.data) {
             Ok(p) => p,
             Err(e) => {
-                log::debug!("{}", e.log_line());
+                // Not yet tied to an instance: rate-limited per interface, as
+                // every other receive error (a flood must not flood the log).
+                let now = self.now();
+                let key = format!("ifindex {ifindex}");
+                if let Verdict::Log { suppressed } = self.limiter.check(now, &key, &"peek") {
+                    if suppressed > 0 {
+                        log::debug!("{} ({suppressed} more suppressed)", e.log_line());
+                    } else {
+                        log::debug!("{}", e.log_line());
+                    }
+                }
                 return;
             }
         };
