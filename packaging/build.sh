@@ -50,11 +50,11 @@ for f in etc/keepalived.conf etc/default/keepalived etc/sysconfig/keepalived \
 done
 
 if [ $build -eq 1 ]; then
-    # Release build of both binaries (strip = true in [profile.release]:
+    # Release build of the binaries (strip = true in [profile.release]:
     # cargo-generate-rpm does not strip by itself).
-    cargo build --release -p keepalived -p genhash
+    cargo build --release -p keepalived -p genhash -p keepalivectl
 fi
-for b in target/release/keepalived target/release/genhash; do
+for b in target/release/keepalived target/release/genhash target/release/keepalivectl; do
     [ -x "$b" ] || { echo "build.sh: $b not built" >&2; exit 1; }
 done
 

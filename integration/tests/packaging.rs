@@ -195,6 +195,7 @@ fn tmpdir() -> tempfile::TempDir {
 const DEB_FILES: &[&str] = &[
     "./usr/sbin/keepalived",
     "./usr/bin/genhash",
+    "./usr/bin/keepalivectl",
     "./etc/keepalived/keepalived.conf",
     "./etc/keepalived/conf.d/README",
     "./etc/default/keepalived",
@@ -470,6 +471,7 @@ fn rpm_file_list_config_and_scripts() {
     for f in [
         "/usr/sbin/keepalived",
         "/usr/bin/genhash",
+        "/usr/bin/keepalivectl",
         "/etc/keepalived/keepalived.conf",
         "/etc/sysconfig/keepalived",
         "/etc/rsyslog.d/keepalived.conf",
