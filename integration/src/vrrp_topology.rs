@@ -331,6 +331,16 @@ impl Daemon {
         Self::start_env(lan, n, which, conf, &[])
     }
 
+    /// [`Daemon::start`] with the default instance ([`Inst`]) at `priority`,
+    /// router id `n<N>`: the common case of the two-node scenarios.
+    pub fn start_prio(lan: &Lan, n: usize, which: Impl, priority: u8) -> Daemon {
+        let inst = Inst {
+            priority,
+            ..Default::default()
+        };
+        Self::start(lan, n, which, &inst.conf(&format!("n{n}")))
+    }
+
     /// [`Daemon::start`] with extra environment variables.
     pub fn start_env(lan: &Lan, n: usize, which: Impl, conf: &str, env: &[(&str, &str)]) -> Daemon {
         Self::start_full(lan, n, which, conf, env, &[])

@@ -57,27 +57,9 @@ fn election_and_sigterm() {
 /// A higher priority node started later preempts.
 fn preemption() {
     let lan = Lan::new("pr", 2);
-    let d2 = Daemon::start(
-        &lan,
-        2,
-        Impl::Ours,
-        &Inst {
-            priority: 90,
-            ..Default::default()
-        }
-        .conf("n2"),
-    );
+    let d2 = Daemon::start_prio(&lan, 2, Impl::Ours, 90);
     wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("node 2 alone never MASTER");
-    let d1 = Daemon::start(
-        &lan,
-        1,
-        Impl::Ours,
-        &Inst {
-            priority: 100,
-            ..Default::default()
-        }
-        .conf("n1"),
-    );
+    let d1 = Daemon::start_prio(&lan, 1, Impl::Ours, 100);
     let t = wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("no preemption");
     report("preemption by a higher priority", t);
     assert!(lan
@@ -149,16 +131,7 @@ fn crash_failover() {
         "a crashed node keeps its VIP (kernel state)"
     );
     drop(d1);
-    let d1b = Daemon::start(
-        &lan,
-        1,
-        Impl::Ours,
-        &Inst {
-            priority: 100,
-            ..Default::default()
-        }
-        .conf("n1"),
-    );
+    let d1b = Daemon::start_prio(&lan, 1, Impl::Ours, 100);
     assert!(lan
         .wait_for(Duration::from_secs(2), || d1b
             .logged("Removing leftover VIP 192.0.2.200"))
@@ -415,16 +388,7 @@ fn link_down_fault() {
 /// A VIP deleted by hand on the master is restored.
 fn vip_deleted_by_hand() {
     let lan = Lan::new("vd", 1);
-    let d1 = Daemon::start(
-        &lan,
-        1,
-        Impl::Ours,
-        &Inst {
-            priority: 100,
-            ..Default::default()
-        }
-        .conf("n1"),
-    );
+    let d1 = Daemon::start_prio(&lan, 1, Impl::Ours, 100);
     wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("never MASTER");
     assert!(lan.ip(1, &["addr", "del", "192.0.2.200/24", "dev", "eth0"]));
     let t = wait_holder(&lan, VIP, 1, Duration::from_secs(2)).expect("VIP not restored");

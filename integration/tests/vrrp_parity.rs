@@ -179,16 +179,7 @@ fn track_process() {
         }
         .conf("n1"),
     );
-    let d2 = Daemon::start(
-        &lan,
-        2,
-        Impl::Ours,
-        &Inst {
-            priority: 90,
-            ..Default::default()
-        }
-        .conf("n2"),
-    );
+    let d2 = Daemon::start_prio(&lan, 2, Impl::Ours, 90);
     wait_holder(&lan, VIP, 1, Duration::from_secs(8))
         .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
     assert!(

@@ -56,26 +56,8 @@ fn three_nodes() {
 /// other yields with upstream's log line.
 fn split_brain() {
     let lan = Lan::new("sb", 2);
-    let _d1 = Daemon::start(
-        &lan,
-        1,
-        Impl::Ours,
-        &Inst {
-            priority: 100,
-            ..Default::default()
-        }
-        .conf("n1"),
-    );
-    let d2 = Daemon::start(
-        &lan,
-        2,
-        Impl::Ours,
-        &Inst {
-            priority: 90,
-            ..Default::default()
-        }
-        .conf("n2"),
-    );
+    let _d1 = Daemon::start_prio(&lan, 1, Impl::Ours, 100);
+    let d2 = Daemon::start_prio(&lan, 2, Impl::Ours, 90);
     wait_holder(&lan, VIP, 1, Duration::from_secs(6)).expect("node 1 never MASTER");
     let br = |args: &[&str]| {
         let mut a = vec!["-n", lan.bridge.as_str()];
@@ -111,16 +93,7 @@ fn split_brain() {
 /// after the delay plus a master-down interval.
 fn preempt_delay() {
     let lan = Lan::new("pd", 2);
-    let _d2 = Daemon::start(
-        &lan,
-        2,
-        Impl::Ours,
-        &Inst {
-            priority: 90,
-            ..Default::default()
-        }
-        .conf("n2"),
-    );
+    let _d2 = Daemon::start_prio(&lan, 2, Impl::Ours, 90);
     wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("node 2 alone never MASTER");
     let t0 = Instant::now();
     let d1 = Daemon::start(
