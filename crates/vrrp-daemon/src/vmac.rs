@@ -4,7 +4,7 @@
 //!
 //! * Created (or adopted when a macvlan of that name already sits on the
 //!   same base interface) before the instance starts; brought up.
-//! * sysctls as upstream: on the VMAC `arp_ignore=1`, `accept_local=1`,
+//! * IPv4 sysctls as upstream: on the VMAC `arp_ignore=1`, `accept_local=1`,
 //!   `rp_filter=0`; on the base interface `arp_ignore=1`, `arp_filter=1`
 //!   (so the base never answers ARP for a VIP with its own MAC) and, beyond
 //!   upstream, `arp_announce=2`: replies from a VIP leave through the base
@@ -13,12 +13,20 @@
 //!   rewrites the client's ARP entry for the VIP (seen in the namespace
 //!   test). The base's previous values are restored when the last VMAC on
 //!   it goes away.
+//! * IPv6 (observed on keepalived 2.2.7 in a namespace): no IPv4 sysctl is
+//!   touched; the VMAC has `addrgenmode none` (no EUI-64 address of the
+//!   virtual MAC) and carries the base interface's link-local address,
+//!   `nodad`, preferred lifetime 0 (`deprecated`), so adverts leave the
+//!   VMAC with the base's link-local source as RFC 5798 wants.
 //! * VIP lines without `dev` (or with `dev <base>` / `use_vmac`) are put on
-//!   the VMAC; GARPs for them leave from the VMAC with the virtual MAC.
-//! * IPv4 adverts leave through the VMAC (source MAC = virtual MAC) unless
-//!   `vmac_xmit_base`; adverts are received on the VMAC.
+//!   the VMAC; GARPs / unsolicited NAs for them leave from the VMAC with
+//!   the virtual MAC.
+//! * Adverts (IPv4 and IPv6) leave through the VMAC (source MAC = virtual
+//!   MAC) unless `vmac_xmit_base`; adverts are received on the VMAC.
 //! * Deleted when the instance stops (not with `--dont-release-vrrp`, which
 //!   keeps the VIPs, hence the VMAC too).
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use netlink::{AddOutcome, DelOutcome, MacvlanMode};
 use vrrp::wire::Family;
@@ -36,6 +44,21 @@ pub(crate) struct Vmac {
     pub xmit_base: bool,
     /// Its interface index once created.
     pub ifindex: Option<u32>,
+}
+
+/// The RFC 4291 §2.5.1 modified EUI-64 link-local address of `mac`
+/// (what the kernel gives an interface with `addrgenmode eui64`).
+pub fn eui64_link_local(mac: [u8; 6]) -> Ipv6Addr {
+    Ipv6Addr::new(
+        0xfe80,
+        0,
+        0,
+        0,
+        u16::from_be_bytes([mac[0] ^ 0x02, mac[1]]),
+        u16::from_be_bytes([mac[2], 0xff]),
+        u16::from_be_bytes([0xfe, mac[3]]),
+        u16::from_be_bytes([mac[4], mac[5]]),
+    )
 }
 
 /// The RFC 5798 §7.3 virtual MAC of `vrid` for `family`.
@@ -136,36 +159,16 @@ impl Runtime {
         }
         log::debug!("({name}) VMAC {} has MAC {}", vm.name, mac_text(&vm.mac));
         self.links.insert(idx, link);
-        let v4 = netlink::Family::V4;
-        for (key, value) in [
-            ("arp_ignore", "1"),
-            ("accept_local", "1"),
-            ("rp_filter", "0"),
-        ] {
-            if let Err(e) = netlink::set_if_sysctl(v4, &vm.name, key, value) {
-                log::info!("({name}) Unable to set {key}={value} on {}: {e}", vm.name);
-            }
-        }
-        for (key, value) in [
-            ("arp_ignore", "1"),
-            ("arp_filter", "1"),
-            ("arp_announce", "2"),
-        ] {
-            match netlink::set_if_sysctl(v4, &base, key, value) {
-                Ok(old) => {
-                    if !self
-                        .saved_sysctls
-                        .iter()
-                        .any(|s| s.ifname == base && s.key == key)
-                    {
-                        self.saved_sysctls.push(crate::vmac::SavedSysctl {
-                            ifname: base.clone(),
-                            key,
-                            old,
-                        });
-                    }
-                }
-                Err(e) => log::info!("({name}) Unable to set {key}={value} on {base}: {e}"),
+        if self.insts[i].key.family == Family::V4 {
+            self.vmac_ipv4_sysctls(i, &vm.name, &base);
+        } else {
+            // No address of its own (keepalived creates it with
+            // IFLA_INET6_ADDR_GEN_MODE none: `addrgenmode none`): the kernel
+            // must not give it an EUI-64 link-local from the virtual MAC.
+            if let Err(e) =
+                netlink::set_if_sysctl(netlink::Family::V6, &vm.name, "addr_gen_mode", "1")
+            {
+                log::info!("({name}) Unable to set addr_gen_mode=1 on {}: {e}", vm.name);
             }
         }
         if let Err(e) = self.rtnl.set_link_up(idx, true) {
@@ -174,10 +177,83 @@ impl Runtime {
                 vm.name
             );
         }
+        if self.insts[i].key.family == Family::V6 {
+            self.vmac_link_local(i, idx, base_idx, &vm.name);
+        }
         if let Ok(l) = self.rtnl.link_by_index(idx) {
             self.links.insert(idx, l);
         }
         true
+    }
+
+    /// IPv4 VMAC sysctls: on the VMAC `arp_ignore=1`, `accept_local=1`,
+    /// `rp_filter=0`; on the base `arp_ignore=1`, `arp_filter=1`,
+    /// `arp_announce=2` (previous values saved for the exit).
+    fn vmac_ipv4_sysctls(&mut self, i: usize, vmac: &str, base: &str) {
+        let name = self.insts[i].vcfg.name.clone();
+        let v4 = netlink::Family::V4;
+        for (key, value) in [
+            ("arp_ignore", "1"),
+            ("accept_local", "1"),
+            ("rp_filter", "0"),
+        ] {
+            if let Err(e) = netlink::set_if_sysctl(v4, vmac, key, value) {
+                log::info!("({name}) Unable to set {key}={value} on {vmac}: {e}");
+            }
+        }
+        for (key, value) in [
+            ("arp_ignore", "1"),
+            ("arp_filter", "1"),
+            ("arp_announce", "2"),
+        ] {
+            match netlink::set_if_sysctl(v4, base, key, value) {
+                Ok(old) => {
+                    if !self
+                        .saved_sysctls
+                        .iter()
+                        .any(|s| s.ifname == base && s.key == key)
+                    {
+                        self.saved_sysctls.push(SavedSysctl {
+                            ifname: base.to_string(),
+                            key,
+                            old,
+                        });
+                    }
+                }
+                Err(e) => log::info!("({name}) Unable to set {key}={value} on {base}: {e}"),
+            }
+        }
+    }
+
+    /// IPv6 VMAC: the base interface's link-local address is added to the
+    /// VMAC (`nodad`, preferred lifetime 0 so it is never chosen as a
+    /// source by anything else), as keepalived 2.2.7 does: adverts leave
+    /// the VMAC with the same source address as from the base (RFC 5798
+    /// §5.1.2.1: the link-local address of the interface), and the
+    /// kernel accepts that source on the VMAC (a link-local source must be
+    /// an address of the sending interface). Without a link-local on the
+    /// base, the modified EUI-64 of the base MAC is used.
+    fn vmac_link_local(&mut self, i: usize, idx: u32, base_idx: u32, vmac: &str) {
+        let name = self.insts[i].vcfg.name.clone();
+        let ll = match self.primary_address(base_idx, Family::V6) {
+            Some(IpAddr::V6(a)) => Some(a),
+            _ => self
+                .links
+                .get(&base_idx)
+                .and_then(|l| l.mac)
+                .map(eui64_link_local),
+        };
+        let Some(ll) = ll else {
+            log::info!("({name}) Unable to find a link-local address for {vmac}");
+            return;
+        };
+        let mut a = netlink::IfAddr::new(idx, IpAddr::V6(ll), 64);
+        a.flags = netlink::AddrFlags::NODAD;
+        a.preferred_lft = Some(0);
+        match self.rtnl.add_address(&a) {
+            Ok(_) => log::info!("Assigned address {ll} for interface {vmac}"),
+            Err(e) => log::info!("({name}) Unable to add {ll} to {vmac}: {e}"),
+        }
     }
 
     /// The interface instance `i` receives adverts on: its VMAC when it has
@@ -194,12 +270,13 @@ impl Runtime {
         }
     }
 
-    /// The interface instance `i` sends adverts on: its VMAC for IPv4
-    /// without `vmac_xmit_base`, else its interface.
+    /// The interface instance `i` sends adverts on: its VMAC without
+    /// `vmac_xmit_base` (IPv4 and IPv6, as keepalived 2.2.7), else its
+    /// interface.
     pub(crate) fn tx_ifindex(&self, i: usize) -> Option<u32> {
         let inst = &self.insts[i];
         match &inst.vmac {
-            Some(vm) if !vm.xmit_base && inst.key.family == Family::V4 => self.ifindex_of(&vm.name),
+            Some(vm) if !vm.xmit_base => self.ifindex_of(&vm.name),
             _ => inst.ifindex,
         }
     }
@@ -250,6 +327,19 @@ mod tests {
     fn rfc5798_virtual_macs() {
         assert_eq!(mac_text(&virtual_mac(Family::V4, 51)), "00:00:5e:00:01:33");
         assert_eq!(mac_text(&virtual_mac(Family::V6, 255)), "00:00:5e:00:02:ff");
+    }
+
+    #[test]
+    fn eui64_link_local_as_the_kernel() {
+        // eth0 02:00:00:00:0a:01 has fe80::ff:fe00:a01 (ip -6 addr).
+        assert_eq!(
+            eui64_link_local([0x02, 0, 0, 0, 0x0a, 0x01]).to_string(),
+            "fe80::ff:fe00:a01"
+        );
+        assert_eq!(
+            eui64_link_local([0, 0, 0x5e, 0, 2, 0x34]).to_string(),
+            "fe80::200:5eff:fe00:234"
+        );
     }
 
     #[test]
