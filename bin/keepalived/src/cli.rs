@@ -80,6 +80,8 @@ enum Opt {
     StatusSocket,
     MetricsListen,
     IdentSuffix,
+    LivenessFd,
+    LivenessInterval,
 }
 
 #[rustfmt::skip]
@@ -136,6 +138,8 @@ const SPECS: &[Spec] = &[
     Spec { id: Opt::StatusSocket, short: None, long: "status-socket", arg: Arg::Required },
     Spec { id: Opt::MetricsListen, short: None, long: "metrics-listen", arg: Arg::Required },
     Spec { id: Opt::IdentSuffix, short: None, long: "ka-ident-suffix", arg: Arg::Required },
+    Spec { id: Opt::LivenessFd, short: None, long: "ka-liveness-fd", arg: Arg::Required },
+    Spec { id: Opt::LivenessInterval, short: None, long: "ka-liveness-interval", arg: Arg::Required },
 ];
 
 /// Syslog facility (`-S`).
@@ -239,6 +243,10 @@ pub struct Cli {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Hidden `--ka-ident-suffix`: `_<netns>_<instance>` for a child's ident.
     pub ident_suffix: Option<String>,
+    /// Hidden `--ka-liveness-fd N`: the child's inherited liveness pipe.
+    pub liveness_fd: Option<i32>,
+    /// Hidden `--ka-liveness-interval SECS`: the child's longest beat interval.
+    pub liveness_interval: Option<Duration>,
     /// Operands (keepalived prints "Unexpected argument(s)" and goes on).
     pub operands: Vec<String>,
     /// Non-fatal messages for stderr (e.g. "Invalid log facility").
@@ -296,6 +304,8 @@ impl Default for Cli {
             heartbeat_interval: None,
             ipvs_memory: false,
             ident_suffix: None,
+            liveness_fd: None,
+            liveness_interval: None,
             operands: Vec::new(),
             notes: Vec::new(),
             user_args: Vec::new(),
@@ -343,7 +353,12 @@ fn find_long(name: &str) -> Result<&'static Spec, CliError> {
 fn is_hidden(id: Opt) -> bool {
     matches!(
         id,
-        Opt::Role | Opt::IpcServer | Opt::ParentPid | Opt::IdentSuffix
+        Opt::Role
+            | Opt::IpcServer
+            | Opt::ParentPid
+            | Opt::IdentSuffix
+            | Opt::LivenessFd
+            | Opt::LivenessInterval
     )
 }
 
@@ -510,6 +525,13 @@ fn apply(cli: &mut Cli, spec: &Spec, value: Option<String>, shown: &str) -> Resu
         Opt::HeartbeatTimeout => cli.heartbeat_timeout = Some(secs(shown, &v)?),
         Opt::HeartbeatInterval => cli.heartbeat_interval = Some(secs(shown, &v)?),
         Opt::IdentSuffix => cli.ident_suffix = Some(v),
+        Opt::LivenessFd => {
+            cli.liveness_fd = Some(
+                v.parse()
+                    .map_err(|_| CliError::BadValue(shown.into(), v.clone()))?,
+            )
+        }
+        Opt::LivenessInterval => cli.liveness_interval = Some(secs(shown, &v)?),
         Opt::StatusSocket => cli.status_socket = Some(v),
         Opt::MetricsListen => {
             cli.metrics_listen = Some(
@@ -707,9 +729,14 @@ mod tests {
             "--ka-ipc-server=x",
             "--ka-parent-pid",
             "12",
+            "--ka-liveness-fd",
+            "7",
+            "--ka-liveness-interval=0.5",
             "-D",
         ])
         .unwrap();
+        assert_eq!(c.liveness_fd, Some(7));
+        assert_eq!(c.liveness_interval, Some(Duration::from_millis(500)));
         assert_eq!(c.role.as_deref(), Some("vrrp"));
         assert_eq!(c.ipc_server.as_deref(), Some("x"));
         assert_eq!(c.parent_pid, Some(12));

@@ -12,6 +12,7 @@ use cli::Cli;
 use ipc::{ChildFlags, ChildOptions, Role};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The upstream release we are a drop-in replacement for.
 pub const COMPAT_VERSION: &str = "2.2.7";
@@ -167,6 +168,10 @@ fn run_child(cli: &Cli, role: &str, prog: &str) -> i32 {
             address_monitoring: cli.address_monitoring,
             log_detail: cli.log_detail,
         },
+        liveness: cli.liveness_fd.map(|fd| ipc::LivenessOptions {
+            fd,
+            interval: cli.liveness_interval.unwrap_or(Duration::from_secs(2)),
+        }),
     };
     match role {
         Role::Vrrp => vrrp_daemon::run(&opts),

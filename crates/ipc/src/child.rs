@@ -6,6 +6,7 @@
 //! heartbeats, reloads, dump signals, shutdown and parent loss.
 
 use crate::bridge::{Bridge, Received};
+use crate::liveness::Beacon;
 use crate::messages::{ConfigPayload, DumpKind, FromChild, Role, ToChild};
 use crate::{pidfile, IpcError};
 use config::Config;
@@ -189,6 +190,18 @@ pub struct ChildOptions {
     pub parent_pid: Option<i32>,
     /// Command-line switches that change what a child does.
     pub flags: ChildFlags,
+    /// Where and how often to prove the main loop runs (hidden
+    /// `--ka-liveness-fd` / `--ka-liveness-interval`); `None`: no beats.
+    pub liveness: Option<LivenessOptions>,
+}
+
+/// The child's liveness pipe (see [`crate::liveness`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LivenessOptions {
+    /// Inherited write end of the pipe.
+    pub fd: i32,
+    /// Longest time between two beats.
+    pub interval: Duration,
 }
 
 /// The command-line switches children act on (they get the parent's
@@ -237,6 +250,16 @@ pub fn run_child<H: ChildHandler>(opts: &ChildOptions, handler: &mut H) -> i32 {
             return 0;
         }
     }
+    // Taken first: it becomes close-on-exec before any script can be started.
+    let mut beacon = opts
+        .liveness
+        .and_then(|l| match Beacon::from_inherited(l.fd, l.interval) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                log::warn!("liveness pipe {} unusable: {e}", l.fd);
+                None
+            }
+        });
     let mut sched = match Sched::with_signals(&child_signals()) {
         Ok(s) => s,
         Err(e) => {
@@ -264,7 +287,14 @@ pub fn run_child<H: ChildHandler>(opts: &ChildOptions, handler: &mut H) -> i32 {
                     None
                 }
             });
-    let code = child_loop(&mut sched, &mut link, handler, &config, generation);
+    let code = child_loop(
+        &mut sched,
+        &mut link,
+        handler,
+        &config,
+        generation,
+        beacon.as_mut(),
+    );
     handler.shutdown(&mut sched);
     if let Some(p) = own_pid_file {
         p.remove();
@@ -279,6 +309,7 @@ fn child_loop<H: ChildHandler>(
     handler: &mut H,
     config: &Config,
     generation: u64,
+    mut beacon: Option<&mut Beacon>,
 ) -> i32 {
     if let Err(e) = handler.configure(sched, config, false) {
         log::error!("Configuration refused: {e}");
@@ -288,6 +319,10 @@ fn child_loop<H: ChildHandler>(
         log::error!("cannot report to the parent: {e}");
         return EXIT_IPC;
     }
+    // First beat, and the timer that keeps an otherwise idle loop beating.
+    if let Some(b) = beacon.as_deref_mut() {
+        b.on_wake(sched);
+    }
     let mut events = Vec::new();
     loop {
         events.clear();
@@ -295,8 +330,13 @@ fn child_loop<H: ChildHandler>(
             log::error!("event loop failed: {e}");
             return 1;
         }
+        // The loop came back to its poll: that is what the parent watches.
+        if let Some(b) = beacon.as_deref_mut() {
+            b.on_wake(sched);
+        }
         for ev in &events {
             match ev {
+                Event::Timer(id) if beacon.as_deref().is_some_and(|b| b.owns(*id)) => {}
                 Event::Signal(si) if si.signo == libc::SIGTERM || si.signo == libc::SIGINT => {
                     return 0
                 }

@@ -83,6 +83,90 @@ pub fn pdeathsig_on_exec(cmd: &mut Command, sig: Signal) {
     }
 }
 
+/// Let the child started by `cmd` inherit `fd` under the same number:
+/// `FD_CLOEXEC` is cleared on the child's copy between fork and exec, so
+/// the parent's descriptor stays close-on-exec (other children and scripts
+/// started later do not get it). `fd` must stay open until `spawn` returns.
+pub fn inherit_fd_on_exec(cmd: &mut Command, fd: std::os::fd::RawFd) {
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // fcntl, which is async-signal-safe; it touches no allocator or lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Take ownership of the write end of a pipe our parent passed down under
+/// the number `fd` (see [`inherit_fd_on_exec`]). The descriptor is checked
+/// (open, a FIFO, open for writing), made close-on-exec (scripts we start
+/// do not inherit it) and non-blocking. Call it once per number: the
+/// returned `OwnedFd` closes it when dropped.
+pub fn take_inherited_pipe(fd: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if fd <= 2 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("descriptor {fd} is a standard stream"),
+        ));
+    }
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `struct stat` into the properly sized local; an
+    // invalid fd is reported as EBADF, nothing is written then.
+    if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstat succeeded, so the struct is initialised.
+    let st = unsafe { st.assume_init() };
+    if st.st_mode & libc::S_IFMT != libc::S_IFIFO {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("descriptor {fd} is not a pipe"),
+        ));
+    }
+    // SAFETY: fcntl on a descriptor that fstat just validated; no memory involved.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 || fl & libc::O_ACCMODE == libc::O_RDONLY {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("descriptor {fd} is not open for writing"),
+        ));
+    }
+    // SAFETY: as above; setting flags on an fd we are about to own.
+    let ok = unsafe {
+        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) == 0
+            && libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0
+    };
+    if !ok {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the descriptor is open (fstat succeeded) and was handed to this
+    // process by its parent for this single purpose; no other Rust object
+    // owns it (documented precondition: called once per number).
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// glibc `mallopt(M_ARENA_MAX, n)`: cap the number of malloc arenas, so a
+/// helper thread shares the main arena instead of mapping its own (a
+/// second arena costs at least 132 KiB of touched memory). Returns false
+/// when the C library refused (or is not glibc).
+pub fn set_malloc_arena_max(n: i32) -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only changes allocator tunables; it is called before
+        // the helper threads exist and takes no pointers.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, n) == 1 }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = n;
+        false
+    }
+}
+
 /// Put the process in a new process group in the child started by `cmd`
 /// (so a group kill of scripts does not reach the daemon, and vice versa).
 pub fn new_process_group_on_exec(cmd: &mut Command) {
@@ -229,6 +313,23 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn inherited_pipe_is_checked() {
+        use std::os::fd::{AsRawFd, IntoRawFd};
+        assert!(take_inherited_pipe(1).is_err());
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert!(take_inherited_pipe(f.as_raw_fd()).is_err(), "not a pipe");
+        let (r, w) = nix::unistd::pipe().unwrap();
+        assert!(take_inherited_pipe(r.as_raw_fd()).is_err(), "read end");
+        let raw = w.into_raw_fd();
+        let owned = take_inherited_pipe(raw).unwrap();
+        let fdflags = nix::fcntl::fcntl(raw, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        assert_eq!(fdflags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+        nix::unistd::write(&owned, b"x").unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(nix::unistd::read(r.as_raw_fd(), &mut buf).unwrap(), 1);
     }
 
     #[test]

@@ -63,9 +63,11 @@ pub struct WatchdogOptions {
     /// Arguments given to every child before the hidden role arguments
     /// (the user's options, so children log the same way).
     pub child_args: Vec<OsString>,
-    /// Interval between heartbeats.
+    /// Longest interval between two beats of a child's main loop on its
+    /// liveness pipe (it beats more often when it wakes up anyway).
     pub heartbeat_interval: Duration,
-    /// A child silent for this long is SIGKILLed and restarted.
+    /// A child whose main loop has not beaten for this long is SIGKILLed
+    /// and restarted.
     pub heartbeat_timeout: Duration,
     /// Grace time for children at shutdown before SIGKILL when the
     /// configuration could not be used; otherwise the root-level
@@ -100,7 +102,7 @@ impl WatchdogOptions {
             set_syslog_ident: None,
             exe: "/proc/self/exe".into(),
             child_args: Vec::new(),
-            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_interval: Duration::from_secs(2),
             heartbeat_timeout: Duration::from_secs(5),
             child_wait: Duration::from_secs(5),
             version: "Keepalived".into(),
@@ -119,6 +121,16 @@ pub const ARG_IPC: &str = "--ka-ipc-server";
 pub const ARG_IDENT_SUFFIX: &str = "--ka-ident-suffix";
 /// Hidden argument carrying the parent's pid.
 pub const ARG_PARENT: &str = "--ka-parent-pid";
+/// Hidden argument: the inherited write end of the child's liveness pipe.
+pub const ARG_LIVENESS_FD: &str = "--ka-liveness-fd";
+/// Hidden argument: the child's longest interval between beats (seconds).
+pub const ARG_LIVENESS_INTERVAL: &str = "--ka-liveness-interval";
+
+/// How often children are asked for status snapshots while someone reads
+/// the status socket or the metrics endpoint.
+const STATUS_POLL: Duration = Duration::from_secs(1);
+/// How long after the last status/metrics request the polling goes on.
+const STATUS_DEMAND: Duration = Duration::from_secs(120);
 
 /// Where one child is in its life.
 #[derive(Debug)]
@@ -144,9 +156,11 @@ struct Child {
     phase: Phase,
     started: Instant,
     backoff: RestartBackoff,
-    /// Last heartbeat answer (or the start/connect time).
+    /// Last sign of life: the newest beat of its main loop, any message,
+    /// or the start/connect time.
     last_seen: Instant,
-    hb_seq: u64,
+    /// The read end of its liveness pipe (while it runs).
+    watch: Option<ipc::liveness::Watch>,
     /// Why we killed it, reported when it is reaped.
     kill_reason: Option<String>,
     /// Generation whose Loaded/ReloadResult we wait for.
@@ -162,7 +176,7 @@ impl Child {
             started: Instant::now(),
             backoff: RestartBackoff::new(),
             last_seen: Instant::now(),
-            hb_seq: 0,
+            watch: None,
             kill_reason: None,
             awaiting: None,
             pid_file,
@@ -197,12 +211,17 @@ struct Watchdog {
     config: Config,
     generation: u64,
     children: Vec<Child>,
-    heartbeat: TimerId,
+    /// Fires at the earliest liveness deadline of the children.
+    watch_timer: TimerId,
+    /// When `watch_timer` is armed for.
+    watch_at: Option<Instant>,
+    /// Status snapshot polling, armed while there is demand.
+    status_timer: Option<TimerId>,
+    /// Polling goes on until then (last request + [`STATUS_DEMAND`]).
+    status_until: Instant,
     /// "Startup complete" / "Reload complete" not yet logged.
     reloading: Option<&'static str>,
     reload_queued: bool,
-    /// When the heartbeat timer last ran.
-    last_tick: Instant,
     /// systemd notifications (`Type=notify`), when `$NOTIFY_SOCKET` is set.
     notifier: Option<Notifier>,
     /// Status socket and metrics endpoint.
@@ -319,7 +338,7 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         opts.child_args.push(ARG_IDENT_SUFFIX.into());
         opts.child_args.push(suffix.clone().into());
     }
-    let heartbeat = sched.timer_after(opts.heartbeat_interval);
+    let watch_timer = sched.timer_after(opts.heartbeat_timeout);
     let children = vec![
         Child::new(Role::Vrrp, opts.vrrp_pid_file.clone()),
         Child::new(Role::Checker, opts.checkers_pid_file.clone()),
@@ -330,10 +349,12 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         config,
         generation: 1,
         children,
-        heartbeat,
+        watch_timer,
+        watch_at: None,
+        status_timer: None,
+        status_until: Instant::now(),
         reloading: Some("Startup complete"),
         reload_queued: false,
-        last_tick: Instant::now(),
         notifier: Notifier::from_env(),
         status: None,
     };
@@ -424,6 +445,13 @@ impl Watchdog {
                 return;
             }
         };
+        let (watch, beat_tx) = match ipc::liveness::Watch::new() {
+            Ok((w, tx)) => (Some(w), Some(tx)),
+            Err(e) => {
+                log::warn!("liveness pipe: {e} - the child's main loop is not watched");
+                (None, None)
+            }
+        };
         let mut cmd = Command::new(&self.opts.exe);
         if let Some(arg0) = std::env::args_os().next() {
             // Same argv[0] as the parent, so `ps` shows the children as upstream.
@@ -438,8 +466,18 @@ impl Watchdog {
             .arg(std::process::id().to_string())
             .env_remove(sdnotify::ENV)
             .stdin(Stdio::null());
+        if let Some(tx) = &beat_tx {
+            use std::os::fd::AsRawFd;
+            cmd.arg(ARG_LIVENESS_FD)
+                .arg(tx.as_raw_fd().to_string())
+                .arg(ARG_LIVENESS_INTERVAL)
+                .arg(format!("{}", self.opts.heartbeat_interval.as_secs_f64()));
+            sys::process::inherit_fd_on_exec(&mut cmd, tx.as_raw_fd());
+        }
         sys::process::pdeathsig_on_exec(&mut cmd, nix::sys::signal::Signal::SIGTERM);
-        match cmd.spawn() {
+        let spawned = cmd.spawn();
+        drop(beat_tx); // the child has its copy
+        match spawned {
             Ok(child) => {
                 // Reaped through SIGCHLD + waitpid(-1); the handle is not needed.
                 let pid = child.id() as i32;
@@ -449,6 +487,7 @@ impl Watchdog {
                 c.phase = Phase::Connecting { pid, server };
                 c.started = Instant::now();
                 c.last_seen = Instant::now();
+                c.watch = watch;
                 c.kill_reason = None;
                 c.awaiting = Some(self.generation);
             }
@@ -480,10 +519,15 @@ impl Watchdog {
                     }
                     Event::Timer(id) => self.on_timer(id),
                     Event::Io(io) => {
+                        let mut asked = false;
                         if let Some(svc) = self.status.as_mut() {
                             if svc.owns(io.token) {
                                 svc.handle(self.sched.registry(), io.token);
+                                asked = true;
                             }
+                        }
+                        if asked {
+                            self.status_demand();
                         }
                         None
                     }
@@ -491,6 +535,67 @@ impl Watchdog {
                 if let Some(stop) = stop {
                     return stop;
                 }
+            }
+            self.arm_watch();
+        }
+    }
+
+    /// The earliest moment a child must be checked: its last sign of life
+    /// plus its timeout (longer while it applies a configuration), or its
+    /// connect deadline.
+    fn next_watch(&self) -> Option<Instant> {
+        let timeout = self.opts.heartbeat_timeout;
+        self.children
+            .iter()
+            .filter(|c| c.kill_reason.is_none())
+            .filter_map(|c| match &c.phase {
+                Phase::Running { .. } => Some(c.last_seen + self.limit(c)),
+                Phase::Connecting { .. } => {
+                    Some(c.last_seen + timeout.max(Duration::from_secs(10)))
+                }
+                _ => None,
+            })
+            .min()
+    }
+
+    fn limit(&self, c: &Child) -> Duration {
+        // A child applying a configuration (start or reload) does not run
+        // its loop until it is done: a 20,000-real-server config can take
+        // seconds in a slow guest. It gets LOAD_TIMEOUT for that.
+        if c.awaiting.is_some() {
+            self.opts.heartbeat_timeout.max(LOAD_TIMEOUT)
+        } else {
+            self.opts.heartbeat_timeout
+        }
+    }
+
+    /// Re-arm the liveness timer when the earliest deadline moved earlier
+    /// (a later one is found when the timer fires: no extra wake-up for
+    /// every message).
+    fn arm_watch(&mut self) {
+        let Some(want) = self.next_watch() else {
+            return;
+        };
+        if self.watch_at.is_none_or(|at| want < at) {
+            self.sched.rearm_at(self.watch_timer, want);
+            self.watch_at = Some(want);
+        }
+    }
+
+    /// A status or metrics client asked: keep snapshots fresh for a while.
+    fn status_demand(&mut self) {
+        let now = Instant::now();
+        self.status_until = now + STATUS_DEMAND;
+        if self.status_timer.is_none() {
+            self.request_status();
+            self.status_timer = Some(self.sched.timer_after(STATUS_POLL));
+        }
+    }
+
+    fn request_status(&self) {
+        for c in &self.children {
+            if let Phase::Running { link, .. } = &c.phase {
+                let _ = link.send(ToChild::Status);
             }
         }
     }
@@ -735,22 +840,27 @@ impl Watchdog {
     }
 
     fn on_timer(&mut self, id: TimerId) -> Option<Stop> {
-        if id == self.heartbeat {
+        if id == self.watch_timer {
             let now = Instant::now();
+            let planned = self.watch_at.take().unwrap_or(now);
             if let Some(svc) = self.status.as_mut() {
-                let planned = self.last_tick + self.opts.heartbeat_interval;
                 svc.hub
                     .observe_lateness(now.saturating_duration_since(planned));
-                svc.tick(self.sched.registry(), now);
-                for c in &self.children {
-                    if let Phase::Running { link, .. } = &c.phase {
-                        let _ = link.send(ToChild::Status);
-                    }
-                }
             }
-            self.check_heartbeats();
-            self.sched
-                .rearm_after(self.heartbeat, self.opts.heartbeat_interval);
+            self.check_heartbeats(planned);
+            return None;
+        }
+        if Some(id) == self.status_timer {
+            let now = Instant::now();
+            if let Some(svc) = self.status.as_mut() {
+                svc.tick(self.sched.registry(), now);
+            }
+            if now < self.status_until {
+                self.request_status();
+                self.sched.rearm_after(id, STATUS_POLL);
+            } else {
+                self.status_timer = None;
+            }
             return None;
         }
         for idx in 0..self.children.len() {
@@ -764,52 +874,52 @@ impl Watchdog {
         None
     }
 
-    fn check_heartbeats(&mut self) {
+    /// The liveness deadline came (it was planned for `planned`): read the
+    /// children's beats, kill those silent for longer than their limit.
+    fn check_heartbeats(&mut self, planned: Instant) {
         let now = Instant::now();
         let timeout = self.opts.heartbeat_timeout;
-        // If the parent itself was not running (SIGSTOP, a suspended VM), the
-        // children's silence is ours: start counting again.
-        let gap = now.saturating_duration_since(self.last_tick);
-        self.last_tick = now;
-        if gap > self.opts.heartbeat_interval + timeout / 2 {
+        let mut stalled = false;
+        for c in &mut self.children {
+            let Some(w) = &c.watch else { continue };
+            let d = w.drain();
+            if let Some(ns) = d.newest {
+                c.last_seen = c.last_seen.max(ipc::liveness::instant_of(ns));
+            }
+            // Beats were refused by a full pipe: we were not reading.
+            stalled |= d.full;
+        }
+        // If the parent itself was not running (SIGSTOP, a suspended VM) for
+        // long, the children's silence may be ours: start counting again.
+        let late = now.saturating_duration_since(planned);
+        if stalled || late > timeout / 2 {
             log::info!(
                 "Watchdog was stalled for {:.1} s - restarting heartbeat timing",
-                gap.as_secs_f64()
+                late.as_secs_f64()
             );
             for c in &mut self.children {
-                c.last_seen = now;
+                c.last_seen = c.last_seen.max(now);
             }
         }
-        for c in &mut self.children {
+        for idx in 0..self.children.len() {
+            let limit = self.limit(&self.children[idx]);
+            let c = &mut self.children[idx];
             let silent = now.saturating_duration_since(c.last_seen);
             match &c.phase {
-                Phase::Running { pid, link } if c.kill_reason.is_none() => {
-                    // A child applying a configuration (start or reload) does
-                    // not poll its channel until it is done: a 20,000-real-
-                    // server config can take seconds in a slow guest. It gets
-                    // LOAD_TIMEOUT, not the heartbeat timeout, for that.
-                    let limit = if c.awaiting.is_some() {
-                        timeout.max(LOAD_TIMEOUT)
-                    } else {
-                        timeout
-                    };
-                    if silent > limit {
-                        let reason = format!(
-                            "{} child process({pid}) has not answered heartbeats for {:.1} s - killing it",
-                            c.role.upstream_name(),
-                            silent.as_secs_f64()
-                        );
-                        log::error!("{reason}");
-                        c.kill_reason = Some(reason);
-                        let _ = sys::process::kill_raw(*pid, libc::SIGKILL);
-                    } else {
-                        c.hb_seq += 1;
-                        let _ = link.send(ToChild::Heartbeat(c.hb_seq));
-                    }
+                Phase::Running { pid, .. } if c.kill_reason.is_none() && silent >= limit => {
+                    let reason = format!(
+                        "{} child process({pid}) has not answered heartbeats for {:.1} s - killing it",
+                        c.role.upstream_name(),
+                        silent.as_secs_f64()
+                    );
+                    log::error!("{reason}");
+                    c.kill_reason = Some(reason);
+                    let _ = sys::process::kill_raw(*pid, libc::SIGKILL);
                 }
                 // Allow a slow exec + connect more time than a heartbeat.
                 Phase::Connecting { pid, .. }
-                    if c.kill_reason.is_none() && silent > timeout.max(Duration::from_secs(10)) =>
+                    if c.kill_reason.is_none()
+                        && silent >= timeout.max(Duration::from_secs(10)) =>
                 {
                     let reason = format!(
                         "{} child process({pid}) did not connect within {:.1} s - killing it",
@@ -846,6 +956,7 @@ impl Watchdog {
             server.abort();
         }
         c.awaiting = None;
+        c.watch = None;
         pidfile::remove_if_ours(&c.pid_file, pid as u32);
         if let Some(svc) = self.status.as_mut() {
             svc.hub.child_stopped(role_key(c.role));

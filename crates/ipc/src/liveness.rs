@@ -1,0 +1,234 @@
+//! Child liveness over a pipe, proven by the child's own event loop.
+//!
+//! The parent creates a pipe before fork+exec ([`Watch::new`]) and passes
+//! the write end down (hidden `--ka-liveness-fd N --ka-liveness-interval S`).
+//! The child's main loop ([`Beacon`]) writes its `CLOCK_MONOTONIC` time
+//! (8 bytes, little endian; writes of 8 bytes are atomic on a pipe) each
+//! time it returns from its poll and the last beat is at least a quarter of an
+//! interval old, and on a timer every interval when nothing else woke it.
+//! A loop that is stuck or stopped (SIGSTOP) stops beating.
+//!
+//! The parent never polls the pipe: it reads it when its own deadline for
+//! that child (last beat + timeout) comes, so an idle parent wakes once per
+//! timeout instead of once per heartbeat, and the child never wakes for
+//! the parent's sake. The timestamps tell the parent when the child last
+//! ran, whatever the parent's own delays (a parent stopped for a while
+//! reads fresh beats when it resumes).
+
+use sched::{Sched, TimerId};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// Size of one beat record.
+pub const BEAT_LEN: usize = 8;
+
+/// Nanoseconds of `CLOCK_MONOTONIC` (system-wide, so comparable between
+/// the parent and its children).
+pub fn monotonic_ns() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(ts) => (ts.tv_sec() as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec() as u64),
+        Err(_) => 0,
+    }
+}
+
+/// The `Instant` of a `CLOCK_MONOTONIC` time in ns (never in the future).
+pub fn instant_of(ns: u64) -> Instant {
+    let now = Instant::now();
+    let age = Duration::from_nanos(monotonic_ns().saturating_sub(ns));
+    now.checked_sub(age).unwrap_or(now)
+}
+
+/// The parent's end: the read side of one child's pipe.
+#[derive(Debug)]
+pub struct Watch {
+    rx: OwnedFd,
+}
+
+impl Watch {
+    /// A new pipe: the watch (read end, non-blocking, close-on-exec) and
+    /// the write end to hand to the child (close-on-exec in the parent;
+    /// use `sys::process::inherit_fd_on_exec`, then drop it after spawn).
+    pub fn new() -> io::Result<(Watch, OwnedFd)> {
+        use nix::fcntl::OFlag;
+        let (rx, tx) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map_err(|e| io::Error::from_raw_os_error(e as i32))?;
+        Ok((Watch { rx }, tx))
+    }
+
+    /// Read every beat queued so far; the newest timestamp (ns of
+    /// `CLOCK_MONOTONIC`) and whether the pipe was full (the child's beats
+    /// may have been dropped: its newest time is unknown).
+    pub fn drain(&self) -> Drained {
+        let mut out = Drained::default();
+        let mut buf = [0u8; 4096];
+        loop {
+            match nix::unistd::read(self.rx.as_raw_fd(), &mut buf) {
+                Ok(0) => {
+                    out.closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    out.bytes += n;
+                    for rec in buf[..n].chunks_exact(BEAT_LEN) {
+                        let mut b = [0u8; BEAT_LEN];
+                        b.copy_from_slice(rec);
+                        let t = u64::from_le_bytes(b);
+                        out.newest = Some(out.newest.map_or(t, |o: u64| o.max(t)));
+                    }
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break, // EAGAIN: nothing more
+            }
+        }
+        // 64 KiB is the default pipe capacity; a full pipe refused beats.
+        out.full = out.bytes >= 65_536;
+        out
+    }
+
+    /// The read end's number (tests).
+    pub fn raw_fd(&self) -> RawFd {
+        self.rx.as_raw_fd()
+    }
+}
+
+/// What [`Watch::drain`] found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Newest beat read, ns of `CLOCK_MONOTONIC`.
+    pub newest: Option<u64>,
+    /// Bytes read.
+    pub bytes: usize,
+    /// The pipe was (probably) full.
+    pub full: bool,
+    /// End of file: the child closed its end (it exited).
+    pub closed: bool,
+}
+
+/// The child's end: beats from its main loop.
+#[derive(Debug)]
+pub struct Beacon {
+    tx: OwnedFd,
+    interval: Duration,
+    last: Option<Instant>,
+    timer: Option<TimerId>,
+    /// Beats written (tests, dumps).
+    pub beats: u64,
+}
+
+impl Beacon {
+    /// Take the inherited write end `fd`; beat at least every `interval`.
+    pub fn from_inherited(fd: i32, interval: Duration) -> io::Result<Beacon> {
+        let tx = sys::process::take_inherited_pipe(fd)?;
+        Ok(Beacon::new(tx, interval))
+    }
+
+    /// A beacon on an already owned write end (non-blocking).
+    pub fn new(tx: OwnedFd, interval: Duration) -> Beacon {
+        Beacon {
+            tx,
+            interval: interval.max(Duration::from_millis(10)),
+            last: None,
+            timer: None,
+            beats: 0,
+        }
+    }
+
+    /// Called each time the loop returns from its poll: beats when the
+    /// last beat is at least a quarter interval old, and (re)arms the timer
+    /// that makes the loop wake when nothing else does.
+    pub fn on_wake(&mut self, sched: &mut Sched) {
+        let now = Instant::now();
+        let due = match self.last {
+            None => true,
+            Some(l) => now.saturating_duration_since(l) >= self.interval / 4,
+        };
+        if !due {
+            return;
+        }
+        self.beat();
+        self.last = Some(now);
+        match self.timer {
+            Some(t) => sched.rearm_after(t, self.interval),
+            None => self.timer = Some(sched.timer_after(self.interval)),
+        }
+    }
+
+    /// Whether `id` is the beacon's timer (the loop then has nothing else
+    /// to do for it: [`Beacon::on_wake`] already beat).
+    pub fn owns(&self, id: TimerId) -> bool {
+        self.timer == Some(id)
+    }
+
+    fn beat(&mut self) {
+        let rec = monotonic_ns().to_le_bytes();
+        // EAGAIN (parent not reading, pipe full) or EPIPE (parent gone):
+        // nothing to do; the IPC channel reports a lost parent.
+        if nix::unistd::write(&self.tx, &rec) == Ok(BEAT_LEN) {
+            self.beats += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beats_carry_the_newest_time() {
+        let (w, tx) = Watch::new().unwrap();
+        assert_eq!(w.drain().newest, None);
+        let mut b = Beacon::new(tx, Duration::from_secs(1));
+        let mut sched = Sched::new().unwrap();
+        let t0 = monotonic_ns();
+        b.on_wake(&mut sched);
+        b.on_wake(&mut sched); // not due: at most one beat per quarter interval
+        assert_eq!(b.beats, 1);
+        let d = w.drain();
+        assert_eq!(d.bytes, BEAT_LEN);
+        assert!(d.newest.unwrap() >= t0);
+        assert!(instant_of(d.newest.unwrap()) <= Instant::now());
+        assert!(!d.full && !d.closed);
+        drop(b);
+        assert!(w.drain().closed);
+    }
+
+    #[test]
+    fn timer_beats_when_the_loop_is_idle() {
+        let (w, tx) = Watch::new().unwrap();
+        let mut b = Beacon::new(tx, Duration::from_millis(40));
+        let mut sched = Sched::new().unwrap();
+        b.on_wake(&mut sched);
+        let mut events = Vec::new();
+        let start = Instant::now();
+        while b.beats < 3 && start.elapsed() < Duration::from_secs(2) {
+            events.clear();
+            sched.wait(&mut events, None).unwrap();
+            for ev in &events {
+                assert!(matches!(ev, sched::Event::Timer(id) if b.owns(*id)));
+            }
+            b.on_wake(&mut sched);
+        }
+        assert_eq!(b.beats, 3);
+        assert!(start.elapsed() >= Duration::from_millis(80));
+        assert_eq!(w.drain().bytes, 3 * BEAT_LEN);
+    }
+
+    #[test]
+    fn a_full_pipe_is_reported() {
+        let (w, tx) = Watch::new().unwrap();
+        let mut b = Beacon::new(tx, Duration::from_secs(1));
+        for _ in 0..20_000 {
+            b.beat();
+        }
+        assert!(b.beats < 20_000, "the pipe refused some");
+        let d = w.drain();
+        assert!(d.full);
+        assert_eq!(d.bytes % BEAT_LEN, 0);
+    }
+}
