@@ -105,6 +105,9 @@ fn vmac_failover(xmit_base: bool) {
     assert_eq!(sysctl(n1, "net.ipv4.conf.vrrp/51.arp_ignore"), "1");
     assert_eq!(sysctl(n1, "net.ipv4.conf.vrrp/51.accept_local"), "1");
     assert_eq!(sysctl(n1, "net.ipv4.conf.vrrp/51.rp_filter"), "0");
+    // IPv6 off on an IPv4 VMAC, as keepalived 2.2.7.
+    assert_eq!(sysctl(n1, "net.ipv6.conf.vrrp/51.disable_ipv6"), "1");
+    assert!(link.contains("addrgenmode none"), "{link}");
     // The backup has its VMAC too, without the VIP.
     let (ok2, _) = in_ns(lan.ns(2), &["ip", "link", "show", "vrrp.51"]);
     assert!(ok2, "no vrrp.51 on node 2");
@@ -129,7 +132,7 @@ fn vmac_failover(xmit_base: bool) {
         !in_ns(n1, &["ip", "link", "show", "vrrp.51"]).0
     });
     assert!(gone.is_some(), "VMAC left on the stopped node");
-    assert!(d1.logged("(VI_1): Removed VMAC interface vrrp.51"));
+    assert!(d1.logged("(VI_1) Success removing VMAC interface vrrp.51"));
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_ignore"), "0");
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_filter"), "0");
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_announce"), "0");
@@ -432,6 +435,160 @@ fn auth_hmac_mismatch() {
     });
 }
 
+const VIP6: &str = "2001:db8::200";
+const VMAC6: &str = "00:00:5e:00:02:34";
+
+/// The client's (node 3) neighbour entry for the IPv6 VIP after a ping.
+fn client_sees6(lan: &Lan) -> Option<String> {
+    let ns = lan.ns(3);
+    let ok = lan
+        .wait_for(Duration::from_secs(5), || {
+            in_ns(ns, &["ping", "-6", "-c1", "-W1", VIP6]).0
+        })
+        .is_some();
+    if !ok {
+        return None;
+    }
+    Some(in_ns(ns, &["ip", "-6", "neigh", "show", VIP6]).1)
+}
+
+/// Source MACs of the VRRP adverts and unsolicited NAs node 3 captures for
+/// `secs` seconds (`tcpdump -e`), one line per packet.
+fn capture6(lan: &Lan, secs: u32) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", lan.ns(3), "timeout", &secs.to_string()])
+        .args([
+            "tcpdump",
+            "-enli",
+            "eth0",
+            "ip6 proto 112 or (icmp6 and ip6[40] == 136)",
+        ])
+        .output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// IPv6 (VRRPv3) `use_vmac`: the VMAC 00:00:5e:00:02:52 with `addrgenmode
+/// none` and the base's link-local (nodad, deprecated) as keepalived 2.2.7,
+/// the VIP on it, adverts and unsolicited NAs from the virtual MAC, the
+/// client's neighbour entry unchanged across a failover, the VMAC removed
+/// at stop.
+fn vmac6() {
+    let lan = Lan::new_v6("v6", 3);
+    assert!(lan.ip(3, &["addr", "add", "2001:db8::13/64", "dev", "eth0"]));
+    let conf = |prio: u8, id: &str| {
+        Inst {
+            priority: prio,
+            version: 3,
+            vrid: 52,
+            vip: VIP6,
+            vip_prefix: 64,
+            extra: "  use_vmac\n".into(),
+            ..Default::default()
+        }
+        .conf(id)
+    };
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &conf(100, "n1"));
+    let d2 = Daemon::start(&lan, 2, Impl::Ours, &conf(90, "n2"));
+    wait_holder(&lan, VIP6, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    assert!(
+        sole_holder_for(&lan, VIP6, 1, Duration::from_secs(2)),
+        "VIP not only on node 1: {:?}\n{}",
+        lan.holders(VIP6),
+        d2.log_text()
+    );
+    let n1 = lan.ns(1);
+    let (ok, link) = in_ns(n1, &["ip", "-d", "link", "show", "vrrp.52"]);
+    assert!(ok, "no vrrp.52 on node 1\n{}", d1.log_text());
+    assert!(link.contains("macvlan mode private"), "{link}");
+    assert!(link.contains(&format!("link/ether {VMAC6}")), "{link}");
+    assert!(link.contains("addrgenmode none"), "{link}");
+    let (_, a6) = in_ns(n1, &["ip", "-6", "addr", "show", "dev", "vrrp.52"]);
+    assert!(
+        a6.contains(&format!("inet6 {VIP6}/64 scope global nodad")),
+        "{a6}"
+    );
+    // eth0 02:00:00:00:0a:01 -> fe80::ff:fe00:a01, shared with the VMAC.
+    assert!(
+        a6.contains("inet6 fe80::ff:fe00:a01/64 scope link nodad deprecated"),
+        "{a6}"
+    );
+    assert!(d1.logged("Assigned address fe80::ff:fe00:a01 for interface vrrp.52"));
+    // No IPv4 sysctl touched for an IPv6 instance (as 2.2.7).
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_ignore"), "0");
+    assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_filter"), "0");
+    // Adverts from the virtual MAC with the base's link-local source.
+    let cap = capture6(&lan, 2);
+    let adverts: Vec<&str> = cap.lines().filter(|l| l.contains("VRRPv3")).collect();
+    assert!(!adverts.is_empty(), "no advert captured: {cap}");
+    for l in &adverts {
+        assert!(
+            l.contains(&format!("{VMAC6} > 33:33:00:00:00:12"))
+                && l.contains("fe80::ff:fe00:a01 > ff02::12"),
+            "{l}"
+        );
+    }
+    let before = client_sees6(&lan).expect("client cannot reach the IPv6 VIP on node 1");
+    assert!(
+        before.contains(VMAC6),
+        "client neighbour before failover: {before}"
+    );
+    // Failover: the new master announces the VIP from the same MAC.
+    let cap_thread = {
+        let ns = lan.ns(3).to_string();
+        std::thread::spawn(move || {
+            Command::new("ip")
+                .args(["netns", "exec", &ns, "timeout", "6"])
+                .args(["tcpdump", "-enli", "eth0", "icmp6 and ip6[40] == 136"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    d1.term();
+    let t = wait_holder(&lan, VIP6, 2, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no takeover:\n{}", d2.log_text()));
+    eprintln!(
+        "MEASURED vmac6 SIGTERM -> node 2 holds {VIP6}: {:.3} s",
+        t.as_secs_f64()
+    );
+    let gone = lan.wait_for(Duration::from_secs(5), || {
+        !in_ns(n1, &["ip", "link", "show", "vrrp.52"]).0
+    });
+    assert!(gone.is_some(), "VMAC left on the stopped node");
+    assert!(d1.logged("(VI_1) Success removing VMAC interface vrrp.52"));
+    let after = client_sees6(&lan).expect("client cannot reach the IPv6 VIP on node 2");
+    assert!(
+        after.contains(VMAC6),
+        "client neighbour after failover: {after}"
+    );
+    let nas = cap_thread.join().unwrap_or_default();
+    let unsolicited: Vec<&str> = nas
+        .lines()
+        .filter(|l| l.contains(&format!("{VIP6} > ff02::1:")))
+        .collect();
+    assert!(
+        !unsolicited.is_empty(),
+        "no unsolicited NA after the takeover: {nas}"
+    );
+    for l in &unsolicited {
+        assert!(l.contains(&format!("{VMAC6} > 33:33:00:00:00:01")), "{l}");
+    }
+    let fdb = in_ns(&lan.bridge, &["bridge", "fdb", "show", "br", "br0"]).1;
+    assert!(
+        fdb.lines()
+            .any(|l| l.starts_with(VMAC6) && l.contains("dev v2")),
+        "{fdb}"
+    );
+    eprintln!(
+        "client neighbour before: {}; after: {}",
+        before.trim(),
+        after.trim()
+    );
+}
+
 fn vmac() {
     vmac_failover(false);
 }
@@ -450,6 +607,7 @@ fn vrrp_parity_scenarios() {
     run_parallel(vec![
         ("vmac", vmac),
         ("vmac_xmit_base", vmac_xmit_base),
+        ("vmac6", vmac6),
         ("track_process", track_process),
         ("routes_and_rules", routes_and_rules),
         ("no_accept_nftables", no_accept_nftables),

@@ -13,6 +13,8 @@
 //!   rewrites the client's ARP entry for the VIP (seen in the namespace
 //!   test). The base's previous values are restored when the last VMAC on
 //!   it goes away.
+//! * An IPv4 VMAC has IPv6 off (`addr_gen_mode=1`, `disable_ipv6=1`), as
+//!   keepalived 2.2.7 (observed).
 //! * IPv6 (observed on keepalived 2.2.7 in a namespace): no IPv4 sysctl is
 //!   touched; the VMAC has `addrgenmode none` (no EUI-64 address of the
 //!   virtual MAC) and carries the base interface's link-local address,
@@ -161,6 +163,16 @@ impl Runtime {
         self.links.insert(idx, link);
         if self.insts[i].key.family == Family::V4 {
             self.vmac_ipv4_sysctls(i, &vm.name, &base);
+            // keepalived 2.2.7 turns IPv6 off on an IPv4 VMAC (observed:
+            // `addrgenmode none`, `disable_ipv6 = 1`): no link-local, no
+            // MLD report or neighbour solicitation ever leaves with the
+            // virtual MAC, which would move it to a backup's switch port.
+            // Absent when IPv6 is off in the kernel: nothing to do then.
+            for (key, value) in [("addr_gen_mode", "1"), ("disable_ipv6", "1")] {
+                if let Err(e) = netlink::set_if_sysctl(netlink::Family::V6, &vm.name, key, value) {
+                    log::debug!("({name}) Unable to set {key}={value} on {}: {e}", vm.name);
+                }
+            }
         } else {
             // No address of its own (keepalived creates it with
             // IFLA_INET6_ADDR_GEN_MODE none: `addrgenmode none`): the kernel
@@ -292,7 +304,7 @@ impl Runtime {
         if let Some(idx) = self.ifindex_of(&vm.name) {
             match self.rtnl.del_link(idx) {
                 Ok(DelOutcome::Deleted) => {
-                    log::info!("({name}): Removed VMAC interface {}", vm.name);
+                    log::info!("({name}) Success removing VMAC interface {}", vm.name);
                 }
                 Ok(DelOutcome::NotPresent) => {}
                 Err(e) => log::info!("({name}): Unable to remove VMAC interface {}: {e}", vm.name),
