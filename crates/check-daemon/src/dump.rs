@@ -94,6 +94,7 @@ pub fn data_text(rt: &CheckRuntime) -> String {
                     check::CheckKind::Dns => "DNS_CHECK",
                     check::CheckKind::Ping => "PING_CHECK",
                     check::CheckKind::Udp => "UDP_CHECK",
+                    check::CheckKind::File { .. } => "FILE_CHECK",
                 };
                 let target = plan
                     .real_servers
@@ -153,6 +154,7 @@ pub fn status_json(rt: &CheckRuntime) -> String {
                         check::CheckKind::Dns => "DNS_CHECK",
                         check::CheckKind::Ping => "PING_CHECK",
                         check::CheckKind::Udp => "UDP_CHECK",
+                        check::CheckKind::File { .. } => "FILE_CHECK",
                     }
                     .into(),
                     up: engine

@@ -16,6 +16,7 @@
 pub mod alerts;
 pub mod backend;
 pub mod dump;
+pub mod files;
 pub mod mapping;
 pub mod probe;
 
@@ -34,11 +35,16 @@ use notify::{ExitKind, Handle, RunnerOptions, ScriptRunner, ScriptSpec};
 use sched::{Event, Sched, TimerId};
 
 use crate::backend::{apply_to_map, IpvsBackend};
-use crate::mapping::{desired_services, map_config, Mapped, ProbeKind};
+use crate::mapping::{
+    desired_services, map_config, set_track_file_values, track_file_names, Mapped, ProbeKind,
+};
 use crate::probe::{ProbeIo, Started};
 
 /// Token of the netlink address-event socket (ha_suspend).
 const ADDR_EVENTS_TOKEN: Token = Token(usize::MAX - 16);
+
+/// Token of the inotify descriptor of the FILE_CHECK track files.
+const FILE_EVENTS_TOKEN: Token = Token(usize::MAX - 17);
 
 /// keepalived's `KEEPALIVED_EXIT_FATAL` as the watchdog reads it.
 pub const EXIT_FATAL: i32 = 1;
@@ -84,6 +90,7 @@ pub struct CheckRuntime {
     ipvs_ops: u64,
     alerts: Option<alerts::Alerts>,
     addr_events: Option<netlink::EventSocket>,
+    track_files: Option<files::TrackFiles>,
     /// Per virtual server: sends SMTP alerts; per real server likewise.
     alert_flags: Vec<(bool, Vec<bool>)>,
     last_quorum_line: String,
@@ -193,6 +200,7 @@ impl CheckRuntime {
             ipvs_ops: 0,
             alerts: None,
             addr_events: None,
+            track_files: None,
             alert_flags: Vec::new(),
             last_quorum_line: String::new(),
         }
@@ -476,6 +484,62 @@ impl CheckRuntime {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// FILE_CHECK: (re)creates the track-file watches (keepalived stops and
+    /// re-initialises them at reload) and sets the values read now into the
+    /// mapped checkers.
+    fn setup_track_files(
+        &mut self,
+        sched: &mut Sched,
+        config: &Config,
+        mapped: &mut Mapped,
+        reload: bool,
+    ) {
+        use std::os::fd::AsRawFd;
+        if let Some(old) = self.track_files.take() {
+            if let Some(i) = old.inotify() {
+                let fd = i.as_raw_fd();
+                let _ = sched.registry().deregister(&mut mio::unix::SourceFd(&fd));
+            }
+        }
+        let names = track_file_names(mapped);
+        if names.is_empty() {
+            return;
+        }
+        let (tf, lines) = files::TrackFiles::setup(config, &names, reload);
+        for l in &lines {
+            self.emit(l);
+        }
+        set_track_file_values(mapped, &|n| tf.value(n));
+        if let Some(i) = tf.inotify() {
+            let fd = i.as_raw_fd();
+            if let Err(e) = sched.registry().register(
+                &mut mio::unix::SourceFd(&fd),
+                FILE_EVENTS_TOKEN,
+                mio::Interest::READABLE,
+            ) {
+                self.emit(&format!("Unable to monitor track files: {e}"));
+            }
+        }
+        self.track_files = Some(tf);
+    }
+
+    fn on_file_events(&mut self, sched: &mut Sched) {
+        let Some(tf) = self.track_files.as_mut() else {
+            return;
+        };
+        let (changes, lines) = tf.on_readable();
+        for l in &lines {
+            self.emit(l);
+        }
+        for (name, value) in changes {
+            let actions = match self.engine.as_mut() {
+                Some(e) => e.track_file_value(&name, value),
+                None => Vec::new(),
+            };
+            self.run_actions(sched, actions);
         }
     }
 
@@ -841,10 +905,11 @@ impl ChildHandler for CheckRuntime {
         config: &Config,
         reload: bool,
     ) -> Result<(), String> {
-        let mapped = map_config(config);
+        let mut mapped = map_config(config);
         for w in &mapped.warnings {
             self.emit(w);
         }
+        self.setup_track_files(sched, config, &mut mapped, reload);
         if !reload || self.engine.is_none() {
             match (self.factory)() {
                 Ok(b) => self.backend = Some(b),
@@ -927,6 +992,7 @@ impl ChildHandler for CheckRuntime {
     fn event(&mut self, sched: &mut Sched, event: &Event) {
         match event {
             Event::Io(io) if io.token == ADDR_EVENTS_TOKEN => self.on_addr_events(sched),
+            Event::Io(io) if io.token == FILE_EVENTS_TOKEN => self.on_file_events(sched),
             Event::Io(io) => {
                 let token = io.token.0 as u64;
                 let outcome = self

@@ -150,6 +150,8 @@ pub enum ProbeKind {
         /// `misc_timeout` (default delay_loop).
         timeout: Duration,
     },
+    /// FILE_CHECK: nothing to probe; the runtime watches the file.
+    File,
 }
 
 fn dur(m: Micros) -> Duration {
@@ -451,6 +453,49 @@ fn dns_type(t: config::DnsType) -> check::dns::DnsType {
     }
 }
 
+/// The track_file names FILE_CHECKs of a mapped configuration use.
+pub fn track_file_names(mapped: &Mapped) -> Vec<String> {
+    let mut v: Vec<String> = mapped
+        .engine
+        .iter()
+        .flat_map(|vs| vs.real_servers.iter())
+        .flat_map(|rs| rs.checkers.iter())
+        .filter_map(|c| match &c.kind {
+            CheckKind::File { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// FILE_CHECK: sets each checker's value read at load time (`value(name)`),
+/// and drops the checkers whose file cannot be watched (`None`), as
+/// keepalived's `init_track_files` removes such a track_file.
+pub fn set_track_file_values(mapped: &mut Mapped, value: &dyn Fn(&str) -> Option<i64>) {
+    for (vs, plan) in mapped.engine.iter_mut().zip(mapped.plans.iter_mut()) {
+        for (rs, rplan) in vs.real_servers.iter_mut().zip(plan.real_servers.iter_mut()) {
+            let mut i = 0;
+            while i < rs.checkers.len() {
+                if let CheckKind::File { name, initial, .. } = &mut rs.checkers[i].kind {
+                    match value(name) {
+                        Some(v) => *initial = v,
+                        None => {
+                            rs.checkers.remove(i);
+                            if i < rplan.probes.len() {
+                                rplan.probes.remove(i);
+                            }
+                            continue;
+                        }
+                    }
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
 /// Maps the whole configuration.
 pub fn map_config(cfg: &Config) -> Mapped {
     let mut engine = Vec::with_capacity(cfg.virtual_servers.len());
@@ -605,11 +650,25 @@ fn map_vs(
                     )
                 }
                 CheckerKind::File(f) => {
-                    warnings.push(format!(
-                        "FILE_CHECK (track_file {}) of real server [{}]:{} is not supported by this checker - ignored",
-                        f.track_file, rs.addr, rs.port
-                    ));
-                    continue;
+                    // file_end_handler: the FILE_CHECK's weight, else the
+                    // track_file's (weight and reverse).
+                    let Some(tf) = cfg.track_file(&f.track_file) else {
+                        warnings.push(format!("track_file {} not found", f.track_file));
+                        continue;
+                    };
+                    let (weight, reverse) = match f.weight {
+                        Some(w) => (w, f.reverse),
+                        None => (tf.weight, tf.weight_reverse),
+                    };
+                    (
+                        CheckKind::File {
+                            name: f.track_file.clone(),
+                            weight,
+                            reverse,
+                            initial: 0,
+                        },
+                        ProbeKind::File,
+                    )
                 }
             };
             checkers.push(CheckerConfig {

@@ -304,7 +304,9 @@ pub fn start(
             }
             Err(e) => fail_now(&e),
         },
-        ProbeKind::Misc { .. } => Started::Done(ProbeOutcome::Failure(ProbeFailure::Io)),
+        ProbeKind::Misc { .. } | ProbeKind::File => {
+            Started::Done(ProbeOutcome::Failure(ProbeFailure::Io))
+        }
     }
 }
 

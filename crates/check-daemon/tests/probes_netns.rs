@@ -947,3 +947,90 @@ fn ping_check_ipv6() {
     );
     assert_eq!(r.dests(), vec![(addr("[::1]:80"), 1)]);
 }
+
+#[test]
+fn file_check_follows_the_track_file() {
+    let Some(_ns) = Netns::enter() else { return };
+    let fdir = tempfile::tempdir().unwrap();
+    let fa = fdir.path().join("weight");
+    let fb = fdir.path().join("maint");
+    let text = format!(
+        "track_file tw {{\n file \"{}\"\n init_file 5\n}}\n\
+         track_file tm {{\n file \"{}\"\n weight 0\n}}\n{}",
+        fa.display(),
+        fb.display(),
+        vs("real_server 127.0.0.1 8001 {\n weight 10\n FILE_CHECK {\n track_file tw\n }\n}\n\
+            real_server 127.0.0.1 8002 {\n weight 3\n FILE_CHECK {\n track_file tm\n }\n}\n\
+            real_server 127.0.0.1 8003 {\n weight 2\n FILE_CHECK {\n track_file tw\n weight 2 reverse\n }\n}\n")
+    );
+    let mut r = rig(&text);
+    // init_file wrote 5; the missing maint file is 0 (up).
+    assert_eq!(std::fs::read_to_string(&fa).unwrap(), "5\n");
+    assert_eq!(
+        r.dests(),
+        vec![
+            (addr("127.0.0.1:8001"), 15),
+            (addr("127.0.0.1:8002"), 3),
+            (addr("127.0.0.1:8003"), 0), // 2 - 5*2 < 0
+        ]
+    );
+    // A weight change through a rewrite.
+    std::fs::write(&fa, "1\n").unwrap();
+    let t = r.wait_log(
+        "Changing weight from 15 to 11 for active service [127.0.0.1]:tcp:8001 of VS [192.0.2.1]:tcp:80",
+        Duration::from_secs(2),
+    );
+    eprintln!("weight change seen after {t:?}");
+    assert_eq!(
+        r.dests(),
+        vec![
+            (addr("127.0.0.1:8001"), 11),
+            (addr("127.0.0.1:8002"), 3),
+            (addr("127.0.0.1:8003"), 0),
+        ]
+    );
+    // Maintenance file created (non-zero with weight 0): removed.
+    let tmp = fdir.path().join("maint.tmp");
+    std::fs::write(&tmp, "1\n").unwrap();
+    std::fs::rename(&tmp, &fb).unwrap();
+    r.wait_log(
+        "Removing service [127.0.0.1]:tcp:8002 from VS [192.0.2.1]:tcp:80",
+        Duration::from_secs(2),
+    );
+    assert!(!r.dests().iter().any(|(a, _)| *a == addr("127.0.0.1:8002")));
+    // Deleted: 0 again, restored with its weight.
+    std::fs::remove_file(&fb).unwrap();
+    r.wait_log(
+        "Adding service [127.0.0.1]:tcp:8002 to VS [192.0.2.1]:tcp:80",
+        Duration::from_secs(2),
+    );
+    assert!(r.dests().contains(&(addr("127.0.0.1:8002"), 3)));
+    // An invalid number is logged and ignored.
+    std::fs::write(&fa, "99999999999\n").unwrap();
+    r.wait_log(
+        &format!(
+            "Invalid number 99999999999 read from {} - ignoring",
+            fa.display()
+        ),
+        Duration::from_secs(2),
+    );
+    assert!(r.dests().contains(&(addr("127.0.0.1:8001"), 11)));
+    std::fs::write(&fa, "0\n").unwrap();
+    r.wait_log(
+        "Changing weight from 11 to 10 for active service [127.0.0.1]:tcp:8001",
+        Duration::from_secs(2),
+    );
+    assert!(r.dests().contains(&(addr("127.0.0.1:8003"), 2)));
+    // Reload: the value is re-read (init_file does not overwrite), nothing
+    // changes, and the new watch works.
+    let ops = r.ops();
+    r.reload(&text);
+    assert_eq!(r.ops(), ops, "{:?}", r.logs.lock().unwrap());
+    assert_eq!(std::fs::read_to_string(&fa).unwrap(), "0\n");
+    std::fs::write(&fa, "3\n").unwrap();
+    r.wait_log(
+        "Changing weight from 10 to 13 for active service [127.0.0.1]:tcp:8001",
+        Duration::from_secs(2),
+    );
+    assert!(r.dests().contains(&(addr("127.0.0.1:8001"), 13)));
+}

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::dns::DnsFailure;
+use crate::file::{self, FileChange, FileStatus};
 use crate::http::{HttpFailure, UrlSuccess};
 use crate::log::{self, LogLine};
 use crate::service::{AddrPair, RsAddr, VsName};
@@ -49,6 +50,18 @@ pub enum CheckKind {
     Ping,
     /// UDP_CHECK.
     Udp,
+    /// FILE_CHECK: no probes; the daemon reports the file's value
+    /// (`Engine::track_file_value`), see [`crate::file`].
+    File {
+        /// The `track_file` name.
+        name: String,
+        /// FILE_CHECK `weight`, else the track_file's.
+        weight: i32,
+        /// `reverse`.
+        reverse: bool,
+        /// The value read when the configuration was loaded.
+        initial: i64,
+    },
 }
 
 /// Resolved settings of one checker (defaults and inheritance from
@@ -205,6 +218,8 @@ pub struct Checker {
     failed_url: Option<usize>,
     dyn_weight: Option<i64>,
     last_exit: Option<u8>,
+    /// FILE_CHECK: the status of the last value.
+    file: Option<FileStatus>,
 }
 
 impl Checker {
@@ -218,6 +233,33 @@ impl Checker {
         warmup_jitter: Duration,
     ) -> Checker {
         let jitter = warmup_jitter.min(cfg.warmup);
+        if let CheckKind::File {
+            weight,
+            reverse,
+            initial,
+            ..
+        } = &cfg.kind
+        {
+            // add_rs_to_track_files: "has run", never alpha, never probes.
+            let st = file::status(*initial, *weight, *reverse);
+            return Checker {
+                is_up: st != FileStatus::Fault,
+                has_run: true,
+                retry_it: 0,
+                enabled: true,
+                phase: Phase::Waiting {
+                    at: Millis(u64::MAX),
+                },
+                url_it: 0,
+                failed_url: None,
+                dyn_weight: None,
+                last_exit: None,
+                file: Some(st),
+                cfg,
+                rs,
+                vs,
+            };
+        }
         Checker {
             is_up: !cfg.alpha,
             has_run: false,
@@ -232,10 +274,43 @@ impl Checker {
             failed_url: None,
             dyn_weight: None,
             last_exit: None,
+            file: None,
             cfg,
             rs,
             vs,
         }
+    }
+
+    /// Whether the engine schedules probes for this checker (all but
+    /// FILE_CHECK).
+    pub fn scheduled(&self) -> bool {
+        self.file.is_none()
+    }
+
+    /// FILE_CHECK: what the checker adds to the real server's weight (0 in
+    /// FAULT); `None` for other checkers.
+    pub fn file_weight(&self) -> Option<i64> {
+        match self.file? {
+            FileStatus::Fault => Some(0),
+            FileStatus::Weight(w) => Some(w),
+        }
+    }
+
+    /// FILE_CHECK: the track_file's new value. Returns the change to apply
+    /// to the real server, if any; other checkers ignore it.
+    pub fn set_file_value(&mut self, value: i64) -> Option<FileChange> {
+        let old = self.file?;
+        let CheckKind::File {
+            weight, reverse, ..
+        } = &self.cfg.kind
+        else {
+            return None;
+        };
+        let new = file::status(value, *weight, *reverse);
+        let ch = file::change(old, new)?;
+        self.file = Some(new);
+        self.is_up = new != FileStatus::Fault;
+        Some(ch)
     }
 
     /// The settings.
@@ -298,6 +373,10 @@ impl Checker {
     /// `check/ipwrapper.c:948-1000`). The schedule and any probe in flight
     /// are kept.
     pub fn migrate_from(&mut self, old: &Checker) {
+        if self.file.is_some() {
+            // FILE_CHECK: the value re-read at reload is the state.
+            return;
+        }
         if old.has_run {
             self.is_up = old.is_up;
         }
@@ -435,7 +514,10 @@ impl Checker {
                 CheckKind::Udp => step.logs.push(log::udp_success(&self.rs)),
                 CheckKind::Ping => step.logs.push(log::icmp_success(&self.rs)),
                 CheckKind::Smtp { .. } => step.logs.push(log::smtp_success(&self.rs)),
-                CheckKind::Dns | CheckKind::Http { .. } | CheckKind::Misc { .. } => {}
+                CheckKind::Dns
+                | CheckKind::Http { .. }
+                | CheckKind::Misc { .. }
+                | CheckKind::File { .. } => {}
             }
             self.set_state(true, step);
         }

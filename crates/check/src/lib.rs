@@ -4,13 +4,15 @@
 //! feeds bytes and times in and gets bytes, verdicts and actions out.
 //!
 //! * Protocol logic: [`http`] (HTTP_GET/SSL_GET request and bounded
-//!   response parser with MD5), [`smtp`], [`dns`], [`icmp`], [`udp`].
+//!   response parser with MD5), [`smtp`], [`dns`], [`icmp`], [`udp`],
+//!   FILE_CHECK values [`file`].
 //! * Scheduling and retries per checker: [`checker`].
 //! * Real servers, quorum, sorry server, desired IPVS table: [`pool`].
 //! * Log lines with keepalived's wording: [`log`].
 
 pub mod checker;
 pub mod dns;
+pub mod file;
 pub mod http;
 pub mod icmp;
 pub mod log;

@@ -14,7 +14,8 @@ use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::checker::{Checker, CheckerConfig, CheckerStep, ProbeOutcome, ProbeRequest};
+use crate::checker::{CheckKind, Checker, CheckerConfig, CheckerStep, ProbeOutcome, ProbeRequest};
+use crate::file::FileChange;
 use crate::log::{self, LogLine};
 use crate::service::{Proto, RsAddr, VsName};
 use crate::time::Millis;
@@ -164,6 +165,8 @@ impl RsState {
     fn all_up(&self) -> bool {
         self.checkers.iter().all(Checker::is_up)
     }
+    /// The configured weight, plus `misc_dynamic` (absolute weights, as
+    /// deltas), plus FILE_CHECK contributions (`set_effective_weights`).
     fn dynamic_effective_weight(&self) -> i64 {
         let base = i64::from(self.cfg.weight);
         base + self
@@ -172,6 +175,11 @@ impl RsState {
             .filter_map(Checker::dynamic_weight)
             .map(|w| w - base)
             .sum::<i64>()
+            + self
+                .checkers
+                .iter()
+                .filter_map(Checker::file_weight)
+                .sum::<i64>()
     }
 }
 
@@ -373,13 +381,15 @@ impl Engine {
                             Checker::new(c.clone(), name, cfg.name.clone(), now, j)
                         })
                         .collect();
-                    RsState {
+                    let mut r = RsState {
                         effective_weight: i64::from(rc.weight),
                         cfg: rc,
                         name,
                         alive: false,
                         checkers,
-                    }
+                    };
+                    r.effective_weight = r.dynamic_effective_weight();
+                    r
                 })
                 .collect();
             let mut vs = VsState {
@@ -402,7 +412,7 @@ impl Engine {
             let enabled = !vs.cfg.ha_suspend || vs.vip_count > 0;
             let _ = vi;
             for r in &mut vs.rss {
-                for c in &mut r.checkers {
+                for c in r.checkers.iter_mut().filter(|c| c.scheduled()) {
                     c.set_enabled_quiet(enabled);
                     out.push(Action::Log(log::checker_start(
                         enabled,
@@ -485,13 +495,15 @@ impl Engine {
                     .position(|r| r.cfg.addr == rc.addr)
                     .map(|i| ovs.rss.swap_remove(i));
                 let Some(prev) = prev else {
-                    rss.push(RsState {
+                    let mut r = RsState {
                         effective_weight: i64::from(rc.weight),
                         alive: checkers.iter().all(Checker::is_up),
                         cfg: rc,
                         name,
                         checkers,
-                    });
+                    };
+                    r.effective_weight = r.dynamic_effective_weight();
+                    rss.push(r);
                     continue;
                 };
                 for (i, c) in checkers.iter_mut().enumerate() {
@@ -566,6 +578,9 @@ impl Engine {
         for (vi, v) in self.vss.iter().enumerate() {
             for (ri, r) in v.rss.iter().enumerate() {
                 for (ci, c) in r.checkers.iter().enumerate() {
+                    if !c.scheduled() {
+                        continue;
+                    }
                     let id = CheckerId {
                         vs: vi,
                         rs: ri,
@@ -593,7 +608,7 @@ impl Engine {
     }
 
     fn rearm(&mut self, id: CheckerId) {
-        if let Some(c) = self.checker(id) {
+        if let Some(c) = self.checker(id).filter(|c| c.scheduled()) {
             let t = c.next_wakeup();
             self.timers.push(Reverse((t, id)));
         }
@@ -723,6 +738,64 @@ impl Engine {
         }
     }
 
+    /// FILE_CHECK: track file `name` now holds `value` (the daemon read
+    /// it after an inotify event; a deleted file is 0). Every checker of
+    /// that file is updated as keepalived's
+    /// `process_update_checker_track_file_status`: FAULT takes the checker
+    /// down (its weight withdrawn), leaving FAULT adds its weight and
+    /// brings it up, otherwise the real server's weight changes
+    /// (`Changing weight from A to B ...`).
+    pub fn track_file_value(&mut self, name: &str, value: i64) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (vi, v) in self.vss.iter_mut().enumerate() {
+            for ri in 0..v.rss.len() {
+                for ci in 0..v.rss[ri].checkers.len() {
+                    let c = &mut v.rss[ri].checkers[ci];
+                    if !matches!(&c.config().kind, CheckKind::File { name: n, .. } if n == name) {
+                        continue;
+                    }
+                    let Some(ch) = c.set_file_value(value) else {
+                        continue;
+                    };
+                    match ch {
+                        FileChange::ToFault => {
+                            let up = v.rss[ri].all_up();
+                            v.set_rs_alive(vi, ri, up, &mut out);
+                            v.rss[ri].effective_weight = v.rss[ri].dynamic_effective_weight();
+                        }
+                        FileChange::FromFault(_) => {
+                            v.rss[ri].effective_weight = v.rss[ri].dynamic_effective_weight();
+                            let up = v.rss[ri].all_up();
+                            v.set_rs_alive(vi, ri, up, &mut out);
+                        }
+                        FileChange::Weight(..) => {
+                            let w = v.rss[ri].dynamic_effective_weight();
+                            v.set_rs_weight(vi, ri, w, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The names of the track files FILE_CHECKs refer to.
+    pub fn track_files(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .vss
+            .iter()
+            .flat_map(|v| v.rss.iter())
+            .flat_map(|r| r.checkers.iter())
+            .filter_map(|c| match &c.config().kind {
+                CheckKind::File { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// An address of ha_suspend virtual server `vs` was added or removed
     /// locally (the daemon matches addresses to virtual servers).
     pub fn vip_event(&mut self, vs: usize, added: bool) -> Vec<Action> {
@@ -740,7 +813,7 @@ impl Engine {
         }
         let count = v.vip_count;
         for r in &mut v.rss {
-            for c in &mut r.checkers {
+            for c in r.checkers.iter_mut().filter(|c| c.scheduled()) {
                 if added != c.enabled() && (added || count == 0) {
                     if let Some(l) = c.set_enabled(added) {
                         out.push(Action::Log(l));

@@ -1030,3 +1030,160 @@ fn two_thousand_servers_delay_loop_1s() {
     assert_eq!(removed, 667);
     eprintln!("20,000 probes simulated in {elapsed:?}");
 }
+
+fn file_check(name: &str, weight: i32, reverse: bool, initial: i64) -> CheckerConfig {
+    CheckerConfig {
+        kind: CheckKind::File {
+            name: name.to_string(),
+            weight,
+            reverse,
+            initial,
+        },
+        ..tcp(1, 1, 5, 60)
+    }
+}
+
+fn logs(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log(l) => Some(l.0.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn file_check_weight_and_fault() {
+    // RS .1 weight 10 with FILE_CHECK weight 1 (file holds 5 at start);
+    // RS .2 weight 3 with FILE_CHECK weight 0 (non-zero = fault).
+    let cfg = vs(vec![
+        rs("192.0.2.1:80", 10, vec![file_check("f", 1, false, 5)]),
+        rs("192.0.2.2:80", 3, vec![file_check("g", 0, false, 0)]),
+    ]);
+    let (mut e, acts) = Engine::new(vec![cfg], Millis::ZERO, &mut |_| Duration::ZERO, &|_| true);
+    // No "Activating healthchecker" line for FILE_CHECK, no timer.
+    assert!(logs(&acts).iter().all(|l| !l.contains("Activating")));
+    assert_eq!(e.next_wakeup(), None);
+    assert_eq!(e.track_files(), vec!["f", "g"]);
+    let t = e.desired_table(0);
+    assert_eq!((t[0].present, t[0].weight), (true, 15));
+    assert_eq!((t[1].present, t[1].weight), (true, 3));
+
+    // 5 -> 7: weight 17.
+    let a = e.track_file_value("f", 7);
+    assert_eq!(
+        logs(&a),
+        vec!["Changing weight from 15 to 17 for active service [192.0.2.1]:tcp:80 of VS [203.0.113.10]:tcp:80"]
+    );
+    assert!(a.contains(&Action::TableChanged { vs: 0 }));
+    assert_eq!(e.desired_table(0)[0].weight, 17);
+    // Same value: nothing.
+    assert!(e.track_file_value("f", 7).is_empty());
+    // -20: effective -10, IPVS weight 0, still present.
+    let a = e.track_file_value("f", -20);
+    assert_eq!(
+        logs(&a),
+        vec!["Changing weight from 17 to 0 for active service [192.0.2.1]:tcp:80 of VS [203.0.113.10]:tcp:80"]
+    );
+    assert_eq!(
+        (e.desired_table(0)[0].present, e.desired_table(0)[0].weight),
+        (true, 0)
+    );
+    // INT_MIN: FAULT, removed.
+    let a = e.track_file_value("f", -2_147_483_648);
+    assert_eq!(
+        logs(&a),
+        vec!["Removing service [192.0.2.1]:tcp:80 from VS [203.0.113.10]:tcp:80"]
+    );
+    assert!(!e.desired_table(0)[0].present);
+    assert!(a.contains(&Action::Notify(Notify::RsDown { vs: 0, rs: 0 })));
+    // Back to 0: added with its configured weight.
+    let a = e.track_file_value("f", 0);
+    assert_eq!(
+        logs(&a),
+        vec!["Adding service [192.0.2.1]:tcp:80 to VS [203.0.113.10]:tcp:80"]
+    );
+    assert_eq!(
+        (e.desired_table(0)[0].present, e.desired_table(0)[0].weight),
+        (true, 10)
+    );
+
+    // weight 0: 1 = fault, 0 = up again.
+    let a = e.track_file_value("g", 1);
+    assert_eq!(
+        logs(&a),
+        vec!["Removing service [192.0.2.2]:tcp:80 from VS [203.0.113.10]:tcp:80"]
+    );
+    let a = e.track_file_value("g", 0);
+    assert_eq!(
+        logs(&a),
+        vec!["Adding service [192.0.2.2]:tcp:80 to VS [203.0.113.10]:tcp:80"]
+    );
+    assert_eq!(e.desired_table(0)[1].weight, 3);
+    // Unknown name: nothing.
+    assert!(e.track_file_value("nope", 9).is_empty());
+}
+
+#[test]
+fn file_check_fault_at_start_and_reverse() {
+    // Fault at start: never added. Reverse weight 2 with value 3: 10 - 6.
+    let cfg = vs(vec![
+        rs("192.0.2.1:80", 1, vec![file_check("f", 0, false, 4)]),
+        rs("192.0.2.2:80", 10, vec![file_check("r", 2, true, 3)]),
+    ]);
+    let (mut e, _) = Engine::new(
+        vec![cfg.clone()],
+        Millis::ZERO,
+        &mut |_| Duration::ZERO,
+        &|_| true,
+    );
+    assert!(!e.desired_table(0)[0].present);
+    assert!(!e.rs_alive(0, 0));
+    assert_eq!(e.desired_table(0)[1].weight, 4);
+    // Reload with the file now 0 (re-read): the RS comes up.
+    let mut cfg2 = cfg;
+    cfg2.real_servers[0].checkers[0] = file_check("f", 0, false, 0);
+    let a = e.reload(vec![cfg2], Millis(1000), &mut |_| Duration::ZERO, &|_| true);
+    assert!(logs(&a)
+        .iter()
+        .any(|l| l == "Adding service [192.0.2.1]:tcp:80 to VS [203.0.113.10]:tcp:80"));
+    assert!(e.desired_table(0)[0].present);
+    assert_eq!(e.desired_table(0)[1].weight, 4);
+}
+
+#[test]
+fn file_check_with_tcp_check_on_the_same_server() {
+    // A server with both: the file adds weight; a failing TCP_CHECK still
+    // removes it, and the weight is kept for when it returns.
+    let cfg = vs(vec![rs(
+        "192.0.2.1:80",
+        2,
+        vec![tcp(0, 1, 3, 10), file_check("f", 1, false, 3)],
+    )]);
+    let (mut e, _) = Engine::new(vec![cfg], Millis::ZERO, &mut |_| Duration::ZERO, &|_| true);
+    assert_eq!(e.desired_table(0)[0].weight, 5);
+    assert_eq!(e.next_wakeup(), Some(Millis(1000)));
+    let a = e.on_timer(Millis(1000));
+    let probe = a
+        .iter()
+        .find_map(|x| match x {
+            Action::StartProbe { id, probe } => Some((*id, *probe)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(probe.0.checker, 0);
+    let a = e.on_result(
+        Millis(1010),
+        probe.0,
+        probe.1.token,
+        ProbeOutcome::Failure(ProbeFailure::ConnectFailed),
+    );
+    assert!(logs(&a).iter().any(|l| l.starts_with("Removing service")));
+    let a = e.track_file_value("f", 4);
+    assert_eq!(
+        logs(&a),
+        vec!["Changing weight from 5 to 6 for inactive service [192.0.2.1]:tcp:80 of VS [203.0.113.10]:tcp:80"]
+    );
+    assert!(!e.desired_table(0)[0].present);
+}

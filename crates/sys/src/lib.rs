@@ -3,7 +3,9 @@
 //! that nix does not cover. Every `unsafe` block carries a `// SAFETY:` comment.
 //!
 //! * [`process`]: prctl, process groups, fork/exec helpers (watchdog, notify).
+//! * [`inotify`]: directory watches (track files of the checker).
 //! * [`net`]: socket options and packet sockets (netlink crate, VRRP daemon).
 
+pub mod inotify;
 pub mod net;
 pub mod process;
