@@ -1,8 +1,12 @@
 //! The chaos cluster: a bridge namespace, three nodes running our
-//! keepalived (two VRRP instances, a `vrrp_script`, a `notify` script) and
-//! a client namespace used for ARP checks. Everything lives in namespaces
-//! made here and a temporary directory; `Drop` tears it down.
+//! keepalived (two VRRP instances, a `vrrp_script`, a `notify` script, a
+//! `virtual_server` whose checker child programs an in-memory IPVS table),
+//! a client namespace used for ARP checks and a backend namespace with the
+//! real servers. Optionally node 2 runs keepalived 2.2.7 (VRRP only).
+//! Everything lives in namespaces made here and a temporary directory;
+//! `Drop` tears it down.
 
+use super::backends::{parse_table, vs_config, Backends};
 use crate::netns::{run, Lan};
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,6 +18,15 @@ use std::time::Duration;
 
 /// Number of keepalived nodes.
 pub const NODES: usize = 3;
+/// LAN host index of the client (ARP checks).
+pub const CLIENT: usize = NODES;
+/// LAN host index of the backend (real servers, 192.0.2.15).
+pub const BACKEND: usize = NODES + 1;
+/// keepalived 2.2.7, for the optional upstream node.
+pub const UPSTREAM_BIN: &str = "/usr/sbin/keepalived";
+/// The hidden option giving our checker child an in-memory IPVS table (the
+/// host kernel has no IPVS).
+pub const MEMORY_IPVS: &str = "--ipvs-backend=memory";
 /// The VIPs, one per instance (`VI_1` vrid 51, `VI_2` vrid 52).
 pub const VIPS: [&str; 2] = ["192.0.2.200", "192.0.2.201"];
 /// Base priorities per instance and node: `VI_1` prefers node 0, `VI_2` node 2.
@@ -32,6 +45,8 @@ pub struct NodeDaemon {
     child: Option<Child>,
     /// Number of times it was (re)started by the exerciser.
     pub starts: u32,
+    /// Runs keepalived 2.2.7 (VRRP only, `-P`) instead of ours.
+    pub upstream: bool,
 }
 
 impl NodeDaemon {
@@ -62,6 +77,49 @@ impl NodeDaemon {
         self.read_pid("vrrp.pid")
     }
 
+    /// The checker child's pid (pid file; ours only).
+    pub fn checker_pid(&self) -> Option<i32> {
+        if self.upstream {
+            return None;
+        }
+        self.read_pid("checkers.pid")
+    }
+
+    /// Whether this node runs a checker child (ours: yes; 2.2.7: `-P`).
+    pub fn has_checker(&self) -> bool {
+        !self.upstream
+    }
+
+    /// keepalived processes expected on this node (parent and children).
+    pub fn expected_procs(&self) -> usize {
+        if self.has_checker() {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// The checker child's IPVS table for the chaos virtual server: a
+    /// SIGUSR1 to the checker child, then its `keepalived_check.data`
+    /// (written atomically in `TMPDIR` = the node directory). `None` when
+    /// there is no checker or no answer within `timeout`.
+    pub fn checker_table(&self, timeout: Duration) -> Option<Vec<(String, u32)>> {
+        let path = self.file("keepalived_check.data");
+        let _ = fs::remove_file(&path);
+        let pid = self.checker_pid()?;
+        if !(crate::daemon::alive(pid) && crate::daemon::is_keepalived(pid)) {
+            return None;
+        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGUSR1,
+        )
+        .ok()?;
+        let text = crate::wait::wait_for_value(timeout, || fs::read_to_string(&path).ok())?;
+        // A dump from before the service was added reads as an empty table.
+        Some(parse_table(&text).unwrap_or_default())
+    }
+
     /// Reap the spawned parent if it exited (so it is not left a zombie of ours).
     pub fn reap(&mut self) -> bool {
         if let Some(c) = self.child.as_mut() {
@@ -82,7 +140,8 @@ impl NodeDaemon {
 
 impl Drop for NodeDaemon {
     fn drop(&mut self) {
-        for p in [self.vrrp_pid(), self.parent_pid()].into_iter().flatten() {
+        let pids = [self.vrrp_pid(), self.checker_pid(), self.parent_pid()];
+        for p in pids.into_iter().flatten() {
             if crate::daemon::alive(p) && crate::daemon::is_keepalived(p) {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(p),
@@ -97,16 +156,19 @@ impl Drop for NodeDaemon {
     }
 }
 
-/// The cluster. Field order: daemons dropped before the namespaces.
+/// The cluster. Field order: daemons dropped before the listeners and the
+/// namespaces.
 #[derive(Debug)]
 pub struct Cluster {
     /// The keepalived nodes.
     pub nodes: Vec<NodeDaemon>,
-    /// Bridge + 3 nodes + client (index 3).
+    /// The real servers' listeners (in the backend namespace).
+    pub backends: Backends,
+    /// Bridge + 3 nodes + client ([`CLIENT`]) + backend ([`BACKEND`]).
     pub lan: Lan,
     /// MAC of each node's `eth0`.
     pub macs: Vec<String>,
-    /// Network namespace inode → node index (3 = client).
+    /// Network namespace inode → LAN host index (3 = client, 4 = backend).
     pub ns_inodes: BTreeMap<u64, usize>,
     /// Run directory.
     pub dir: tempfile::TempDir,
@@ -130,8 +192,9 @@ fn notify_script(dir: &Path) -> String {
 }
 
 /// The configuration of node `idx`; `prio_delta` is added to `VI_1`'s
-/// priority (config changes during SIGHUP storms).
-pub fn config(dir: &Path, idx: usize, prio_delta: i32) -> String {
+/// priority (config changes during SIGHUP storms); `with_vs` adds the
+/// `virtual_server` (nodes of ours).
+pub fn config(dir: &Path, idx: usize, prio_delta: i32, with_vs: bool) -> String {
     let d = dir.display();
     let mut s = format!(
         "global_defs {{\n  router_id chaos{idx}\n  script_user root\n}}\n\
@@ -148,6 +211,9 @@ pub fn config(dir: &Path, idx: usize, prio_delta: i32) -> String {
             vrid = 51 + i,
         );
     }
+    if with_vs {
+        s += &vs_config();
+    }
     s
 }
 
@@ -160,9 +226,11 @@ pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
 }
 
 impl Cluster {
-    /// Build the namespaces and start the three daemons.
-    pub fn new(tag: &str) -> io::Result<Cluster> {
-        let lan = Lan::new(tag, NODES + 1, "192.0.2")?;
+    /// Build the namespaces, start the real servers and the three daemons;
+    /// `upstream` is the node (if any) that runs keepalived 2.2.7.
+    pub fn new(tag: &str, upstream: Option<usize>) -> io::Result<Cluster> {
+        let lan = Lan::new(tag, NODES + 2, "192.0.2")?;
+        let backends = Backends::start(lan.nodes[BACKEND].ns.name())?;
         let dir = tempfile::Builder::new().prefix("ka-chaos-").tempdir()?;
         let mut macs = Vec::new();
         let mut ns_inodes = BTreeMap::new();
@@ -175,6 +243,7 @@ impl Cluster {
         }
         let mut c = Cluster {
             nodes: Vec::new(),
+            backends,
             lan,
             macs,
             ns_inodes,
@@ -191,24 +260,27 @@ impl Cluster {
                 fs::write(&p, text)?;
                 fs::set_permissions(&p, fs::Permissions::from_mode(0o755))?;
             }
-            write_atomic(&nd.join("keepalived.conf"), &config(&nd, i, 0))?;
+            let up = upstream == Some(i);
+            write_atomic(&nd.join("keepalived.conf"), &config(&nd, i, 0, !up))?;
             c.nodes.push(NodeDaemon {
                 idx: i,
                 dir: nd,
                 child: None,
                 starts: 0,
+                upstream: up,
             });
             c.start(i)?;
         }
         Ok(c)
     }
 
-    /// Namespace name of node `i` (3 = client).
+    /// Namespace name of LAN host `i` (3 = client, 4 = backend).
     pub fn ns(&self, i: usize) -> &str {
         self.lan.nodes[i].ns.name()
     }
 
-    /// Start (or restart) node `i`'s daemon; waits for both pid files.
+    /// Start (or restart) node `i`'s daemon; waits for the pid files
+    /// (parent, VRRP child and, on ours, checker child).
     pub fn start(&mut self, i: usize) -> io::Result<()> {
         let ns = self.lan.nodes[i].ns.name().to_string();
         let n = &mut self.nodes[i];
@@ -219,10 +291,17 @@ impl Cluster {
             .create(true)
             .append(true)
             .open(d.join("keepalived.log"))?;
-        let child = std::process::Command::new("ip")
-            .args(["netns", "exec", &ns])
-            .arg(crate::daemon::keepalived_bin())
-            .args(["-n", "-l", "-D", "-P", "-f"])
+        let mut cmd = std::process::Command::new("ip");
+        cmd.args(["netns", "exec", &ns]);
+        if n.upstream {
+            // keepalived 2.2.7, VRRP only.
+            cmd.arg(UPSTREAM_BIN).args(["-P", "-n", "-l", "-D", "-f"]);
+        } else {
+            // Ours with both children; the checker gets an in-memory table.
+            cmd.arg(crate::daemon::keepalived_bin())
+                .args([MEMORY_IPVS, "-n", "-l", "-D", "-f"]);
+        }
+        let child = cmd
             .arg(p("keepalived.conf"))
             .args(["-p", &p("keepalived.pid"), "-r", &p("vrrp.pid")])
             .args(["-c", &p("checkers.pid"), "-b", &p("bfd.pid")])
@@ -235,15 +314,18 @@ impl Cluster {
         n.child = Some(child);
         n.starts += 1;
         let ok = crate::wait::wait_for(Duration::from_secs(15), || {
+            let child_ok = |v: Option<i32>| {
+                v.is_some_and(|v| crate::daemon::alive(v) && crate::daemon::ppid(v) == Some(parent))
+            };
             n.parent_pid() == Some(parent)
-                && n.vrrp_pid().is_some_and(|v| {
-                    crate::daemon::alive(v) && crate::daemon::ppid(v) == Some(parent)
-                })
+                && child_ok(n.vrrp_pid())
+                && (!n.has_checker() || child_ok(n.checker_pid()))
         });
         if !ok {
             return Err(io::Error::other(format!(
-                "node {i}: daemon did not start (parent {parent}, vrrp pid file {:?})",
-                n.vrrp_pid()
+                "node {i}: daemon did not start (parent {parent}, vrrp pid file {:?}, checker pid file {:?})",
+                n.vrrp_pid(),
+                n.checker_pid()
             )));
         }
         Ok(())
@@ -271,7 +353,7 @@ impl Cluster {
     /// The MAC that answers ARP for `vip` as seen from the client: neighbour
     /// entry flushed, one ping, then `ip neigh show`.
     pub fn arp_mac(&self, vip: &str) -> Option<String> {
-        let client = &self.lan.nodes[NODES].ns;
+        let client = &self.lan.nodes[CLIENT].ns;
         let _ = client.ip(&["neigh", "flush", "dev", "eth0"]);
         let _ = client.exec("ping", &["-c", "1", "-W", "1", vip]);
         let out = client.ip(&["neigh", "show", vip]).ok()?;
@@ -298,9 +380,10 @@ impl Cluster {
             .iter()
             .map(|n| {
                 format!(
-                    "==== node {} ({}) ====\n{}",
+                    "==== node {} ({}{}) ====\n{}",
                     n.idx,
                     n.dir.display(),
+                    if n.upstream { ", keepalived 2.2.7" } else { "" },
                     n.log()
                 )
             })

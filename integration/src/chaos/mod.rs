@@ -1,10 +1,14 @@
 //! The chaos exerciser (issue 6): a seeded, randomised series of faults over
-//! a three-node namespace cluster of our keepalived, each followed by an
+//! a three-node namespace cluster of our keepalived (VRRP and checker
+//! children; optionally node 2 runs keepalived 2.2.7), each followed by an
 //! audit (one holder per VIP seen from every node and by ARP from a client,
-//! no zombies or orphans, fds and RSS flat, no panics in the logs), and
-//! crafted VRRP packets for the wire tests.
+//! every checker's IPVS table equal to the backends' health, no zombies or
+//! orphans, fds and RSS flat, no panics in the logs), and crafted VRRP
+//! packets for the wire tests.
 //!
 //! * [`cluster`] — the namespaces, configs, scripts and daemons.
+//! * [`backends`] — the real servers (TCP and HTTP listeners that flap) and
+//!   the checker table as dumped by `SIGUSR1`.
 //! * [`runner`] — [`Fault`]s, the audit, [`run`] with a [`Report`] or a
 //!   [`Failure`] that names the seed, the steps and the logs.
 //! * [`craft`] — IPv4 + VRRPv2 packets built by hand, sent with a raw socket
@@ -12,6 +16,7 @@
 //! * [`procs`] — `/proc` walk limited to our namespaces.
 //! * [`rng`] — SplitMix64.
 
+pub mod backends;
 pub mod cluster;
 pub mod craft;
 pub mod procs;

@@ -1,5 +1,6 @@
 //! Faults, the audit after each, and the seeded run.
 
+use super::backends::REAL_SERVERS;
 use super::cluster::{config, write_atomic, Cluster, NODES, VIPS};
 use super::procs::{walk, ProcInfo};
 use super::rng::Rng;
@@ -39,6 +40,15 @@ pub enum Fault {
     /// Notify scripts on every node never exit (60 s) while node N's link
     /// flaps for 5 s.
     HangNotify(usize),
+    /// SIGKILL the checker child of node N (the parent respawns it).
+    KillChecker(usize),
+    /// SIGSTOP the checker child of node N (the watchdog must kill and
+    /// respawn it).
+    StopChecker(usize),
+    /// Real server R's listener closed for `secs`, then reopened; every
+    /// checker must drop it from its table (weight 0 with
+    /// `inhibit_on_failure`) while it is down.
+    BackendFlap(usize, u64),
 }
 
 impl Fault {
@@ -55,24 +65,40 @@ impl Fault {
             Fault::Loss(..) => "packet loss (nft numgen)",
             Fault::HangScript(..) => "hanging vrrp_script",
             Fault::HangNotify(..) => "notify script never exits",
+            Fault::KillChecker(_) => "kill -9 checker child",
+            Fault::StopChecker(_) => "SIGSTOP checker child",
+            Fault::BackendFlap(..) => "backend flap",
         }
     }
 
-    /// Draw a fault.
-    pub fn draw(rng: &mut Rng, storm_secs: u64) -> Fault {
-        let k = rng.below(11);
-        Fault::draw_kind(rng, k, storm_secs)
+    /// Whether the fault acts on one of our processes (so it never targets
+    /// a keepalived 2.2.7 node).
+    pub fn ours_only(k: u64) -> bool {
+        matches!(k, 2 | 3 | 4 | 5 | 11 | 12)
     }
 
-    /// Number of distinct kinds: `draw_kind(rng, k, _)` for `k` in
+    /// Draw a fault; process faults go to a node of `ours`.
+    pub fn draw(rng: &mut Rng, storm_secs: u64, ours: &[usize]) -> Fault {
+        let k = rng.below(Fault::KINDS + 1);
+        Fault::draw_kind(rng, k, storm_secs, ours)
+    }
+
+    /// Number of distinct kinds: `draw_kind(rng, k, ..)` for `k` in
     /// `1..=KINDS` gives each kind once (0 repeats 1, so [`Fault::draw`]
     /// kills the VRRP child twice as often as the rest).
-    pub const KINDS: u64 = 10;
+    pub const KINDS: u64 = 13;
 
-    /// A fault of kind `k` (`0..=10`; 0 and 1 are both kill -9 of the VRRP
-    /// child) with random node and parameters.
-    pub fn draw_kind(rng: &mut Rng, k: u64, storm_secs: u64) -> Fault {
-        let n = rng.below(NODES as u64) as usize;
+    /// A fault of kind `k` (`0..=13`; 0 and 1 are both kill -9 of the VRRP
+    /// child) with random node and parameters. Faults on our processes
+    /// ([`Fault::ours_only`]) pick their node in `ours` (the nodes that run
+    /// our keepalived); network and script faults any node.
+    pub fn draw_kind(rng: &mut Rng, k: u64, storm_secs: u64, ours: &[usize]) -> Fault {
+        let r = rng.below(NODES as u64) as usize;
+        let n = if Fault::ours_only(k) && !ours.is_empty() {
+            ours[r % ours.len()]
+        } else {
+            r
+        };
         match k {
             0 | 1 => Fault::KillVrrp(n),
             2 => Fault::KillParent(n),
@@ -91,7 +117,13 @@ impl Fault {
             7 => Fault::Partition(n, 2 + rng.below(6)),
             8 => Fault::Loss(n, 20 + rng.below(60) as u32, 3 + rng.below(5)),
             9 => Fault::HangScript(n, 12 + rng.below(4)),
-            _ => Fault::HangNotify(n),
+            10 => Fault::HangNotify(n),
+            11 => Fault::KillChecker(n),
+            12 => Fault::StopChecker(n),
+            _ => Fault::BackendFlap(
+                rng.below(REAL_SERVERS.len() as u64) as usize,
+                2 + rng.below(7),
+            ),
         }
     }
 }
@@ -126,6 +158,11 @@ pub struct Options {
     pub max_fd_growth: usize,
     /// Allowed RSS growth per process over its life (KiB).
     pub max_rss_growth_kib: u64,
+    /// Node 2 runs keepalived 2.2.7 (VRRP only) instead of ours.
+    pub with_keepalived: bool,
+    /// Kinds dealt first, in this order (default: every kind once in a
+    /// seeded order); random draws follow.
+    pub deal: Option<Vec<u64>>,
 }
 
 impl Default for Options {
@@ -137,6 +174,8 @@ impl Default for Options {
             converge_timeout: Duration::from_secs(45),
             max_fd_growth: 16,
             max_rss_growth_kib: 16 * 1024,
+            with_keepalived: false,
+            deal: None,
         }
     }
 }
@@ -165,16 +204,34 @@ pub struct Report {
     /// Longest time (per fault kind) during which a VIP had more than one
     /// holder after the fault ended (sampled every ~150 ms).
     pub dual_holder: BTreeMap<&'static str, Duration>,
+    /// Checker tables compared with the backends' health (one per node of
+    /// ours and audit, plus those during flaps).
+    pub tables_checked: usize,
+    /// Longest time from the end of a fault until every checker's table
+    /// was the backends' health, and the fault.
+    pub longest_table: Option<(Duration, String)>,
+    /// Tables sampled during SIGHUP storms (each had every destination).
+    pub storm_samples: usize,
+    /// Longest time from a listener's close until every checker dropped
+    /// the real server (or set its weight to 0).
+    pub flap_removal_max: Duration,
+    /// Whether node 2 ran keepalived 2.2.7.
+    pub with_keepalived: bool,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "chaos seed {}: {} steps in {:.1} s",
+            "chaos seed {}: {} steps in {:.1} s{}",
             self.seed,
             self.steps.len(),
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
+            if self.with_keepalived {
+                " (node 2: keepalived 2.2.7)"
+            } else {
+                ""
+            }
         )?;
         for (k, n) in &self.by_kind {
             writeln!(f, "  {n:3} x {k}")?;
@@ -185,6 +242,25 @@ impl fmt::Display for Report {
                 f,
                 "  longest convergence: {:.2} s after {s}",
                 d.as_secs_f64()
+            )?;
+        }
+        if let Some((d, s)) = &self.longest_table {
+            writeln!(
+                f,
+                "  longest IPVS table convergence: {:.2} s after {s}",
+                d.as_secs_f64()
+            )?;
+        }
+        writeln!(
+            f,
+            "  checker tables checked: {} (+{} samples during SIGHUP storms, none missing a destination)",
+            self.tables_checked, self.storm_samples
+        )?;
+        if !self.flap_removal_max.is_zero() {
+            writeln!(
+                f,
+                "  flapped real server out of every table within {:.2} s",
+                self.flap_removal_max.as_secs_f64()
             )?;
         }
         writeln!(
@@ -262,12 +338,14 @@ impl fmt::Debug for Runner {
 impl Runner {
     /// Build the cluster.
     pub fn new(opts: Options) -> Result<Runner, String> {
-        let c = Cluster::new("ch").map_err(|e| format!("cluster: {e}"))?;
+        let upstream = opts.with_keepalived.then_some(2);
+        let c = Cluster::new("ch", upstream).map_err(|e| format!("cluster: {e}"))?;
         Ok(Runner {
             c,
             rng: Rng::new(opts.seed),
             report: Report {
                 seed: opts.seed,
+                with_keepalived: opts.with_keepalived,
                 ..Default::default()
             },
             opts,
@@ -275,7 +353,22 @@ impl Runner {
         })
     }
 
+    /// With `CHAOS_LOGS=DIR` in the environment, copy every node's log to
+    /// `DIR/chaos-SEED-nN.log` (the run directory is removed at the end).
+    fn save_logs(&self) {
+        let Some(dir) = std::env::var_os("CHAOS_LOGS") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        for n in &self.c.nodes {
+            let to = dir.join(format!("chaos-{}-n{}.log", self.opts.seed, n.idx));
+            let _ = std::fs::write(to, n.log());
+        }
+    }
+
     fn fail(&self, what: String) -> Failure {
+        self.save_logs();
         Failure {
             seed: self.opts.seed,
             steps: self
@@ -300,6 +393,16 @@ impl Runner {
             let j = self.rng.below(i as u64 + 1) as usize;
             deck.swap(i, j);
         }
+        if let Some(d) = &self.opts.deal {
+            deck = d.clone();
+        }
+        let ours: Vec<usize> = self
+            .c
+            .nodes
+            .iter()
+            .filter(|n| !n.upstream)
+            .map(|n| n.idx)
+            .collect();
         for i in 0..self.opts.steps {
             if super::STOP.load(std::sync::atomic::Ordering::Relaxed) {
                 self.report
@@ -310,8 +413,8 @@ impl Runner {
             // The first steps deal every kind once (seeded order), so even a
             // short run covers them all; then kinds are drawn at random.
             let f = match deck.get(i) {
-                Some(&k) => Fault::draw_kind(&mut self.rng, k, self.opts.storm_secs),
-                None => Fault::draw(&mut self.rng, self.opts.storm_secs),
+                Some(&k) => Fault::draw_kind(&mut self.rng, k, self.opts.storm_secs, &ours),
+                None => Fault::draw(&mut self.rng, self.opts.storm_secs, &ours),
             };
             eprintln!("chaos[{}] step {i}: {f}", self.opts.seed);
             self.report.steps.push((f.clone(), Duration::ZERO));
@@ -335,6 +438,7 @@ impl Runner {
             }
         }
         self.report.elapsed = t0.elapsed();
+        self.save_logs();
         Ok(self.report.clone())
     }
 
@@ -354,17 +458,19 @@ impl Runner {
             }
             Fault::KillParent(n) => {
                 let (p, v) = (self.c.nodes[n].parent_pid(), self.c.nodes[n].vrrp_pid());
+                let ck = self.c.nodes[n].checker_pid();
                 if !sig(p, Signal::SIGKILL) {
                     return Err(format!("no parent to kill on node {n}"));
                 }
                 let gone = crate::wait::wait_for(Duration::from_secs(10), || {
                     self.c.nodes[n].reap();
-                    !v.is_some_and(crate::daemon::alive)
+                    !v.is_some_and(crate::daemon::alive) && !ck.is_some_and(crate::daemon::alive)
                 });
                 if !gone {
                     sig(v, Signal::SIGKILL);
+                    sig(ck, Signal::SIGKILL);
                     return Err(format!(
-                        "VRRP child {v:?} of node {n} still alive 10 s after its parent was killed (PDEATHSIG)"
+                        "VRRP child {v:?} / checker child {ck:?} of node {n} still alive 10 s after their parent was killed (PDEATHSIG)"
                     ));
                 }
                 self.c.start(n).map_err(|e| e.to_string())?;
@@ -398,13 +504,22 @@ impl Runner {
                 secs,
             } => {
                 let nd = self.c.nodes[node].dir.clone();
+                let vs = self.c.nodes[node].has_checker();
                 let conf = nd.join("keepalived.conf");
+                let dump = nd.join("keepalived_check.data");
+                // The virtual server is the same in every reload (the changed
+                // config only moves VI_1's priority): no destination may
+                // leave the table. Sampled with SIGUSR1 every ~300 ms without
+                // slowing the storm down.
+                let want = self.c.backends.expected_table();
+                let mut pending: Option<Instant> = None;
+                let mut unanswered = Duration::ZERO;
                 let t = Instant::now();
                 let mut k = 0u32;
                 while t.elapsed() < Duration::from_secs(secs) {
                     if changed {
                         let delta = if k % 2 == 0 { -40 } else { 0 };
-                        write_atomic(&conf, &config(&nd, node, delta))
+                        write_atomic(&conf, &config(&nd, node, delta, vs))
                             .map_err(|e| e.to_string())?;
                     }
                     if !sig(self.c.nodes[node].parent_pid(), Signal::SIGHUP) {
@@ -412,11 +527,41 @@ impl Runner {
                             "parent of node {node} gone during the SIGHUP storm"
                         ));
                     }
+                    if vs && k % 3 == 0 {
+                        if let Some(at) = pending {
+                            match std::fs::read_to_string(&dump) {
+                                Ok(text) => {
+                                    let got =
+                                        super::backends::parse_table(&text).unwrap_or_default();
+                                    if got != want {
+                                        return Err(format!(
+                                            "node {node}'s IPVS table during a SIGHUP storm (changed config: {changed}, reload {k}): {got:?}, the backends' health {want:?}"
+                                        ));
+                                    }
+                                    self.report.storm_samples += 1;
+                                    pending = None;
+                                }
+                                Err(_) => unanswered = unanswered.max(at.elapsed()),
+                            }
+                        }
+                        if pending.is_none() {
+                            let _ = std::fs::remove_file(&dump);
+                            if sig(self.c.nodes[node].checker_pid(), Signal::SIGUSR1) {
+                                pending = Some(Instant::now());
+                            }
+                        }
+                    }
                     k += 1;
                     std::thread::sleep(Duration::from_millis(100));
                 }
+                if unanswered > Duration::from_secs(3) {
+                    self.report.notes.push(format!(
+                        "node {node}: a checker dump took {:.1} s to come during a SIGHUP storm",
+                        unanswered.as_secs_f64()
+                    ));
+                }
                 if changed {
-                    write_atomic(&conf, &config(&nd, node, 0)).map_err(|e| e.to_string())?;
+                    write_atomic(&conf, &config(&nd, node, 0, vs)).map_err(|e| e.to_string())?;
                     // Let queued reloads drain, then one last reload with the base config.
                     std::thread::sleep(Duration::from_millis(500));
                     sig(self.c.nodes[node].parent_pid(), Signal::SIGHUP);
@@ -573,6 +718,87 @@ impl Runner {
                 }
                 Ok(Instant::now())
             }
+            Fault::KillChecker(n) => {
+                let old = self.c.nodes[n].checker_pid();
+                if !sig(old, Signal::SIGKILL) {
+                    return Err(format!("no checker child to kill on node {n}"));
+                }
+                crate::wait::wait_for(Duration::from_secs(5), || {
+                    !old.is_some_and(crate::daemon::alive)
+                });
+                Ok(Instant::now())
+            }
+            Fault::StopChecker(n) => {
+                let v = self.c.nodes[n].checker_pid();
+                let log0 = self.c.nodes[n].log().len();
+                if !sig(v, Signal::SIGSTOP) {
+                    return Err(format!("no checker child to stop on node {n}"));
+                }
+                let killed = crate::wait::wait_for(Duration::from_secs(20), || {
+                    !v.is_some_and(crate::daemon::alive)
+                });
+                if !killed {
+                    sig(v, Signal::SIGKILL);
+                    return Err(format!(
+                        "stopped checker child {v:?} of node {n} not killed by the watchdog within 20 s"
+                    ));
+                }
+                let tail = self.c.nodes[n]
+                    .log()
+                    .get(log0..)
+                    .unwrap_or_default()
+                    .to_string();
+                let needle = format!("({}) has not answered heartbeats", v.unwrap_or(0));
+                if !tail.contains(&needle) {
+                    return Err(format!("no '...{needle}' log line"));
+                }
+                Ok(Instant::now())
+            }
+            Fault::BackendFlap(r, secs) => {
+                self.c.backends.set_up(r, false);
+                let t = Instant::now();
+                let want = self.c.backends.expected_table();
+                // Every checker must drop it (TCP/HTTP connect refused,
+                // retry 1 after 1 s, delay_loop 1 s: ~2-3 s).
+                let mut pending: Vec<usize> = self
+                    .c
+                    .nodes
+                    .iter()
+                    .filter(|n| n.has_checker())
+                    .map(|n| n.idx)
+                    .collect();
+                let mut last = BTreeMap::new();
+                while !pending.is_empty() && t.elapsed() < Duration::from_secs(20) {
+                    pending.retain(|&i| {
+                        let got = self.c.nodes[i].checker_table(Duration::from_secs(2));
+                        let done = got.as_ref() == Some(&want);
+                        last.insert(i, got);
+                        !done
+                    });
+                    self.report.tables_checked += 1;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                if !pending.is_empty() {
+                    self.c.backends.set_up(r, true);
+                    return Err(format!(
+                        "real server {r} (port {}) down for {:.1} s but nodes {pending:?} still have tables {last:?} (health {want:?})",
+                        REAL_SERVERS[r].port,
+                        t.elapsed().as_secs_f64()
+                    ));
+                }
+                let d = t.elapsed();
+                self.report.flap_removal_max = self.report.flap_removal_max.max(d);
+                eprintln!(
+                    "chaos[{}]: real server {r} out of every table {:.2} s after its listener closed",
+                    self.opts.seed,
+                    d.as_secs_f64()
+                );
+                if let Some(rest) = Duration::from_secs(secs).checked_sub(t.elapsed()) {
+                    std::thread::sleep(rest);
+                }
+                self.c.backends.set_up(r, true);
+                Ok(Instant::now())
+            }
             Fault::HangNotify(n) => {
                 for nd in &self.c.nodes {
                     std::fs::write(nd.dir.join("notify_hang"), b"").map_err(|e| e.to_string())?;
@@ -611,11 +837,59 @@ impl Runner {
     fn daemons_up(&mut self) -> bool {
         self.c.nodes.iter_mut().all(|n| {
             let p = n.parent_pid();
-            let v = n.vrrp_pid();
+            let child = |v: Option<i32>| {
+                v.is_some_and(|v| crate::daemon::alive(v) && crate::daemon::ppid(v) == p)
+            };
             n.spawned_running()
                 && p.is_some_and(crate::daemon::alive)
-                && v.is_some_and(|v| crate::daemon::alive(v) && crate::daemon::ppid(v) == p)
+                && child(n.vrrp_pid())
+                && (!n.has_checker() || child(n.checker_pid()))
         })
+    }
+
+    /// Every checker's table is the backends' health: sampled until it is
+    /// (then once more 1 s later); returns the time from `since`.
+    fn audit_tables(&mut self, since: Instant) -> Result<Duration, String> {
+        let deadline = since + self.opts.converge_timeout;
+        let nodes: Vec<usize> = self
+            .c
+            .nodes
+            .iter()
+            .filter(|n| n.has_checker())
+            .map(|n| n.idx)
+            .collect();
+        if nodes.is_empty() {
+            return Ok(Duration::ZERO);
+        }
+        let mut matched_at: Option<Duration> = None;
+        loop {
+            let want = self.c.backends.expected_table();
+            let mut bad = Vec::new();
+            for &i in &nodes {
+                let got = self.c.nodes[i].checker_table(Duration::from_secs(3));
+                self.report.tables_checked += 1;
+                if got.as_ref() != Some(&want) {
+                    bad.push((i, got));
+                }
+            }
+            match (bad.is_empty(), matched_at) {
+                (true, Some(at)) => return Ok(at),
+                (true, None) => matched_at = Some(since.elapsed()),
+                (false, _) => matched_at = None,
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "IPVS tables not the backends' health within {:?}: (node, table) {bad:?}, health {want:?} (listeners up: {:?})",
+                    self.opts.converge_timeout,
+                    self.c.backends.states()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(if matched_at.is_some() {
+                1000
+            } else {
+                200
+            }));
+        }
     }
 
     /// The audit; returns the convergence time measured from `since`.
@@ -685,6 +959,18 @@ impl Runner {
                 }
             }
         }
+        // 1c. Every checker's IPVS table is the backends' health.
+        let tconv = self.audit_tables(since)?;
+        if let Some((f, _)) = self.report.steps.last() {
+            if self
+                .report
+                .longest_table
+                .as_ref()
+                .is_none_or(|(l, _)| tconv > *l)
+            {
+                self.report.longest_table = Some((tconv, f.to_string()));
+            }
+        }
         // 2. ARP from the client: the holder's MAC answers.
         for (i, vip) in VIPS.iter().enumerate() {
             let want = &self.c.macs[expect[i]];
@@ -695,8 +981,9 @@ impl Runner {
                 ));
             }
         }
-        // 3. Processes: two keepalived per node (parent + VRRP child), no
-        //    zombie that stays, no keepalived orphan.
+        // 3. Processes: three keepalived per node of ours (parent, VRRP and
+        //    checker children), two on a 2.2.7 node (-P), no zombie that
+        //    stays, no keepalived orphan.
         //    A script being forked is a keepalived process until it execs:
         //    look again a few times before calling a third one a leak.
         let mut procs = walk(&self.c.ns_inodes);
@@ -709,7 +996,7 @@ impl Runner {
                         .collect();
                     (n, ka.len(), format!("{ka:?}"))
                 })
-                .find(|(_, k, _)| *k != 2);
+                .find(|(n, k, _)| *k != self.c.nodes[*n].expected_procs());
             match bad {
                 None => break,
                 Some((n, k, list)) if attempt == 4 => {
