@@ -6,7 +6,9 @@
 //! * 0: clean;
 //! * 3: warnings only (it would run; look at them), a missing interface included;
 //! * 4: the configuration file does not exist or cannot be read;
-//! * 5: errors: the daemon would not start.
+//! * 5: errors: the daemon would not start;
+//! * 6: scripts would run without `enable_script_security` (2.2.7's
+//!   `CONFIG_SECURITY_ERROR`, "SECURITY VIOLATION - ..."), whatever else.
 
 use crate::cli::Cli;
 use config::{LoadOptions, Severity};
@@ -22,6 +24,9 @@ pub const WARNINGS: i32 = 3;
 pub const NO_FILE: i32 = 4;
 /// Would not run.
 pub const ERRORS: i32 = 5;
+/// Scripts would run without script security (keepalived's
+/// `KEEPALIVED_CHK_EXIT_CONFIG_TEST_SECURITY`).
+pub const SECURITY: i32 = 6;
 
 /// Run the test; `out` is `-t=FILE` (append) or stderr.
 pub fn run(cli: &Cli, out: Option<&Path>) -> i32 {
@@ -58,7 +63,7 @@ fn check(cli: &Cli, out: &mut dyn Write) -> i32 {
             }
             ERRORS
         }
-        Ok(loaded) => {
+        Ok(mut loaded) => {
             let mut warnings = 0;
             for d in &loaded.diagnostics {
                 let _ = writeln!(out, "{d}");
@@ -81,7 +86,23 @@ fn check(cli: &Cli, out: &mut dyn Write) -> i32 {
                 let _ = writeln!(out, "{}: warning: {w}", path.display());
                 warnings += 1;
             }
-            if warnings > 0 {
+            // Every script, as the daemon checks them before starting
+            // (keepalived reports the disabling and SECURITY VIOLATION lines
+            // as configuration errors; the per-script lines are its log).
+            let sec = watchdog::security::apply(
+                &mut loaded.config,
+                watchdog::security::Scope::ALL,
+                &watchdog::security::SystemUsers,
+            );
+            for l in &sec.lines {
+                let _ = writeln!(out, "{}", l.text);
+                if l.config_error {
+                    warnings += 1;
+                }
+            }
+            if sec.violation {
+                SECURITY
+            } else if warnings > 0 {
                 WARNINGS
             } else {
                 OK

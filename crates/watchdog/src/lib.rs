@@ -9,6 +9,7 @@
 mod backoff;
 pub mod scripts;
 pub mod sdnotify;
+pub mod security;
 
 pub use backoff::RestartBackoff;
 use sdnotify::Notifier;
@@ -284,6 +285,19 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         }
     }
     let mut opts = opts;
+    let mut config = config;
+    // Script security before anything runs a script (upstream: at start
+    // and in each child after it read the configuration).
+    security::apply(
+        &mut config,
+        security::Scope {
+            startup: true,
+            shutdown: true,
+            vrrp: opts.vrrp,
+            checker: opts.checker,
+        },
+        &security::SystemUsers,
+    );
     apply_instance_paths(&mut opts, &config);
     let suffix = ident_suffix(&config);
     if !suffix.is_empty() {
@@ -1031,7 +1045,7 @@ impl Watchdog {
             return;
         }
         log::info!("Reloading ...");
-        let config = match load_config(&self.opts.load) {
+        let mut config = match load_config(&self.opts.load) {
             Ok(c) => c,
             Err(_) => {
                 let msg =
@@ -1065,6 +1079,17 @@ impl Watchdog {
             }
             return;
         }
+        // The startup script does not run again: not checked (as upstream).
+        security::apply(
+            &mut config,
+            security::Scope {
+                startup: false,
+                shutdown: true,
+                vrrp: self.opts.vrrp,
+                checker: self.opts.checker,
+            },
+            &security::SystemUsers,
+        );
         if let Some(n) = &self.notifier {
             n.reloading();
         }
