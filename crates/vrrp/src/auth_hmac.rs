@@ -24,23 +24,35 @@
 //! keepalived reads `CLOCK_REALTIME` for every advert it signs and every
 //! trailer it checks, so a wall-clock step on a running node strands the
 //! sequence outside the peers' freshness window ("turned a transient time
-//! error into a lasting dual active", 2.4.3 release notes). Here the wall
-//! clock is read **once**: the first [`HmacState::set_wall_clock`] call
-//! anchors UTC to the daemon's monotonic clock, and from then on
+//! error into a lasting dual active", 2.4.3 release notes). Here the first
+//! [`HmacState::set_wall_clock`] call anchors UTC to the daemon's monotonic
+//! clock, and the daemon keeps reporting the wall clock (every few seconds):
 //!
-//! * the sending sequence is `anchor + monotonic elapsed`, and always at
-//!   least the previous value + 1: it never repeats and never moves with
-//!   the wall clock;
+//! * the sending sequence is `anchor + monotonic elapsed + correction`, and
+//!   always at least the previous value + 1: it never repeats;
+//! * the correction follows the wall clock only once a reading has
+//!   disagreed with our clock by the same amount (±1 s) for
+//!   [`CONFIRM_SECS`] seconds: a transient step (a bad NTP answer, an
+//!   operator's typo put right) changes nothing on the wire; a lasting one
+//!   (a node that booted before NTP set its clock) is followed, **forward
+//!   at once, backward by running the sequence's clock at half speed**;
 //! * a sender we have heard from is judged fresh against the monotonic time
 //!   elapsed since its last accepted advert (its seconds may run ahead, e.g.
-//!   a keepalived 2.4 peer whose clock stepped forward, but not fall behind
-//!   by more than the window), never against our wall clock;
+//!   a keepalived 2.4 peer whose clock stepped forward, or our own forward
+//!   correction, but not fall behind by more than the window), never
+//!   against our wall clock;
 //! * only a *first contact* (a new sender, or one silent for longer than the
-//!   window) is compared with the latest wall-clock reading.
+//!   window) is compared with our clocks: it is fresh when within the
+//!   window of the latest wall reading **or** of our corrected clock.
 //!
-//! A wall-clock step on either running node therefore changes nothing on
-//! the wire or in what is accepted, so it cannot make a backup miss its
-//! master's adverts (the way authentication produces two masters).
+//! So on an established pair nothing a wall clock does can make a backup
+//! refuse its master's adverts (the way authentication produces two
+//! masters): a forward correction is a jump ahead (accepted), a backward
+//! one falls behind monotonic time by half the time between two adverts
+//! (at most half the window before a mark expires), and the sequence keeps
+//! growing. What the refresh adds over a single reading: a node whose clock
+//! was wrong when it started converges to the right time, so peers that
+//! (re)start later accept it on first contact instead of never.
 //! Two nodes whose clocks *disagree* by more than the window when they
 //! first meet still reject each other, as with keepalived (that is the
 //! freshness guarantee of `anti_replay time`); the log line gives the skew.
@@ -69,6 +81,57 @@ pub const WINDOW_MAX: u32 = 300;
 pub const WINDOW_FLOOR: u32 = 5;
 /// Multicast senders remembered for anti-replay (LRU), as keepalived.
 pub const MCAST_SENDERS: usize = 4;
+/// Seconds a wall-clock reading must keep the same disagreement with our
+/// clock before the sending clock follows it.
+pub const CONFIRM_SECS: u64 = 300;
+/// Disagreements below this (µs) are reading jitter, never followed.
+pub const CLOCK_TOLERANCE_US: i64 = 1_000_000;
+
+/// What one wall-clock reading ([`HmacState::observe_wall_clock`]) meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallClock {
+    /// The first reading: it anchors the sending clock.
+    Anchored,
+    /// Agrees with our clock (within [`CLOCK_TOLERANCE_US`]).
+    InStep,
+    /// A new disagreement of `by` seconds (wall minus ours), not followed.
+    Stepped {
+        /// Seconds, wall minus ours.
+        by: i64,
+    },
+    /// The same disagreement, seen for `for_secs` seconds so far.
+    Waiting {
+        /// Seconds, wall minus ours.
+        by: i64,
+        /// Seconds since it was first seen.
+        for_secs: u64,
+    },
+    /// The disagreement lasted [`CONFIRM_SECS`]: our clock now follows the
+    /// wall clock (forward at once, backward at half speed).
+    Following {
+        /// Seconds, wall minus ours before the correction.
+        by: i64,
+    },
+}
+
+impl WallClock {
+    /// A log line for instance `iname`, for the events worth one.
+    pub fn log_line(&self, iname: &str) -> Option<String> {
+        match *self {
+            WallClock::Stepped { by } => Some(format!(
+                "({iname}) wall clock stepped by {by} s; auth_hmac sequence unaffected unless it lasts {CONFIRM_SECS} s"
+            )),
+            WallClock::Following { by } if by > 0 => Some(format!(
+                "({iname}) wall clock ahead of the auth_hmac clock by {by} s for {CONFIRM_SECS} s - following it"
+            )),
+            WallClock::Following { by } => Some(format!(
+                "({iname}) wall clock behind the auth_hmac clock by {} s for {CONFIRM_SECS} s - slowing the sequence to half speed until they meet",
+                -by
+            )),
+            _ => None,
+        }
+    }
+}
 
 /// `mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,6 +297,14 @@ pub struct HmacState {
     anchor: Option<(Instant, u64)>,
     /// Latest wall-clock reading (first contacts only).
     latest_wall: Option<(Instant, u64)>,
+    /// Correction of the anchored clock the wall clock confirmed (µs).
+    target_us: i64,
+    /// Correction the sending clock applies now (moves toward `target_us`).
+    send_us: i64,
+    /// Last time `send_us` was slewed.
+    slewed_at: Option<Instant>,
+    /// A disagreement seen and since when, not confirmed yet.
+    candidate: Option<(i64, Instant)>,
     send_seq: u64,
     senders: Vec<Sender>,
     max_senders: usize,
@@ -247,6 +318,10 @@ impl HmacState {
             cfg,
             anchor: None,
             latest_wall: None,
+            target_us: 0,
+            send_us: 0,
+            slewed_at: None,
+            candidate: None,
             send_seq: 0,
             senders: Vec::new(),
             max_senders: MCAST_SENDERS,
@@ -281,30 +356,87 @@ impl HmacState {
     }
 
     /// Report the wall clock (UTC µs since the Unix epoch) read at monotonic
-    /// `now`. The first call anchors the sequence; later calls only serve
-    /// first-contact freshness checks. Returns the step in seconds relative
-    /// to the anchor (for a log line) when it exceeds one second.
+    /// `now`. The first call anchors the sequence; call it again every few
+    /// seconds (see the module documentation for what later readings do).
+    /// Returns the disagreement in seconds when a new one (≥ 1 s) is first
+    /// seen, for a log line; [`Self::observe_wall_clock`] tells more.
     pub fn set_wall_clock(&mut self, now: Instant, unix_micros: u64) -> Option<i64> {
+        match self.observe_wall_clock(now, unix_micros) {
+            WallClock::Stepped { by } => Some(by),
+            _ => None,
+        }
+    }
+
+    /// [`Self::set_wall_clock`], returning what the reading meant.
+    pub fn observe_wall_clock(&mut self, now: Instant, unix_micros: u64) -> WallClock {
         self.latest_wall = Some((now, unix_micros));
-        match self.anchor {
-            None => {
-                self.anchor = Some((now, unix_micros));
-                None
+        if self.anchor.is_none() {
+            self.anchor = Some((now, unix_micros));
+            self.slewed_at = Some(now);
+            return WallClock::Anchored;
+        }
+        self.slew(now);
+        let seen = unix_micros as i64 - self.anchored_wall(now) as i64;
+        let secs = |us: i64| us / 1_000_000;
+        if (seen - self.target_us).abs() < CLOCK_TOLERANCE_US {
+            self.candidate = None;
+            return WallClock::InStep;
+        }
+        match self.candidate {
+            Some((c, since)) if (seen - c).abs() < CLOCK_TOLERANCE_US => {
+                let lasted = now.micros_since(since) / 1_000_000;
+                if lasted >= CONFIRM_SECS {
+                    let by = secs(seen - self.target_us);
+                    self.target_us = seen;
+                    self.candidate = None;
+                    self.slew(now);
+                    WallClock::Following { by }
+                } else {
+                    WallClock::Waiting {
+                        by: secs(seen - self.target_us),
+                        for_secs: lasted,
+                    }
+                }
             }
-            Some((m, w)) => {
-                let expected = w as i128 + (now.as_micros() as i128 - m.as_micros() as i128);
-                let step = (unix_micros as i128 - expected) / 1_000_000;
-                (step.abs() >= 1).then_some(step as i64)
+            _ => {
+                self.candidate = Some((seen, now));
+                WallClock::Stepped {
+                    by: secs(seen - self.target_us),
+                }
             }
         }
     }
 
-    /// UTC µs estimate at `now` from the anchor (monotonic since).
+    /// Moves the sending correction toward the confirmed one: forward at
+    /// once, backward by half the monotonic time since the last call.
+    fn slew(&mut self, now: Instant) {
+        let last = self.slewed_at.replace(now).unwrap_or(now);
+        if self.send_us < self.target_us {
+            self.send_us = self.target_us;
+        } else if self.send_us > self.target_us {
+            let half = i64::try_from(now.micros_since(last) / 2).unwrap_or(i64::MAX);
+            self.send_us = self.send_us.saturating_sub(half).max(self.target_us);
+        }
+    }
+
+    /// UTC µs estimate at `now` from the anchor (monotonic since), without
+    /// correction.
     fn anchored_wall(&self, now: Instant) -> u64 {
         match self.anchor {
             Some((m, w)) => w.saturating_add(now.as_micros().saturating_sub(m.as_micros())),
             None => now.as_micros(),
         }
+    }
+
+    fn corrected(&self, now: Instant, by_us: i64) -> u64 {
+        let t = i128::from(self.anchored_wall(now)) + i128::from(by_us);
+        u64::try_from(t.max(0)).unwrap_or(u64::MAX)
+    }
+
+    /// The sending clock (UTC µs) at `now`.
+    pub fn send_clock(&mut self, now: Instant) -> u64 {
+        self.slew(now);
+        self.corrected(now, self.send_us)
     }
 
     /// Latest wall reading moved to `now`.
@@ -315,9 +447,9 @@ impl HmacState {
         }
     }
 
-    /// Next sending sequence: anchored time, strictly growing.
+    /// Next sending sequence: the sending clock, strictly growing.
     pub fn next_seq(&mut self, now: Instant) -> u64 {
-        let clk = seq_of_unix_micros(self.anchored_wall(now));
+        let clk = seq_of_unix_micros(self.send_clock(now));
         self.send_seq = if seq_after(clk, self.send_seq) {
             clk
         } else {
@@ -399,6 +531,7 @@ impl HmacState {
         let window = self.cfg.time_window;
         let time_mode = self.cfg.anti_replay == AntiReplay::Time;
         let wall_secs = (self.wall_now(now) / 1_000_000) as u32;
+        let ours_secs = (self.corrected(now, self.target_us) / 1_000_000) as u32;
         let idx = self.sender(src);
         let s = &mut self.senders[idx];
         // A mark older than the window (monotonic) orders nothing the
@@ -433,7 +566,16 @@ impl HmacState {
             }
             None => {
                 if time_mode {
-                    let skew = wall_secs.wrapping_sub(sec) as i32;
+                    // Fresh against either of our clocks: the wall clock as
+                    // last read, or ours once corrected (they differ while a
+                    // wall-clock step is not confirmed yet).
+                    let a = wall_secs.wrapping_sub(sec) as i32;
+                    let b = ours_secs.wrapping_sub(sec) as i32;
+                    let skew = if a.unsigned_abs() <= b.unsigned_abs() {
+                        a
+                    } else {
+                        b
+                    };
                     if skew.unsigned_abs() > window {
                         return Err(HmacError::Stale {
                             skew: i64::from(skew),
@@ -579,6 +721,237 @@ mod tests {
         // RFC 1982 wrap.
         assert!(seq_after(0, u64::MAX));
         assert!(!seq_after(u64::MAX, 0));
+    }
+
+    const T0: u64 = 1_800_000_000_000_000;
+    const HOUR: u64 = 3_600_000_000;
+
+    fn state(window: u32) -> HmacState {
+        HmacState::new(AuthHmacConfig {
+            keys: vec![HmacKey {
+                id: 1,
+                key: vec![7; 32],
+            }],
+            active_key: 1,
+            mode: HmacMode::Enforce,
+            anti_replay: AntiReplay::Time,
+            time_window: window,
+        })
+    }
+
+    /// A VRRPv3 advert (VRID 51, priority 100, 1 s, one VIP).
+    const PDU: [u8; 12] = [0x31, 51, 100, 1, 0, 100, 0, 0, 192, 0, 2, 200];
+
+    fn src() -> IpAddr {
+        "192.0.2.11".parse().unwrap()
+    }
+
+    fn secs_of(t: &[u8; TRAILER_LEN]) -> u64 {
+        u64::from(u32::from_be_bytes([t[4], t[5], t[6], t[7]]))
+    }
+
+    /// Node A signs one advert a second for `run_s` seconds and reads its
+    /// wall clock `wall(t_us)` every 5 s; B (anchored with A's first
+    /// reading, as a peer that met A then) and C (a peer meeting A for the
+    /// first time at every advert, true clock `T0 + t`) verify each one.
+    /// Returns (A's events with their time, per-advert (t_s, seconds sent),
+    /// B's errors, the first time C accepted).
+    #[allow(clippy::type_complexity)]
+    fn run_clock(
+        run_s: u64,
+        wall: &dyn Fn(u64) -> u64,
+    ) -> (
+        Vec<(u64, WallClock)>,
+        Vec<(u64, u64)>,
+        Vec<(u64, HmacError)>,
+        Option<u64>,
+    ) {
+        let mut a = state(5);
+        let mut b = state(5);
+        let mut c = state(5);
+        let z = Instant::from_micros(0);
+        let mut events = vec![(0, a.observe_wall_clock(z, wall(0)))];
+        b.set_wall_clock(z, wall(0));
+        c.set_wall_clock(z, T0);
+        let (mut sent, mut b_err, mut c_ok) = (Vec::new(), Vec::new(), None);
+        let mut last_seq = 0u64;
+        for t_s in 0..run_s {
+            let t = t_s * 1_000_000;
+            let now = Instant::from_micros(t);
+            if t_s % 5 == 0 && t_s > 0 {
+                let ev = a.observe_wall_clock(now, wall(t));
+                if !matches!(ev, WallClock::InStep | WallClock::Waiting { .. }) {
+                    events.push((t_s, ev));
+                }
+                c.set_wall_clock(now, T0 + t);
+            }
+            let tr = a.sign(now, Family::V4, src(), &PDU).unwrap();
+            let seq = u64::from_be_bytes(tr[4..12].try_into().unwrap());
+            assert!(
+                seq_after(seq, last_seq) || t_s == 0,
+                "sequence went back at {t_s} s"
+            );
+            last_seq = seq;
+            sent.push((t_s, secs_of(&tr)));
+            if let Err(e) = b.verify(now, Family::V4, src(), &PDU, Some(&tr)) {
+                b_err.push((t_s, e));
+            }
+            // C meets A for the first time on every advert until it accepts.
+            let mut fresh = c.clone();
+            if c_ok.is_none()
+                && fresh
+                    .verify(now, Family::V4, src(), &PDU, Some(&tr))
+                    .is_ok()
+            {
+                c_ok = Some(t_s);
+            }
+        }
+        (events, sent, b_err, c_ok)
+    }
+
+    #[test]
+    fn transient_wall_clock_steps_change_nothing_on_the_wire() {
+        // +1 h for 250 s (< CONFIRM_SECS), then -2 h for 290 s.
+        let wall = |t: u64| match t / 1_000_000 {
+            100..350 => T0 + t + HOUR,
+            400..690 => T0 + t - 2 * HOUR,
+            _ => T0 + t,
+        };
+        let (events, sent, b_err, c_ok) = run_clock(900, &wall);
+        assert_eq!(
+            events,
+            vec![
+                (0, WallClock::Anchored),
+                (100, WallClock::Stepped { by: 3600 }),
+                (400, WallClock::Stepped { by: -7200 }),
+            ]
+        );
+        for (t_s, secs) in &sent {
+            assert_eq!(*secs, T0 / 1_000_000 + t_s, "seconds sent at {t_s} s");
+        }
+        assert!(b_err.is_empty(), "{b_err:?}");
+        assert_eq!(c_ok, Some(0));
+        assert_eq!(
+            WallClock::Stepped { by: 3600 }.log_line("VI_1").unwrap(),
+            "(VI_1) wall clock stepped by 3600 s; auth_hmac sequence unaffected unless it lasts 300 s"
+        );
+    }
+
+    #[test]
+    fn a_lasting_forward_step_is_followed_once_confirmed() {
+        // A (and B, which met it then) booted an hour behind; NTP sets A's
+        // clock right at 20 s. A peer with the right time (C) refuses A
+        // until A follows, 300 s later; B never refuses anything.
+        let wall = |t: u64| {
+            if t < 20_000_000 {
+                T0 + t - HOUR
+            } else {
+                T0 + t
+            }
+        };
+        let (events, sent, b_err, c_ok) = run_clock(700, &wall);
+        assert_eq!(
+            events,
+            vec![
+                (0, WallClock::Anchored),
+                (20, WallClock::Stepped { by: 3600 }),
+                (320, WallClock::Following { by: 3600 }),
+            ]
+        );
+        for (t_s, secs) in &sent {
+            let want = if *t_s < 320 {
+                T0 / 1_000_000 - 3600 + t_s
+            } else {
+                T0 / 1_000_000 + t_s
+            };
+            assert_eq!(*secs, want, "seconds sent at {t_s} s");
+        }
+        assert!(b_err.is_empty(), "{b_err:?}");
+        assert_eq!(c_ok, Some(320));
+        assert_eq!(
+            WallClock::Following { by: 3600 }.log_line("VI_1").unwrap(),
+            "(VI_1) wall clock ahead of the auth_hmac clock by 3600 s for 300 s - following it"
+        );
+    }
+
+    #[test]
+    fn a_lasting_backward_step_is_slewed_at_half_speed() {
+        // A (and B) booted an hour ahead; NTP sets A's clock right at 20 s.
+        // From 320 s A's seconds advance at half speed: they meet the
+        // right time 7,200 s later. B accepts every advert throughout
+        // (never two masters), C from when A is within its 5 s window.
+        let wall = |t: u64| {
+            if t < 20_000_000 {
+                T0 + t + HOUR
+            } else {
+                T0 + t
+            }
+        };
+        let (events, sent, b_err, c_ok) = run_clock(7_700, &wall);
+        assert_eq!(
+            events,
+            vec![
+                (0, WallClock::Anchored),
+                (20, WallClock::Stepped { by: -3600 }),
+                (320, WallClock::Following { by: -3600 }),
+            ]
+        );
+        assert!(b_err.is_empty(), "{:?}", &b_err[..b_err.len().min(5)]);
+        let t0 = T0 / 1_000_000;
+        for w in sent.windows(2) {
+            let step = w[1].1 - w[0].1;
+            if w[1].0 <= 320 || w[1].0 > 7_520 {
+                assert_eq!(step, 1, "at {} s", w[1].0);
+            } else {
+                assert!(step <= 1, "at {} s: +{step}", w[1].0);
+            }
+        }
+        // Half speed: 1,000 s into the slew A is 3,100 s ahead.
+        let at = |t: u64| sent[t as usize].1 as i64 - (t0 + t) as i64;
+        assert!((3099..=3101).contains(&at(1_320)), "{}", at(1_320));
+        assert!(at(7_519) >= 0 && at(7_519) <= 1, "{}", at(7_519));
+        assert_eq!(at(7_600), 0);
+        let c = c_ok.expect("C never accepted A");
+        assert!((7_505..=7_520).contains(&c), "C accepted A at {c} s");
+        assert!(WallClock::Following { by: -3600 }
+            .log_line("VI_1")
+            .unwrap()
+            .contains("behind the auth_hmac clock by 3600 s"));
+    }
+
+    #[test]
+    fn first_contact_is_fresh_against_either_clock() {
+        // Our wall clock stepped +1 h 10 s ago (not confirmed): a new peer
+        // on the right time and one on the stepped time are both fresh; one
+        // 10 s off both is not.
+        let mut r = state(5);
+        r.set_wall_clock(Instant::from_micros(0), T0);
+        let now = Instant::from_micros(100_000_000);
+        r.set_wall_clock(now.add_micros(0), T0 + 100_000_000 + HOUR);
+        let signer = |wall: u64| {
+            let mut s = state(5);
+            s.set_wall_clock(now, wall);
+            s.sign(now, Family::V4, src(), &PDU).unwrap()
+        };
+        let right = signer(T0 + 100_000_000);
+        let stepped = signer(T0 + 100_000_000 + HOUR);
+        let off = signer(T0 + 110_000_000);
+        assert_eq!(
+            r.clone().verify(now, Family::V4, src(), &PDU, Some(&right)),
+            Ok(())
+        );
+        assert_eq!(
+            r.clone()
+                .verify(now, Family::V4, src(), &PDU, Some(&stepped)),
+            Ok(())
+        );
+        assert_eq!(
+            r.verify(now, Family::V4, src(), &PDU, Some(&off)),
+            Err(HmacError::Stale {
+                skew: -10,
+                window: 5
+            })
+        );
     }
 
     #[test]
