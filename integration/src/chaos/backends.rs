@@ -330,6 +330,14 @@ pub fn parse_table(text: &str) -> Option<Vec<(String, u32)>> {
     found.then_some(v)
 }
 
+/// The checker's count of IPVS operations applied (`IPVS operations
+/// applied = N` at the end of `keepalived_check.data`).
+pub fn parse_ops(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("IPVS operations applied = "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +356,7 @@ mod tests {
                 ("192.0.2.15:8003".to_string(), 0)
             ])
         );
+        assert_eq!(parse_ops(t), Some(4));
         assert_eq!(parse_table("------< IPVS Topology >------\n"), None);
         assert_eq!(parse_table("nothing"), None);
     }

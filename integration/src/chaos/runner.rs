@@ -514,6 +514,9 @@ impl Runner {
                 let want = self.c.backends.expected_table();
                 let mut pending: Option<Instant> = None;
                 let mut unanswered = Duration::ZERO;
+                // IPVS operations applied (first and last sample): with a
+                // stable virtual server and stable backends, none expected.
+                let mut ops: (Option<u64>, u64) = (None, 0);
                 let t = Instant::now();
                 let mut k = 0u32;
                 while t.elapsed() < Duration::from_secs(secs) {
@@ -539,6 +542,10 @@ impl Runner {
                                         ));
                                     }
                                     self.report.storm_samples += 1;
+                                    if let Some(n) = super::backends::parse_ops(&text) {
+                                        ops.0.get_or_insert(n);
+                                        ops.1 = n;
+                                    }
                                     pending = None;
                                 }
                                 Err(_) => unanswered = unanswered.max(at.elapsed()),
@@ -553,6 +560,14 @@ impl Runner {
                     }
                     k += 1;
                     std::thread::sleep(Duration::from_millis(100));
+                }
+                if let Some(first) = ops.0 {
+                    if ops.1 > first {
+                        self.report.notes.push(format!(
+                            "node {node}: {} IPVS operations during a SIGHUP storm (changed config: {changed}) with an unchanged virtual server and stable backends",
+                            ops.1 - first
+                        ));
+                    }
                 }
                 if unanswered > Duration::from_secs(3) {
                     self.report.notes.push(format!(
