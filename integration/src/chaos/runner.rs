@@ -217,6 +217,9 @@ pub struct Report {
     pub flap_removal_max: Duration,
     /// Whether node 2 ran keepalived 2.2.7.
     pub with_keepalived: bool,
+    /// Seconds (log resolution) from the start of a track-script hang to the
+    /// logged priority drop, by implementation ("ours" / "keepalived 2.2.7").
+    pub script_drop: BTreeMap<&'static str, Vec<u64>>,
 }
 
 impl fmt::Display for Report {
@@ -275,6 +278,12 @@ impl fmt::Display for Report {
                 d.as_secs_f64()
             )?;
         }
+        for (who, v) in &self.script_drop {
+            writeln!(
+                f,
+                "  hanging vrrp_script (interval 1, timeout 2, fall 2): priority lowered {v:?} s after the hang began ({who})"
+            )?;
+        }
         for n in &self.notes {
             writeln!(f, "  note: {n}")?;
         }
@@ -309,6 +318,23 @@ impl fmt::Display for Failure {
         }
         writeln!(f, "logs:\n{}", self.logs)
     }
+}
+
+/// UTC seconds since midnight, now.
+fn seconds_of_day() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() % 86_400)
+        .unwrap_or(0)
+}
+
+/// Seconds since midnight of a console log line
+/// (`Sun Nov 22 23:11:39 2026: ...`, UTC in the test machine).
+fn log_seconds_of_day(line: &str) -> Option<u64> {
+    let hms = line.split_whitespace().nth(3)?;
+    let mut it = hms.split(':').map(|x| x.parse::<u64>().ok());
+    let (h, m, s) = (it.next()??, it.next()??, it.next()??);
+    Some(h * 3600 + m * 60 + s)
 }
 
 fn sig(pid: Option<i32>, s: Signal) -> bool {
@@ -664,8 +690,10 @@ impl Runner {
             Fault::HangScript(n, secs) => {
                 let flag = self.c.nodes[n].dir.join("hang");
                 let log0 = self.c.nodes[n].log().len();
+                let upstream = self.c.nodes[n].upstream;
                 std::fs::write(&flag, b"").map_err(|e| e.to_string())?;
                 let t = Instant::now();
+                let sod0 = seconds_of_day();
                 let mut max_hung = 0;
                 // The VIP node n holds must move while its script hangs
                 // (weight -60 puts it below the 120 of node 1).
@@ -715,15 +743,36 @@ impl Runner {
                         "VIP(s) of instances {held:?} did not move to node 1 while node {n}'s script hung"
                     ));
                 }
+                // When the priority drop was logged (1 s resolution).
+                let who = if upstream { "keepalived 2.2.7" } else { "ours" };
+                if let Some(sod) = tail
+                    .lines()
+                    .find(|l| l.contains("Changing effective priority from"))
+                    .and_then(log_seconds_of_day)
+                {
+                    let d = (sod + 86_400 - sod0) % 86_400;
+                    self.report.script_drop.entry(who).or_default().push(d);
+                }
                 let _ = std::fs::remove_file(&flag);
                 // timeout 2 s + the runner's TERM→KILL grace: none may survive.
                 let cleared = crate::wait::wait_for(Duration::from_secs(8), || {
                     self.hung_sleeps(n, "1000") == 0
                 });
+                let left = self.hung_sleeps(n, "1000");
+                if upstream {
+                    // keepalived 2.2.7 runs overlapping scripts and loses
+                    // track of some hung ones: noted, and cleaned up here.
+                    if !cleared || max_hung > 2 {
+                        self.report.notes.push(format!(
+                            "keepalived 2.2.7 node {n}: up to {max_hung} hung track scripts at once, {left} still running 8 s after the hang ended (killed by the harness)"
+                        ));
+                        self.kill_sleeps(n, "1000");
+                    }
+                    return Ok(Instant::now());
+                }
                 if !cleared {
                     return Err(format!(
-                        "{} hung track script(s) still running 8 s after the hang ended (timeout 2 s)",
-                        self.hung_sleeps(n, "1000")
+                        "{left} hung track script(s) still running 8 s after the hang ended (timeout 2 s)"
                     ));
                 }
                 if max_hung > 2 {
@@ -833,7 +882,7 @@ impl Runner {
     }
 
     /// `sleep ARG` processes in node `n`'s namespace (hung scripts).
-    fn hung_sleeps(&self, n: usize, arg: &str) -> usize {
+    fn sleeps(&self, n: usize, arg: &str) -> Vec<i32> {
         walk(&self.c.ns_inodes)
             .iter()
             .filter(|p| p.node == n && p.comm == "sleep" && p.state != 'Z')
@@ -842,7 +891,19 @@ impl Runner {
                     .map(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
                     .unwrap_or(false)
             })
-            .count()
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    fn hung_sleeps(&self, n: usize, arg: &str) -> usize {
+        self.sleeps(n, arg).len()
+    }
+
+    /// SIGKILL the `sleep ARG` processes in node `n`'s namespace.
+    fn kill_sleeps(&self, n: usize, arg: &str) {
+        for p in self.sleeps(n, arg) {
+            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+        }
     }
 
     fn expected_holders(&self) -> [usize; 2] {
@@ -1086,5 +1147,38 @@ impl Runner {
         }
         self.report.audits_passed += 1;
         Ok(conv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_time_of_day() {
+        assert_eq!(
+            log_seconds_of_day("Sun Nov 22 23:11:39 2026: VRRP_Script(chk) timed_out"),
+            Some(23 * 3600 + 11 * 60 + 39)
+        );
+        assert_eq!(log_seconds_of_day("garbage"), None);
+    }
+
+    #[test]
+    fn process_faults_avoid_the_upstream_node() {
+        let mut rng = Rng::new(5);
+        for _ in 0..200 {
+            for k in 0..=Fault::KINDS {
+                let f = Fault::draw_kind(&mut rng, k, 5, &[0, 1]);
+                let node = match f {
+                    Fault::KillParent(n)
+                    | Fault::StopChild(n)
+                    | Fault::KillChecker(n)
+                    | Fault::StopChecker(n)
+                    | Fault::HupStorm { node: n, .. } => Some(n),
+                    _ => None,
+                };
+                assert_ne!(node, Some(2), "{f}");
+            }
+        }
     }
 }
