@@ -82,6 +82,7 @@ enum Opt {
     IdentSuffix,
     LivenessFd,
     LivenessInterval,
+    LivenessTimeout,
 }
 
 #[rustfmt::skip]
@@ -140,6 +141,7 @@ const SPECS: &[Spec] = &[
     Spec { id: Opt::IdentSuffix, short: None, long: "ka-ident-suffix", arg: Arg::Required },
     Spec { id: Opt::LivenessFd, short: None, long: "ka-liveness-fd", arg: Arg::Required },
     Spec { id: Opt::LivenessInterval, short: None, long: "ka-liveness-interval", arg: Arg::Required },
+    Spec { id: Opt::LivenessTimeout, short: None, long: "ka-liveness-timeout", arg: Arg::Required },
 ];
 
 /// Syslog facility (`-S`).
@@ -247,6 +249,8 @@ pub struct Cli {
     pub liveness_fd: Option<i32>,
     /// Hidden `--ka-liveness-interval SECS`: the child's longest beat interval.
     pub liveness_interval: Option<Duration>,
+    /// Hidden `--ka-liveness-timeout SECS`: the child's kernel kill timer.
+    pub liveness_timeout: Option<Duration>,
     /// Operands (keepalived prints "Unexpected argument(s)" and goes on).
     pub operands: Vec<String>,
     /// Non-fatal messages for stderr (e.g. "Invalid log facility").
@@ -306,6 +310,7 @@ impl Default for Cli {
             ident_suffix: None,
             liveness_fd: None,
             liveness_interval: None,
+            liveness_timeout: None,
             operands: Vec::new(),
             notes: Vec::new(),
             user_args: Vec::new(),
@@ -359,6 +364,7 @@ fn is_hidden(id: Opt) -> bool {
             | Opt::IdentSuffix
             | Opt::LivenessFd
             | Opt::LivenessInterval
+            | Opt::LivenessTimeout
     )
 }
 
@@ -532,6 +538,7 @@ fn apply(cli: &mut Cli, spec: &Spec, value: Option<String>, shown: &str) -> Resu
             )
         }
         Opt::LivenessInterval => cli.liveness_interval = Some(secs(shown, &v)?),
+        Opt::LivenessTimeout => cli.liveness_timeout = Some(secs(shown, &v)?),
         Opt::StatusSocket => cli.status_socket = Some(v),
         Opt::MetricsListen => {
             cli.metrics_listen = Some(
@@ -732,11 +739,13 @@ mod tests {
             "--ka-liveness-fd",
             "7",
             "--ka-liveness-interval=0.5",
+            "--ka-liveness-timeout=5",
             "-D",
         ])
         .unwrap();
         assert_eq!(c.liveness_fd, Some(7));
         assert_eq!(c.liveness_interval, Some(Duration::from_millis(500)));
+        assert_eq!(c.liveness_timeout, Some(Duration::from_secs(5)));
         assert_eq!(c.role.as_deref(), Some("vrrp"));
         assert_eq!(c.ipc_server.as_deref(), Some("x"));
         assert_eq!(c.parent_pid, Some(12));

@@ -171,6 +171,7 @@ fn run_child(cli: &Cli, role: &str, prog: &str) -> i32 {
         liveness: cli.liveness_fd.map(|fd| ipc::LivenessOptions {
             fd,
             interval: cli.liveness_interval.unwrap_or(Duration::from_secs(2)),
+            timeout: cli.liveness_timeout,
         }),
     };
     match role {

@@ -202,6 +202,9 @@ pub struct LivenessOptions {
     pub fd: i32,
     /// Longest time between two beats.
     pub interval: Duration,
+    /// The parent's liveness timeout: a kernel timer kills this child
+    /// when its loop has not beaten for that long (None: no kill timer).
+    pub timeout: Option<Duration>,
 }
 
 /// The command-line switches children act on (they get the parent's
@@ -254,7 +257,14 @@ pub fn run_child<H: ChildHandler>(opts: &ChildOptions, handler: &mut H) -> i32 {
     let mut beacon = opts
         .liveness
         .and_then(|l| match Beacon::from_inherited(l.fd, l.interval) {
-            Ok(b) => Some(b),
+            Ok(mut b) => {
+                if let Some(t) = l.timeout {
+                    if let Err(e) = b.set_kill_timer(t) {
+                        log::warn!("liveness kill timer: {e} - the parent checks the beats");
+                    }
+                }
+                Some(b)
+            }
             Err(e) => {
                 log::warn!("liveness pipe {} unusable: {e}", l.fd);
                 None
@@ -295,6 +305,9 @@ pub fn run_child<H: ChildHandler>(opts: &ChildOptions, handler: &mut H) -> i32 {
         generation,
         beacon.as_mut(),
     );
+    if let Some(b) = beacon.as_mut() {
+        b.busy();
+    }
     handler.shutdown(&mut sched);
     if let Some(p) = own_pid_file {
         p.remove();
@@ -355,7 +368,13 @@ fn child_loop<H: ChildHandler>(
                         match ce {
                             ChildEvent::Reload { config, generation } => {
                                 log::info!("Reloading");
+                                if let Some(b) = beacon.as_deref_mut() {
+                                    b.busy();
+                                }
                                 let r = handler.configure(sched, &config, true);
+                                if let Some(b) = beacon.as_deref_mut() {
+                                    b.kick(sched);
+                                }
                                 match &r {
                                     Ok(()) => log::info!("Reload finished"),
                                     Err(e) => log::error!(

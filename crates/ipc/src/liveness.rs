@@ -8,12 +8,19 @@
 //! interval old, and on a timer every interval when nothing else woke it.
 //! A loop that is stuck or stopped (SIGSTOP) stops beating.
 //!
-//! The parent never polls the pipe: it reads it when its own deadline for
-//! that child (last beat + timeout) comes, so an idle parent wakes once per
-//! timeout instead of once per heartbeat, and the child never wakes for
-//! the parent's sake. The timestamps tell the parent when the child last
-//! ran, whatever the parent's own delays (a parent stopped for a while
-//! reads fresh beats when it resumes).
+//! Each beat also re-arms a kernel timer in the child (`sys::process::KillTimer`,
+//! a POSIX timer delivering SIGKILL) to the liveness timeout: a loop that
+//! stops beating is killed by the kernel, even while stopped, without the
+//! parent waking up. The parent finds out through SIGCHLD, reads the pipe
+//! and, when the last beat is as old as the timeout, logs it as a
+//! heartbeat failure.
+//!
+//! The parent never polls the pipe: it reads it when a child dies and at
+//! its own backstop deadline for that child (last beat + timeout +
+//! [`BACKSTOP`], for a child whose kernel timer could not be set up), so
+//! an idle parent does not wake up, and the child never wakes for the
+//! parent's sake. The timestamps tell the parent when the child last ran,
+//! whatever the parent's own delays.
 
 use sched::{Sched, TimerId};
 use std::io;
@@ -22,6 +29,15 @@ use std::time::{Duration, Instant};
 
 /// Size of one beat record.
 pub const BEAT_LEN: usize = 8;
+
+/// How long a child may stay away from its loop while it applies a
+/// configuration (start or reload) or stops: a 20,000-real-server config
+/// can take seconds in a slow guest.
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Extra time the parent gives a child with a kernel kill timer before it
+/// checks the beats itself.
+pub const BACKSTOP: Duration = Duration::from_secs(30);
 
 /// Nanoseconds of `CLOCK_MONOTONIC` (system-wide, so comparable between
 /// the parent and its children).
@@ -117,6 +133,8 @@ pub struct Beacon {
     interval: Duration,
     last: Option<Instant>,
     timer: Option<TimerId>,
+    /// The kernel timer killing us when beats stop, and its timeout.
+    kill: Option<(sys::process::KillTimer, Duration)>,
     /// Beats written (tests, dumps).
     pub beats: u64,
 }
@@ -135,8 +153,33 @@ impl Beacon {
             interval: interval.max(Duration::from_millis(10)),
             last: None,
             timer: None,
+            kill: None,
             beats: 0,
         }
+    }
+
+    /// Also keep a kernel timer that SIGKILLs this process `timeout` after
+    /// the last beat. Armed at once for [`LOAD_TIMEOUT`] (the first
+    /// configuration is being loaded).
+    pub fn set_kill_timer(&mut self, timeout: Duration) -> io::Result<()> {
+        let t = sys::process::KillTimer::new()?;
+        t.arm(timeout.max(LOAD_TIMEOUT))?;
+        self.kill = Some((t, timeout));
+        Ok(())
+    }
+
+    /// The loop is about to be busy for long (a configuration to apply,
+    /// the stop): the kill timer gets [`LOAD_TIMEOUT`].
+    pub fn busy(&mut self) {
+        if let Some((t, timeout)) = &self.kill {
+            let _ = t.arm((*timeout).max(LOAD_TIMEOUT));
+        }
+    }
+
+    /// Beat now whatever the last beat (after [`Beacon::busy`]).
+    pub fn kick(&mut self, sched: &mut Sched) {
+        self.last = None;
+        self.on_wake(sched);
     }
 
     /// Called each time the loop returns from its poll: beats when the
@@ -166,6 +209,9 @@ impl Beacon {
     }
 
     fn beat(&mut self) {
+        if let Some((t, timeout)) = &self.kill {
+            let _ = t.arm(*timeout);
+        }
         let rec = monotonic_ns().to_le_bytes();
         // EAGAIN (parent not reading, pipe full) or EPIPE (parent gone):
         // nothing to do; the IPC channel reports a lost parent.

@@ -256,6 +256,12 @@ fn check_security(path: &Path, script_security: bool, r: &mut ScriptCheck) {
             }
         };
         let ft = m.file_type();
+        // A root-owned symlinked directory on the configured path (`/bin`
+        // -> `usr/bin` on merged-/usr systems) is fine: only root can
+        // change it, and the resolved path is checked as well.
+        if !last && ft.is_symlink() && m.uid() == 0 {
+            continue;
+        }
         if (!last && !ft.is_dir()) || (last && !ft.is_file() && !ft.is_symlink()) {
             r.say(format!(
                 "Wrong file type found in script path '{}'.",
@@ -303,6 +309,18 @@ mod tests {
                     .to_string()
             ]
         );
+    }
+
+    #[test]
+    fn root_owned_symlinked_directory_is_accepted() {
+        // /bin is a symlink to usr/bin on merged-/usr systems.
+        let m = std::fs::symlink_metadata("/bin").unwrap();
+        if !m.file_type().is_symlink() || !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let c = check_script_secure("/bin/sh", 0, 0, true);
+        assert!(c.runnable(), "{:?}", c.messages);
+        assert!(!c.insecure && !c.inhibited, "{:?}", c.messages);
     }
 
     #[test]

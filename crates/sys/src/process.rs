@@ -149,6 +149,70 @@ pub fn take_inherited_pipe(fd: i32) -> io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
+/// A kernel timer that SIGKILLs this process when it expires: a POSIX
+/// timer on `CLOCK_MONOTONIC` delivering `SIGKILL` (it runs while the
+/// process is stopped, and nothing in the process can block it). A
+/// main loop re-arms it each time it comes back to its poll; if the loop
+/// stops (stuck, or SIGSTOP), the kernel kills the process when the last
+/// arming runs out. Not inherited across fork/exec.
+#[derive(Debug)]
+pub struct KillTimer {
+    id: libc::timer_t,
+}
+
+impl KillTimer {
+    /// Create the (disarmed) timer.
+    pub fn new() -> io::Result<KillTimer> {
+        // SAFETY: sigevent is a plain C struct (integers, a union of an int
+        // and a pointer, padding); all-zero is a valid value.
+        let mut sev: libc::sigevent = unsafe { std::mem::zeroed() };
+        sev.sigev_notify = libc::SIGEV_SIGNAL;
+        sev.sigev_signo = libc::SIGKILL;
+        let mut id: libc::timer_t = std::ptr::null_mut();
+        // SAFETY: both pointers are to valid, initialised locals; the kernel
+        // writes the new timer id into `id`.
+        if unsafe { libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut id) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(KillTimer { id })
+    }
+
+    /// Expire `after` from now (replaces any earlier arming); a zero
+    /// duration disarms.
+    pub fn arm(&self, after: std::time::Duration) -> io::Result<()> {
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                tv_nsec: after.subsec_nanos() as libc::c_long,
+            },
+        };
+        // SAFETY: `id` came from timer_create and is deleted only in Drop;
+        // `spec` is a valid itimerspec, the old value is not requested.
+        if unsafe { libc::timer_settime(self.id, 0, &spec, std::ptr::null_mut()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Stop the timer.
+    pub fn disarm(&self) -> io::Result<()> {
+        self.arm(std::time::Duration::ZERO)
+    }
+}
+
+impl Drop for KillTimer {
+    fn drop(&mut self) {
+        // SAFETY: `id` is a live timer of this process, deleted once.
+        unsafe {
+            libc::timer_delete(self.id);
+        }
+    }
+}
+
 /// glibc `mallopt(M_ARENA_MAX, n)`: cap the number of malloc arenas, so a
 /// helper thread shares the main arena instead of mapping its own (a
 /// second arena costs at least 132 KiB of touched memory). Returns false
@@ -330,6 +394,48 @@ mod tests {
         nix::unistd::write(&owned, b"x").unwrap();
         let mut buf = [0u8; 4];
         assert_eq!(nix::unistd::read(r.as_raw_fd(), &mut buf).unwrap(), 1);
+    }
+
+    #[test]
+    fn kill_timer_kills_a_stopped_process() {
+        use nix::sys::wait::{waitpid, WaitStatus};
+        // SAFETY: the child only creates/arms the timer, stops itself and
+        // _exits; it allocates nothing and takes no lock another thread holds.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            ForkResult::Child => {
+                let code = match KillTimer::new() {
+                    Ok(t) => {
+                        let _ = t.arm(std::time::Duration::from_millis(300));
+                        let _ = t.arm(std::time::Duration::from_millis(100)); // re-arm
+                                                                              // SAFETY: raise has no preconditions.
+                        unsafe { libc::raise(libc::SIGSTOP) };
+                        // SAFETY: pause has no preconditions.
+                        unsafe { libc::pause() };
+                        0
+                    }
+                    Err(_) => 3,
+                };
+                exit_now(code)
+            }
+            ForkResult::Parent { child } => {
+                let t = std::time::Instant::now();
+                loop {
+                    match waitpid(child, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)).unwrap() {
+                        WaitStatus::Stopped(..) => continue,
+                        WaitStatus::Signaled(_, sig, _) => {
+                            assert_eq!(sig, Signal::SIGKILL);
+                            break;
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                }
+                assert!(t.elapsed() >= std::time::Duration::from_millis(90));
+                assert!(t.elapsed() < std::time::Duration::from_secs(2));
+            }
+        }
+        let t = KillTimer::new().unwrap();
+        t.arm(std::time::Duration::from_secs(60)).unwrap();
+        t.disarm().unwrap();
     }
 
     #[test]

@@ -126,6 +126,9 @@ pub const ARG_PARENT: &str = "--ka-parent-pid";
 pub const ARG_LIVENESS_FD: &str = "--ka-liveness-fd";
 /// Hidden argument: the child's longest interval between beats (seconds).
 pub const ARG_LIVENESS_INTERVAL: &str = "--ka-liveness-interval";
+/// Hidden argument: the liveness timeout (seconds) the child's kernel kill
+/// timer enforces.
+pub const ARG_LIVENESS_TIMEOUT: &str = "--ka-liveness-timeout";
 
 /// How often children are asked for status snapshots while someone reads
 /// the status socket or the metrics endpoint.
@@ -149,7 +152,7 @@ enum Phase {
 }
 
 /// How long a child may stay silent while it applies a configuration.
-const LOAD_TIMEOUT: Duration = Duration::from_secs(60);
+const LOAD_TIMEOUT: Duration = ipc::liveness::LOAD_TIMEOUT;
 
 #[derive(Debug)]
 struct Child {
@@ -162,6 +165,9 @@ struct Child {
     last_seen: Instant,
     /// The read end of its liveness pipe (while it runs).
     watch: Option<ipc::liveness::Watch>,
+    /// It was asked to keep a kernel kill timer on its beats: the parent
+    /// only checks them as a backstop.
+    self_kill: bool,
     /// Why we killed it, reported when it is reaped.
     kill_reason: Option<String>,
     /// Generation whose Loaded/ReloadResult we wait for.
@@ -178,6 +184,7 @@ impl Child {
             backoff: RestartBackoff::new(),
             last_seen: Instant::now(),
             watch: None,
+            self_kill: false,
             kill_reason: None,
             awaiting: None,
             pid_file,
@@ -485,7 +492,9 @@ impl Watchdog {
             cmd.arg(ARG_LIVENESS_FD)
                 .arg(tx.as_raw_fd().to_string())
                 .arg(ARG_LIVENESS_INTERVAL)
-                .arg(format!("{}", self.opts.heartbeat_interval.as_secs_f64()));
+                .arg(format!("{}", self.opts.heartbeat_interval.as_secs_f64()))
+                .arg(ARG_LIVENESS_TIMEOUT)
+                .arg(format!("{}", self.opts.heartbeat_timeout.as_secs_f64()));
             sys::process::inherit_fd_on_exec(&mut cmd, tx.as_raw_fd());
         }
         sys::process::pdeathsig_on_exec(&mut cmd, nix::sys::signal::Signal::SIGTERM);
@@ -501,6 +510,7 @@ impl Watchdog {
                 c.phase = Phase::Connecting { pid, server };
                 c.started = Instant::now();
                 c.last_seen = Instant::now();
+                c.self_kill = watch.is_some();
                 c.watch = watch;
                 c.kill_reason = None;
                 c.awaiting = Some(self.generation);
@@ -563,7 +573,7 @@ impl Watchdog {
             .iter()
             .filter(|c| c.kill_reason.is_none())
             .filter_map(|c| match &c.phase {
-                Phase::Running { .. } => Some(c.last_seen + self.limit(c)),
+                Phase::Running { .. } => Some(c.last_seen + self.enforced(c)),
                 Phase::Connecting { .. } => {
                     Some(c.last_seen + timeout.max(Duration::from_secs(10)))
                 }
@@ -580,6 +590,17 @@ impl Watchdog {
             self.opts.heartbeat_timeout.max(LOAD_TIMEOUT)
         } else {
             self.opts.heartbeat_timeout
+        }
+    }
+
+    /// The silence after which the parent kills a child itself: its limit,
+    /// plus [`ipc::liveness::BACKSTOP`] when the child's own kernel timer
+    /// enforces the limit (the parent then does not wake up for it).
+    fn enforced(&self, c: &Child) -> Duration {
+        if c.self_kill {
+            self.limit(c) + ipc::liveness::BACKSTOP
+        } else {
+            self.limit(c)
         }
     }
 
@@ -916,7 +937,7 @@ impl Watchdog {
             }
         }
         for idx in 0..self.children.len() {
-            let limit = self.limit(&self.children[idx]);
+            let limit = self.enforced(&self.children[idx]);
             let c = &mut self.children[idx];
             let silent = now.saturating_duration_since(c.last_seen);
             match &c.phase {
@@ -964,6 +985,25 @@ impl Watchdog {
 
     /// keepalived's `report_child_status()` + `*_respawn_thread()`.
     fn child_died(&mut self, idx: usize, pid: i32, exit: ChildExit) -> Option<Stop> {
+        // Killed by its own liveness timer? Its last beat says so.
+        if exit == ChildExit::Signaled(libc::SIGKILL, false)
+            && self.children[idx].kill_reason.is_none()
+            && self.children[idx].self_kill
+        {
+            let limit = self.limit(&self.children[idx]);
+            let c = &mut self.children[idx];
+            if let Some(ns) = c.watch.as_ref().and_then(|w| w.drain().newest) {
+                c.last_seen = c.last_seen.max(ipc::liveness::instant_of(ns));
+            }
+            let silent = c.last_seen.elapsed();
+            if silent + Duration::from_millis(500) >= limit {
+                log::error!(
+                    "{} child process({pid}) has not answered heartbeats for {:.1} s - killed by its liveness timer",
+                    c.role.upstream_name(),
+                    silent.as_secs_f64()
+                );
+            }
+        }
         let c = &mut self.children[idx];
         let prev = std::mem::replace(&mut c.phase, Phase::Idle);
         if let Phase::Connecting { server, .. } = prev {
