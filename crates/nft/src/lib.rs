@@ -29,6 +29,13 @@
 //! }
 //! ```
 //!
+//! With `use_vmac`, keepalived adds to the table of the instance's family
+//! a `vmac_map` (VMAC ifindex → base ifindex) and rules in `out` that send
+//! IGMP / MLDv2 reports again from the base interface and drop them on the
+//! VMAC, and (IPv6) drop router solicitations from the VMAC
+//! ([`Nft::add_vmac`], listing byte-identical to keepalived 2.2.7's in
+//! `tests/keepalived-2.2.7-vmac-ruleset.txt`).
+//!
 //! A VIP is in a set while its instance is MASTER and not in accept mode;
 //! keepalived logs `(VI_1) setting firewall drop rule` / `(VI_1) removing
 //! firewall drop rule` around it (the daemon's job).
@@ -148,6 +155,30 @@ pub struct Nft {
     seq: u32,
     table: String,
     priority: i32,
+    /// Families whose strict-mode sets and chains exist ([`Nft::ensure_table`]).
+    strict: Vec<Family>,
+    /// Families whose VMAC map/set/rules exist.
+    vmac_rules: Vec<Family>,
+    /// VMACs in the maps.
+    vmacs: Vec<VmacLink>,
+    /// VIPs in the sets (put back when a table is rebuilt).
+    vips: Vec<Vip>,
+}
+
+/// A VMAC (macvlan) and its base interface, for keepalived's VMAC rules:
+/// IGMP (IPv4) / MLDv2 reports (IPv6) the kernel sends from the VMAC are
+/// sent again from the base interface and dropped on the VMAC, and router
+/// solicitations from an IPv6 VMAC are dropped, so no frame with the
+/// virtual MAC as source leaves a node that is not MASTER (a switch would
+/// move the virtual MAC to its port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VmacLink {
+    /// The table (family of the instance).
+    pub family: Family,
+    /// Interface index of the VMAC.
+    pub vmac: u32,
+    /// Interface index of its base interface.
+    pub base: u32,
 }
 
 impl Nft {
@@ -167,6 +198,10 @@ impl Nft {
             seq: 1,
             table: table.to_string(),
             priority,
+            strict: Vec::new(),
+            vmac_rules: Vec::new(),
+            vmacs: Vec::new(),
+            vips: Vec::new(),
         })
     }
 
@@ -206,17 +241,53 @@ impl Nft {
         b.msg(MsgType::NewTable, msg::NLM_F_CREATE, fam, |a| a.str(1, &t));
         b.msg(MsgType::DelTable, 0, fam, |a| a.str(1, &t));
         b.msg(MsgType::NewTable, msg::NLM_F_CREATE, fam, |a| a.str(1, &t));
+        // VMAC rules first, as keepalived (they exist from the VMAC's
+        // creation on, before any VIP is set).
+        let vmac = self.vmac_rules.contains(&family);
+        if vmac {
+            self.vmac_objects(&mut b, family, true);
+        }
         match family {
             Family::Ipv4 => {
                 self.set(&mut b, fam, "vips", msg::TYPE_IPADDR, 4, 0, 1);
-                self.base_chain(&mut b, fam, "out", msg::NF_INET_LOCAL_OUT);
-                self.base_chain(&mut b, fam, "in", msg::NF_INET_LOCAL_IN);
+                if !vmac {
+                    // (else made with the VMAC rules)
+                    self.base_chain(
+                        &mut b,
+                        fam,
+                        "out",
+                        msg::NF_INET_LOCAL_OUT,
+                        msg::NLM_F_CREATE | msg::NLM_F_EXCL,
+                    );
+                }
+                self.base_chain(
+                    &mut b,
+                    fam,
+                    "in",
+                    msg::NF_INET_LOCAL_IN,
+                    msg::NLM_F_CREATE | msg::NLM_F_EXCL,
+                );
                 rule(&mut b, fam, &t, "in", &vip_drop(16, 4));
                 rule(&mut b, fam, &t, "out", &vip_drop(12, 4));
             }
             Family::Ipv6 => {
-                self.base_chain(&mut b, fam, "out", msg::NF_INET_LOCAL_OUT);
-                self.base_chain(&mut b, fam, "in", msg::NF_INET_LOCAL_IN);
+                if !vmac {
+                    // (else made with the VMAC rules)
+                    self.base_chain(
+                        &mut b,
+                        fam,
+                        "out",
+                        msg::NF_INET_LOCAL_OUT,
+                        msg::NLM_F_CREATE | msg::NLM_F_EXCL,
+                    );
+                }
+                self.base_chain(
+                    &mut b,
+                    fam,
+                    "in",
+                    msg::NF_INET_LOCAL_IN,
+                    msg::NLM_F_CREATE | msg::NLM_F_EXCL,
+                );
                 self.chain(&mut b, fam, "in_link_local");
                 self.chain(&mut b, fam, "out_link_local");
                 self.set(&mut b, fam, "vips", msg::TYPE_IP6ADDR, 16, 0, 1);
@@ -283,10 +354,194 @@ impl Nft {
                 }
             }
         }
+        if vmac {
+            self.vmac_elements(&mut b, family);
+        }
+        // Our own VIPs of that family go back (a left-over table's do not).
+        for (fam_, set) in [
+            (Family::Ipv4, "vips"),
+            (Family::Ipv6, "vips"),
+            (Family::Ipv6, "vips_link_local"),
+        ] {
+            let keys: Vec<Vec<u8>> = self
+                .vips
+                .iter()
+                .filter(|v| fam_ == family && v.set() == (family, set))
+                .map(Vip::key)
+                .collect();
+            if !keys.is_empty() {
+                elems(&mut b, MsgType::NewSetElem, fam, &t, set, &keys);
+            }
+        }
         self.run(
             b,
             &format!("creating table {} {}", fam_name(family), self.table),
-        )
+        )?;
+        if !self.strict.contains(&family) {
+            self.strict.push(family);
+        }
+        Ok(())
+    }
+
+    /// The families whose table this handle created (strict mode or VMAC
+    /// rules): what to remove at exit.
+    pub fn families(&self) -> Vec<Family> {
+        let mut f = self.strict.clone();
+        for v in &self.vmac_rules {
+            if !f.contains(v) {
+                f.push(*v);
+            }
+        }
+        f
+    }
+
+    /// Add a VMAC to keepalived's VMAC rules (see [`VmacLink`]), creating
+    /// the table, its `out` chain, the `vmac_map` map (and for IPv6 the
+    /// `vmac_set` set) and the rules the first time, as keepalived 2.2.7
+    /// does when it creates a VMAC (`nft list table ip keepalived`):
+    ///
+    /// ```text
+    /// map vmac_map { type iface_index : iface_index }
+    /// chain out { type filter hook output priority filter - 1; policy accept;
+    ///     ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map drop }
+    /// # ip6: set vmac_set { type iface_index }, and in chain out
+    ///     icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map drop
+    ///     icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop
+    /// ```
+    ///
+    /// The rules go before any strict-mode rule of the chain.
+    pub fn add_vmac(&mut self, v: VmacLink) -> Result<(), NftError> {
+        let family = v.family;
+        if self.strict.contains(&family) && !self.vmac_rules.contains(&family) {
+            // Strict-mode table first: rebuild it with the VMAC objects in
+            // front (keepalived's order), our VIPs put back.
+            self.vmac_rules.push(family);
+            if !self.vmacs.contains(&v) {
+                self.vmacs.push(v);
+            }
+            return self.ensure_table(family);
+        }
+        let fam = family.proto();
+        let t = self.table.clone();
+        let mut b = Batch::new(self.seq);
+        let first = !self.vmac_rules.contains(&family);
+        if first {
+            b.msg(MsgType::NewTable, msg::NLM_F_CREATE, fam, |a| a.str(1, &t));
+            self.base_chain(
+                &mut b,
+                fam,
+                "out",
+                msg::NF_INET_LOCAL_OUT,
+                msg::NLM_F_CREATE,
+            );
+            self.vmac_objects(&mut b, family, false);
+        }
+        vmac_elems(&mut b, MsgType::NewSetElem, &t, v);
+        self.run(b, "adding a VMAC")?;
+        if first {
+            self.vmac_rules.push(family);
+        }
+        if !self.vmacs.contains(&v) {
+            self.vmacs.push(v);
+        }
+        Ok(())
+    }
+
+    /// Remove a VMAC from the VMAC map/set (absent is fine). The rules stay
+    /// (a lookup that finds nothing matches nothing).
+    pub fn del_vmac(&mut self, v: VmacLink) -> Result<(), NftError> {
+        self.vmacs.retain(|x| *x != v);
+        if !self.vmac_rules.contains(&v.family) {
+            return Ok(());
+        }
+        let t = self.table.clone();
+        let mut b = Batch::new(self.seq);
+        vmac_elems(&mut b, MsgType::NewSetElem, &t, v);
+        vmac_elems(&mut b, MsgType::DelSetElem, &t, v);
+        self.run(b, "removing a VMAC")
+    }
+
+    /// The VMAC map/set and rules of `family` into batch `b`. `append`: in
+    /// a table being built (rules in order); otherwise each rule is put
+    /// first in `out`, in reverse, so they precede strict-mode rules.
+    fn vmac_objects(&self, b: &mut Batch, family: Family, append: bool) {
+        let fam = family.proto();
+        let t = self.table.clone();
+        if append {
+            self.base_chain(
+                b,
+                fam,
+                "out",
+                msg::NF_INET_LOCAL_OUT,
+                msg::NLM_F_CREATE | msg::NLM_F_EXCL,
+            );
+        }
+        let map = |b: &mut Batch, id: u32| {
+            b.msg(MsgType::NewSet, msg::NLM_F_CREATE, fam, |a| {
+                a.str(1, &t); // NFTA_SET_TABLE
+                a.str(2, "vmac_map"); // NFTA_SET_NAME
+                a.u32(3, msg::NFT_SET_MAP); // NFTA_SET_FLAGS
+                a.u32(4, msg::TYPE_IFINDEX); // NFTA_SET_KEY_TYPE
+                a.u32(5, 4); // NFTA_SET_KEY_LEN
+                a.u32(6, msg::TYPE_IFINDEX); // NFTA_SET_DATA_TYPE
+                a.u32(7, 4); // NFTA_SET_DATA_LEN
+                a.u32(10, id); // NFTA_SET_ID
+                               // NFTA_SET_USERDATA: key and data in host byte order
+                               // (nft then lists interface names, as for keepalived's).
+                a.attr(13, &udata_host_order(true));
+            });
+        };
+        let flags = if append {
+            msg::NLM_F_CREATE | msg::NLM_F_APPEND
+        } else {
+            msg::NLM_F_CREATE
+        };
+        let put = |b: &mut Batch, exprs: &[Expr]| {
+            b.msg(MsgType::NewRule, flags, fam, |a| {
+                a.str(1, &t);
+                a.str(2, "out");
+                a.nest(4, |l| {
+                    for e in exprs {
+                        e.encode(l);
+                    }
+                });
+            });
+        };
+        match family {
+            Family::Ipv4 => {
+                map(b, 11);
+                put(b, &vmac_dup(Family::Ipv4));
+            }
+            Family::Ipv6 => {
+                map(b, 11);
+                b.msg(MsgType::NewSet, msg::NLM_F_CREATE, fam, |a| {
+                    a.str(1, &t);
+                    a.str(2, "vmac_set");
+                    a.u32(3, 0);
+                    a.u32(4, msg::TYPE_IFINDEX);
+                    a.u32(5, 4);
+                    a.u32(10, 12);
+                    a.attr(13, &udata_host_order(false));
+                });
+                let rules = [vmac_dup(Family::Ipv6), vmac_rs_drop()];
+                if append {
+                    for r in &rules {
+                        put(b, r);
+                    }
+                } else {
+                    for r in rules.iter().rev() {
+                        put(b, r);
+                    }
+                }
+            }
+        }
+    }
+
+    fn vmac_elements(&self, b: &mut Batch, family: Family) {
+        let t = self.table.clone();
+        for v in self.vmacs.iter().filter(|v| v.family == family) {
+            vmac_elems(b, MsgType::NewSetElem, &t, *v);
+        }
     }
 
     /// Add VIPs to their sets (already present ones are fine). The tables
@@ -303,6 +558,15 @@ impl Nft {
     fn vips(&mut self, vips: &[Vip], add: bool) -> Result<(), NftError> {
         if vips.is_empty() {
             return Ok(());
+        }
+        if add {
+            // A family first needed after the start (e.g. a reload made an
+            // instance strict): build its table now.
+            for f in [Family::Ipv4, Family::Ipv6] {
+                if !self.strict.contains(&f) && vips.iter().any(|v| v.set().0 == f) {
+                    self.ensure_table(f)?;
+                }
+            }
         }
         let mut b = Batch::new(self.seq);
         let t = self.table.clone();
@@ -327,7 +591,16 @@ impl Nft {
             }
         }
         let what = if add { "adding VIPs" } else { "removing VIPs" };
-        self.run(b, what)
+        self.run(b, what)?;
+        for v in vips {
+            let known = self.vips.contains(v);
+            if add && !known {
+                self.vips.push(*v);
+            } else if !add && known {
+                self.vips.retain(|x| x != v);
+            }
+        }
+        Ok(())
     }
 
     /// Remove the table of `family` (absent is fine), as keepalived does
@@ -338,6 +611,10 @@ impl Nft {
         let t = self.table.clone();
         b.msg(MsgType::NewTable, msg::NLM_F_CREATE, fam, |a| a.str(1, &t));
         b.msg(MsgType::DelTable, 0, fam, |a| a.str(1, &t));
+        self.strict.retain(|f| *f != family);
+        self.vmac_rules.retain(|f| *f != family);
+        self.vmacs.retain(|v| v.family != family);
+        self.vips.retain(|v| v.set().0 != family);
         self.run(
             b,
             &format!("removing table {} {}", fam_name(family), self.table),
@@ -371,24 +648,19 @@ impl Nft {
         );
     }
 
-    fn base_chain(&self, b: &mut Batch, fam: u8, name: &str, hook: u32) {
+    fn base_chain(&self, b: &mut Batch, fam: u8, name: &str, hook: u32, flags: u16) {
         let t = self.table.clone();
         let prio = self.priority as u32;
-        b.msg(
-            MsgType::NewChain,
-            msg::NLM_F_CREATE | msg::NLM_F_EXCL,
-            fam,
-            |a| {
-                a.str(1, &t); // NFTA_CHAIN_TABLE
-                a.str(3, name); // NFTA_CHAIN_NAME
-                a.nest(4, |h| {
-                    h.u32(1, hook); // NFTA_HOOK_HOOKNUM
-                    h.u32(2, prio); // NFTA_HOOK_PRIORITY
-                });
-                a.u32(5, msg::NF_ACCEPT); // NFTA_CHAIN_POLICY
-                a.str(7, "filter"); // NFTA_CHAIN_TYPE
-            },
-        );
+        b.msg(MsgType::NewChain, flags, fam, |a| {
+            a.str(1, &t); // NFTA_CHAIN_TABLE
+            a.str(3, name); // NFTA_CHAIN_NAME
+            a.nest(4, |h| {
+                h.u32(1, hook); // NFTA_HOOK_HOOKNUM
+                h.u32(2, prio); // NFTA_HOOK_PRIORITY
+            });
+            a.u32(5, msg::NF_ACCEPT); // NFTA_CHAIN_POLICY
+            a.str(7, "filter"); // NFTA_CHAIN_TYPE
+        });
     }
 
     fn chain(&self, b: &mut Batch, fam: u8, name: &str) {
@@ -590,4 +862,163 @@ fn link_local_goto(offset: u32, chain: &str) -> Vec<Expr> {
             chain: Some(chain.into()),
         },
     ]
+}
+
+/// The element of `vmac_map` (VMAC → base) and, for IPv6, of `vmac_set`.
+fn vmac_elems(b: &mut Batch, ty: MsgType, table: &str, v: VmacLink) {
+    let fam = v.family.proto();
+    let flags = if ty == MsgType::NewSetElem {
+        msg::NLM_F_CREATE
+    } else {
+        0
+    };
+    let key = v.vmac.to_ne_bytes();
+    let data = v.base.to_ne_bytes();
+    b.msg(ty, flags, fam, |a| {
+        a.str(1, table);
+        a.str(2, "vmac_map");
+        a.nest(3, |l| {
+            l.nest(1, |e| {
+                e.nest(1, |k| k.attr(1, &key)); // NFTA_SET_ELEM_KEY
+                e.nest(2, |d| d.attr(1, &data)); // NFTA_SET_ELEM_DATA
+            })
+        });
+    });
+    if v.family == Family::Ipv6 {
+        b.msg(ty, flags, fam, |a| {
+            a.str(1, table);
+            a.str(2, "vmac_set");
+            a.nest(3, |l| l.nest(1, |e| e.nest(1, |k| k.attr(1, &key))));
+        });
+    }
+}
+
+/// `meta oifkind "macvlan"` (the kind is compared as 16 octets).
+fn oifkind_macvlan() -> Vec<Expr> {
+    let mut kind = b"macvlan".to_vec();
+    kind.resize(16, 0);
+    vec![
+        Expr::Meta {
+            key: msg::META_OIFKIND,
+            dreg: msg::REG_2,
+        },
+        Expr::Cmp {
+            sreg: msg::REG_2,
+            data: kind,
+        },
+    ]
+}
+
+/// `ip protocol igmp` / `icmpv6 type mld2-listener-report`, then
+/// `meta oifkind "macvlan" dup to ip[6] daddr device oif map @vmac_map drop`.
+fn vmac_dup(family: Family) -> Vec<Expr> {
+    let mut e = match family {
+        Family::Ipv4 => vec![
+            Expr::Payload {
+                base: msg::BASE_NETWORK,
+                offset: 9,
+                len: 1,
+                dreg: msg::REG_1,
+            },
+            Expr::Cmp {
+                sreg: msg::REG_1,
+                data: vec![2],
+            },
+            Expr::Payload {
+                base: msg::BASE_NETWORK,
+                offset: 16,
+                len: 4,
+                dreg: msg::REG_1,
+            },
+        ],
+        Family::Ipv6 => {
+            let mut e = icmp6_type(143);
+            e.push(Expr::Payload {
+                base: msg::BASE_NETWORK,
+                offset: 24,
+                len: 16,
+                dreg: msg::REG_1,
+            });
+            e
+        }
+    };
+    e.extend(oifkind_macvlan());
+    e.extend([
+        Expr::Meta {
+            key: msg::META_OIF,
+            dreg: msg::REG_2,
+        },
+        Expr::LookupMap {
+            set: "vmac_map".into(),
+            sreg: msg::REG_2,
+            dreg: msg::REG_2,
+        },
+        Expr::Dup {
+            sreg_addr: msg::REG_1,
+            sreg_dev: msg::REG_2,
+        },
+        Expr::Verdict {
+            code: msg::NF_DROP,
+            chain: None,
+        },
+    ]);
+    e
+}
+
+/// `meta l4proto ipv6-icmp` + `icmpv6 type T` (as keepalived encodes it).
+fn icmp6_type(t: u8) -> Vec<Expr> {
+    vec![
+        Expr::Meta {
+            key: msg::META_L4PROTO,
+            dreg: msg::REG_1,
+        },
+        Expr::Cmp {
+            sreg: msg::REG_1,
+            data: vec![58],
+        },
+        Expr::Payload {
+            base: msg::BASE_TRANSPORT,
+            offset: 0,
+            len: 1,
+            dreg: msg::REG_1,
+        },
+        Expr::Cmp {
+            sreg: msg::REG_1,
+            data: vec![t],
+        },
+    ]
+}
+
+/// `icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop`.
+fn vmac_rs_drop() -> Vec<Expr> {
+    let mut e = icmp6_type(133);
+    e.extend(oifkind_macvlan());
+    e.extend([
+        Expr::Meta {
+            key: msg::META_OIF,
+            dreg: msg::REG_2,
+        },
+        Expr::Lookup {
+            set: "vmac_set".into(),
+            sreg: msg::REG_2,
+        },
+        Expr::Verdict {
+            code: msg::NF_DROP,
+            chain: None,
+        },
+    ]);
+    e
+}
+
+/// libnftnl's set user data: `NFTNL_UDATA_SET_KEYBYTEORDER` (and, for a
+/// map, `NFTNL_UDATA_SET_DATABYTEORDER`) = host endian (1), each a
+/// (type, length, u32) TLV.
+fn udata_host_order(map: bool) -> Vec<u8> {
+    let mut u = vec![0u8, 4];
+    u.extend_from_slice(&1u32.to_ne_bytes());
+    if map {
+        u.extend_from_slice(&[1, 4]);
+        u.extend_from_slice(&1u32.to_ne_bytes());
+    }
+    u
 }

@@ -47,6 +47,8 @@ pub(crate) const TYPE_ICMP6_TYPE: u32 = 29;
 
 /// Set flags.
 pub(crate) const NFT_SET_CONSTANT: u32 = 0x2;
+/// `NFT_SET_MAP`.
+pub(crate) const NFT_SET_MAP: u32 = 0x8;
 
 /// Verdicts.
 pub(crate) const NF_DROP: u32 = 0;
@@ -65,6 +67,10 @@ pub(crate) const BASE_TRANSPORT: u32 = 2;
 /// Meta keys.
 pub(crate) const META_IIF: u32 = 4;
 pub(crate) const META_OIF: u32 = 5;
+/// `NFT_META_L4PROTO`.
+pub(crate) const META_L4PROTO: u32 = 16;
+/// `NFT_META_OIFKIND`.
+pub(crate) const META_OIFKIND: u32 = 27;
 
 /// Netfilter hooks.
 pub(crate) const NF_INET_LOCAL_IN: u32 = 1;
@@ -198,6 +204,17 @@ pub(crate) enum Expr {
         set: String,
         sreg: u32,
     },
+    /// A map lookup: the value found goes to `dreg`.
+    LookupMap {
+        set: String,
+        sreg: u32,
+        dreg: u32,
+    },
+    /// `dup to <addr in sreg_addr> device <ifindex in sreg_dev>`.
+    Dup {
+        sreg_addr: u32,
+        sreg_dev: u32,
+    },
     Verdict {
         code: u32,
         chain: Option<String>,
@@ -252,6 +269,24 @@ impl Expr {
                 e.nest(2, |d| {
                     d.str(1, set);
                     d.u32(2, *sreg);
+                });
+            }
+            Expr::LookupMap { set, sreg, dreg } => {
+                e.str(1, "lookup");
+                e.nest(2, |d| {
+                    d.str(1, set); // NFTA_LOOKUP_SET
+                    d.u32(2, *sreg); // NFTA_LOOKUP_SREG
+                    d.u32(3, *dreg); // NFTA_LOOKUP_DREG
+                });
+            }
+            Expr::Dup {
+                sreg_addr,
+                sreg_dev,
+            } => {
+                e.str(1, "dup");
+                e.nest(2, |d| {
+                    d.u32(1, *sreg_addr); // NFTA_DUP_SREG_ADDR
+                    d.u32(2, *sreg_dev); // NFTA_DUP_SREG_DEV
                 });
             }
             Expr::Verdict { code, chain } => {
