@@ -213,24 +213,6 @@ impl Drop for KillTimer {
     }
 }
 
-/// glibc `mallopt(M_ARENA_MAX, n)`: cap the number of malloc arenas, so a
-/// helper thread shares the main arena instead of mapping its own (a
-/// second arena costs at least 132 KiB of touched memory). Returns false
-/// when the C library refused (or is not glibc).
-pub fn set_malloc_arena_max(n: i32) -> bool {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallopt only changes allocator tunables; it is called before
-        // the helper threads exist and takes no pointers.
-        unsafe { libc::mallopt(libc::M_ARENA_MAX, n) == 1 }
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        let _ = n;
-        false
-    }
-}
-
 /// Put the process in a new process group in the child started by `cmd`
 /// (so a group kill of scripts does not reach the daemon, and vice versa).
 pub fn new_process_group_on_exec(cmd: &mut Command) {
