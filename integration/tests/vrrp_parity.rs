@@ -108,6 +108,18 @@ fn vmac_failover(xmit_base: bool) {
     // IPv6 off on an IPv4 VMAC, as keepalived 2.2.7.
     assert_eq!(sysctl(n1, "net.ipv6.conf.vrrp/51.disable_ipv6"), "1");
     assert!(link.contains("addrgenmode none"), "{link}");
+    // keepalived's nftables VMAC rules: IGMP from the VMAC leaves from eth0.
+    let (_, rules) = in_ns(n1, &["nft", "list", "table", "ip", "keepalived"]);
+    assert!(
+        rules.contains("elements = { \"vrrp.51\" : \"eth0\" }")
+            && rules.contains(
+                "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop"
+            ),
+        "{rules}"
+    );
+    assert!(d1.logged(
+        "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
+    ));
     // The backup has its VMAC too, without the VIP.
     let (ok2, _) = in_ns(lan.ns(2), &["ip", "link", "show", "vrrp.51"]);
     assert!(ok2, "no vrrp.51 on node 2");
@@ -133,6 +145,12 @@ fn vmac_failover(xmit_base: bool) {
     });
     assert!(gone.is_some(), "VMAC left on the stopped node");
     assert!(d1.logged("(VI_1) Success removing VMAC interface vrrp.51"));
+    assert!(
+        !in_ns(n1, &["nft", "list", "tables"])
+            .1
+            .contains("keepalived"),
+        "nftables table left on the stopped node"
+    );
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_ignore"), "0");
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_filter"), "0");
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_announce"), "0");
@@ -515,6 +533,13 @@ fn vmac6() {
         "{a6}"
     );
     assert!(d1.logged("Assigned address fe80::ff:fe00:a01 for interface vrrp.52"));
+    let (_, rules) = in_ns(n1, &["nft", "list", "table", "ip6", "keepalived"]);
+    assert!(
+        rules.contains("elements = { \"vrrp.52\" : \"eth0\" }")
+            && rules.contains("icmpv6 type mld2-listener-report meta oifkind \"macvlan\" dup to ip6 daddr device oif map @vmac_map drop")
+            && rules.contains("icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop"),
+        "{rules}"
+    );
     // No IPv4 sysctl touched for an IPv6 instance (as 2.2.7).
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_ignore"), "0");
     assert_eq!(sysctl(n1, "net.ipv4.conf.eth0.arp_filter"), "0");

@@ -151,6 +151,11 @@ fn vmac(master: Impl, v6: bool, tag: &str) {
             "{tag}: node {n}: {link}"
         );
     }
+    // keepalived's nftables VMAC rules: the same ruleset on both nodes.
+    let r1 = in_ns(lan.ns(1), &["nft", "list", "ruleset"]).1;
+    let r2 = in_ns(lan.ns(2), &["nft", "list", "ruleset"]).1;
+    assert!(r1.contains("vmac_map"), "{tag}: node 1 ruleset:\n{r1}");
+    assert_eq!(r1, r2, "{tag}: {master:?} vs {backup:?} nftables rulesets");
     let e = client_entry(&lan, vip).unwrap_or_else(|| panic!("{tag}: VIP unreachable on node 1"));
     check_entry(tag, &e, master, 1, mac, v6);
     // Takeover: node 1's implementation -> node 2's.

@@ -25,6 +25,9 @@
 //!   the virtual MAC.
 //! * Adverts (IPv4 and IPv6) leave through the VMAC (source MAC = virtual
 //!   MAC) unless `vmac_xmit_base`; adverts are received on the VMAC.
+//! * keepalived's nftables VMAC rules (IGMP/MLD reports from the VMAC sent
+//!   from the base instead, IPv6 router solicitations from it dropped) are
+//!   added with the VMAC and its map entry removed with it.
 //! * Deleted when the instance stops (not with `--dont-release-vrrp`, which
 //!   keeps the VIPs, hence the VMAC too).
 
@@ -192,6 +195,7 @@ impl Runtime {
         if self.insts[i].key.family == Family::V6 {
             self.vmac_link_local(i, idx, base_idx, &vm.name);
         }
+        self.vmac_firewall(i, idx, base_idx, true);
         if let Ok(l) = self.rtnl.link_by_index(idx) {
             self.links.insert(idx, l);
         }
@@ -268,6 +272,63 @@ impl Runtime {
         }
     }
 
+    /// keepalived's nftables VMAC rules (`nft::Nft::add_vmac`): IGMP /
+    /// MLD reports the kernel sends from the VMAC leave from the base
+    /// interface instead, router solicitations from an IPv6 VMAC are
+    /// dropped, so a BACKUP never sends a frame from the virtual MAC. The
+    /// table is opened here when no strict/no_accept instance opened it
+    /// (keepalived logs the same line for use_vmac), and removed at exit
+    /// with the others. Not done with `vrrp_iptables` (not implemented).
+    fn vmac_firewall(&mut self, i: usize, vmac: u32, base: u32, add: bool) {
+        if self.cfg.global.vrrp_iptables.is_some() {
+            return;
+        }
+        let name = self.insts[i].vcfg.name.clone();
+        let family = match self.insts[i].key.family {
+            Family::V4 => nft::Family::Ipv4,
+            Family::V6 => nft::Family::Ipv6,
+        };
+        if self.nft.is_none() {
+            if !add {
+                return;
+            }
+            if self.cfg.global.nftables.is_none() {
+                log::info!(
+                    "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
+                );
+            }
+            let table = self
+                .cfg
+                .global
+                .nftables
+                .clone()
+                .flatten()
+                .unwrap_or_else(|| nft::DEFAULT_TABLE.to_string());
+            match nft::Nft::open(&table, nft::DEFAULT_PRIORITY) {
+                Ok(n) => self.nft = Some(n),
+                Err(e) => {
+                    log::error!("Unable to open nftables: {e}");
+                    return;
+                }
+            }
+        }
+        let Some(n) = self.nft.as_mut() else { return };
+        let link = nft::VmacLink { family, vmac, base };
+        let r = if add {
+            n.add_vmac(link)
+        } else {
+            n.del_vmac(link)
+        };
+        match r {
+            Ok(()) => {
+                if add && !self.nft_families.contains(&family) {
+                    self.nft_families.push(family);
+                }
+            }
+            Err(e) => log::info!("({name}) Unable to set the VMAC firewall rules: {e}"),
+        }
+    }
+
     /// The interface instance `i` receives adverts on: its VMAC when it has
     /// one (a peer's advert carries the same virtual MAC as our VMAC, so the
     /// macvlan driver hands it to the VMAC only, never to the base), else
@@ -302,6 +363,9 @@ impl Runtime {
         let name = self.insts[i].vcfg.name.clone();
         let base = self.insts[i].key.interface.clone();
         if let Some(idx) = self.ifindex_of(&vm.name) {
+            if let Some(b) = self.insts[i].ifindex {
+                self.vmac_firewall(i, idx, b, false);
+            }
             match self.rtnl.del_link(idx) {
                 Ok(DelOutcome::Deleted) => {
                     log::info!("({name}) Success removing VMAC interface {}", vm.name);
