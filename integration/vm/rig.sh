@@ -6,7 +6,9 @@
 #                                  build the cached base initramfs (idempotent, under a lock)
 #   rig.sh boot EXTRA.cpio [TMO]   boot base + EXTRA (a newc cpio holding /guest/run.sh and
 #                                  any files); serial console on stdout; the guest prints
-#                                  "@@BEGIN", the script's output, "@@EXIT <rc>" and powers off
+#                                  "@@BEGIN", the script's output, "@@EXIT <rc>" and powers off;
+#                                  the script may run 600 s, or as many seconds as a file
+#                                  /guest/limit in EXTRA says (TMO must then be larger)
 #   rig.sh run SCRIPT [FILE...]    for humans: put FILEs in /usr/local/bin, run SCRIPT, show it
 #   rig.sh clean
 #
@@ -21,7 +23,7 @@ CACHE=${KA_VM_CACHE:-$HERE/cache}
 ROOT=$CACHE/root
 KDIR=$CACHE/kpkg
 MEM=${MEM:-512}
-BASE_VERSION=4   # bump when the base layout or /init changes
+BASE_VERSION=5   # bump when the base layout or /init changes (5: /guest/limit)
 
 log() { printf '[rig %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -108,7 +110,9 @@ for m in $(cat /etc/modules-load.list); do insmod /lib/modules/$KV/$m 2>/tmp/e |
 echo "@@T ready $(cut -d' ' -f1 /proc/uptime)"
 if [ -f /guest/run.sh ]; then
   echo "@@BEGIN"
-  cd /guest; timeout 600 sh -c '. /guest/lib.sh; . /guest/run.sh' 2>&1; rc=$?
+  # The script's time limit: 600 s, or the seconds in /guest/limit (long runs).
+  lim=600; [ -f /guest/limit ] && lim=$(cat /guest/limit)
+  cd /guest; timeout "$lim" sh -c '. /guest/lib.sh; . /guest/run.sh' 2>&1; rc=$?
   echo "@@EXIT $rc"
 else
   echo "@@EXIT 127"
