@@ -403,6 +403,8 @@ enum Kind {
     Partial,
     /// SIGHUP 10 a second with the unchanged configuration.
     HupStorm,
+    /// The same storm while a backend goes down (or comes back) in its middle.
+    StormFault,
     /// SIGHUP after a real server's weight changed.
     ReloadWeight,
     /// SIGHUP after a real server was added.
@@ -420,7 +422,7 @@ enum Kind {
     StopChild,
 }
 
-const KINDS: [Kind; 16] = [
+const KINDS: [Kind; 17] = [
     Kind::Down1,
     Kind::Up1,
     Kind::DownMany,
@@ -430,6 +432,7 @@ const KINDS: [Kind; 16] = [
     Kind::Flap,
     Kind::Partial,
     Kind::HupStorm,
+    Kind::StormFault,
     Kind::ReloadWeight,
     Kind::ReloadAddRs,
     Kind::ReloadDelRs,
@@ -451,6 +454,7 @@ impl Kind {
             Kind::Flap => "flap",
             Kind::Partial => "partial",
             Kind::HupStorm => "hup-storm",
+            Kind::StormFault => "storm-fault",
             Kind::ReloadWeight => "reload-weight",
             Kind::ReloadAddRs => "reload-add-rs",
             Kind::ReloadDelRs => "reload-del-rs",
@@ -504,6 +508,8 @@ enum Sampling {
     Reload,
     /// Checker restart: services and weighted real servers stay.
     Restart,
+    /// Storm with a health change: the rules the change does not touch stay.
+    StormFault,
 }
 
 #[derive(Clone, Debug)]
@@ -722,6 +728,25 @@ fn fault(
                 format!("hup_storm {n}"),
             )
         }
+        Kind::StormFault => {
+            let n = storm_tenths;
+            let down = m.backends_where(|b| !b.is_up());
+            let up = m.backends_where(Backend::is_up);
+            let (b, what) = if !down.is_empty() && (up.is_empty() || rng.below(2) == 0) {
+                let b = rng.pick(&down);
+                m.be[b - 1] = Backend::UP;
+                (b, "up")
+            } else {
+                let b = rng.pick(&up);
+                m.be[b - 1] = Backend::DOWN;
+                (b, "down")
+            };
+            sampling = Sampling::StormFault;
+            (
+                format!("{n} SIGHUPs, 10 a second, unchanged configuration; backend {b} {what} after {} s", n / 20),
+                format!("hup_storm {n} & HS=$!; sleep {}; be_{what} {b}; wait $HS", n / 20),
+            )
+        }
         Kind::ReloadWeight => {
             let vi = rng.below(m.vss.len());
             let ri = rng.below(m.vss[vi].rss.len());
@@ -873,7 +898,7 @@ fn fault(
     let must = match sampling {
         Sampling::None => Vec::new(),
         Sampling::Strict => expected.clone(),
-        Sampling::Reload => before
+        Sampling::Reload | Sampling::StormFault => before
             .iter()
             .filter(|l| expected.contains(l))
             .cloned()
@@ -1058,6 +1083,20 @@ impl Plan {
         files
     }
 
+    /// A generous guess of the guest time (s): for the guest script limit.
+    fn estimate_s(&self, storm_s: u64) -> u64 {
+        30 + self
+            .steps
+            .iter()
+            .skip(1)
+            .map(|st| match st.kind {
+                Kind::KillChild | Kind::StopChild => 30,
+                Kind::HupStorm | Kind::StormFault => storm_s + 12,
+                _ => 12,
+            })
+            .sum::<u64>()
+    }
+
     fn kinds(&self) -> BTreeMap<Kind, usize> {
         let mut k = BTreeMap::new();
         for st in self.steps.iter().skip(1) {
@@ -1137,6 +1176,9 @@ struct RunOpts {
     /// Restarts sampled against the whole table (sorry servers included, no
     /// deviation allowed) instead of the real servers with a weight.
     strict_restart: bool,
+    /// The guest script's time limit (`/guest/limit`).
+    guest_s: u64,
+    /// qemu's wall-clock limit.
     limit: Duration,
 }
 
@@ -1145,6 +1187,7 @@ fn mode_name(s: Sampling) -> &'static str {
         Sampling::Strict => "SIGHUP storm (unchanged config)",
         Sampling::Reload => "reload (changed config)",
         Sampling::Restart => "checker restart",
+        Sampling::StormFault => "SIGHUP storm with a backend change",
         Sampling::None => "-",
     }
 }
@@ -1154,6 +1197,7 @@ fn mode_name(s: Sampling) -> &'static str {
 fn run_plan(plan: &Plan, bin: &Path, o: &RunOpts) -> String {
     let mut files = vec![GuestFile::bin(bin)];
     files.extend(plan.guest_files(o.ka_bin, o.strict_restart));
+    files.push(GuestFile::data("/guest/limit", o.guest_s.to_string()));
     let script = String::from_utf8_lossy(&read(&chaos_dir().join("run.sh"))).into_owned();
     let r = rig::run_in_guest_timeout(&files, &script, o.limit).expect("guest run");
     let rep = parse_report(&r.stdout);
@@ -1361,10 +1405,13 @@ fn checker_chaos_in_guest() {
             st.desc
         );
     }
+    // Long runs: raise the guest script's limit (600 s by default, rig.sh).
+    let guest_s = (plan.estimate_s(storm_s) * 3 / 2).max(600);
     let o = RunOpts {
         ka_bin,
         strict_restart,
-        limit: Duration::from_secs(900),
+        guest_s,
+        limit: Duration::from_secs(guest_s + 300),
     };
     let fig = run_plan(&plan, &bin, &o);
     println!("check chaos passed\n{fig}");

@@ -88,6 +88,8 @@ kill_child() {
 }
 # stop_child TENTHS: SIGSTOP; 0 = leave it stopped until the parent replaces it.
 stop_child() {
+  # keepalived 2.2.7 (reference runs) has no heartbeat watchdog: a 3 s stop instead.
+  [ "$1" = 0 ] && [ "$KA_BIN" = /usr/sbin/keepalived ] && set -- 30
   c0=$(child_pid); t=$(up)
   kill -STOP "$c0"
   if [ "$1" = 0 ]; then
