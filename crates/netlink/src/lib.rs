@@ -55,7 +55,7 @@ pub use announce::{
 };
 pub use error::{Error, Result};
 pub use events::{fuzzing, Event, EventSocket};
-pub use rtnl::Rtnl;
+pub use rtnl::{AddrChange, Applied, Rtnl};
 pub use sysctl::{get_if_sysctl, set_if_sysctl};
 pub use types::{
     AddOutcome, AddrFlags, BadScope, DelOutcome, Family, IfAddr, Link, MacvlanMode, Route, Rule,

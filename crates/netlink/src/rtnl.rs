@@ -12,6 +12,33 @@ use crate::types::{AddOutcome, DelOutcome, Family, IfAddr, Link, MacvlanMode, Ro
 
 /// Receive buffer size for replies (large enough for any dump datagram).
 const RECV_BUF: usize = 64 * 1024;
+/// Receive buffer for requests answered by an ACK or an error only (an
+/// error echoes the request, a few hundred bytes at most).
+const ACK_BUF: usize = 8 * 1024;
+/// Requests per datagram in [`Rtnl::address_batch`]: bounds what can
+/// queue up on the socket (one error message per failed request).
+const BATCH_CHUNK: usize = 64;
+/// `NLM_F_ACK`.
+const NLM_F_ACK: u16 = 0x4;
+
+/// One address change of [`Rtnl::address_batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrChange {
+    /// `RTM_NEWADDR` (as [`Rtnl::add_address`]).
+    Add,
+    /// `RTM_DELADDR` (as [`Rtnl::del_address`]).
+    Delete,
+}
+
+/// What one change of a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The address was added or deleted.
+    Changed,
+    /// Nothing to do: already present (add, `EEXIST`) or not present
+    /// (delete, `EADDRNOTAVAIL`).
+    Unchanged,
+}
 /// How often an interrupted dump (`NLM_F_DUMP_INTR`) is retried.
 const DUMP_RETRIES: usize = 5;
 
@@ -66,8 +93,19 @@ impl Rtnl {
         seq: u32,
         req: &[u8],
     ) -> Result<std::result::Result<(Replies, bool), i32>> {
+        self.transact_buf(op, seq, req, RECV_BUF)
+    }
+
+    /// [`Rtnl::transact`] with a receive buffer of `buf_len` bytes.
+    fn transact_buf(
+        &self,
+        op: &'static str,
+        seq: u32,
+        req: &[u8],
+        buf_len: usize,
+    ) -> Result<std::result::Result<(Replies, bool), i32>> {
         crate::nlsock::send_req(self.sock.as_fd(), req)?;
-        let mut buf = vec![0u8; RECV_BUF];
+        let mut buf = vec![0u8; buf_len];
         let mut out = Vec::new();
         let mut intr = false;
         loop {
@@ -122,7 +160,7 @@ impl Rtnl {
     fn ack_errno(&self, op: &'static str, build: impl Fn(u32) -> Result<Vec<u8>>) -> Result<i32> {
         let seq = self.next_seq();
         let req = build(seq)?;
-        Ok(match self.transact(op, seq, &req)? {
+        Ok(match self.transact_buf(op, seq, &req, ACK_BUF)? {
             Ok(_) => 0,
             Err(e) => e,
         })
@@ -269,6 +307,71 @@ impl Rtnl {
         }
     }
 
+    /// Several address additions/deletions with few system calls: the
+    /// requests go to the kernel in datagrams of up to 64 messages, only the
+    /// last message of a datagram asks for an ACK (the kernel reports every
+    /// failed request with its own error message anyway and handles a
+    /// datagram's messages in order, so the last ACK means all are done).
+    /// The kernel has applied every change of a datagram when its `send`
+    /// returns; the replies are read after it.
+    ///
+    /// Returns one result per change, in order, mapped as
+    /// [`Rtnl::add_address`] / [`Rtnl::del_address`] do (`EEXIST` on add and
+    /// `EADDRNOTAVAIL` on delete are [`Applied::Unchanged`]). The outer error
+    /// is a transport failure (send/receive): the state of that datagram's
+    /// changes is then unknown.
+    pub fn address_batch(&self, changes: &[(AddrChange, &IfAddr)]) -> Result<Vec<Result<Applied>>> {
+        let mut out: Vec<Option<Result<Applied>>> = changes.iter().map(|_| None).collect();
+        let mut rbuf = vec![0u8; ACK_BUF];
+        for (c, chunk) in changes.chunks(BATCH_CHUNK).enumerate() {
+            let mut req = Vec::new();
+            // (index in `changes`, seq, offset of the message in `req`)
+            let mut sent: Vec<(usize, u32, usize)> = Vec::with_capacity(chunk.len());
+            for (k, (op, a)) in chunk.iter().enumerate() {
+                let idx = c * BATCH_CHUNK + k;
+                let seq = self.next_seq();
+                match msg::addr_request(seq, a, *op == AddrChange::Add) {
+                    Ok(m) => {
+                        sent.push((idx, seq, req.len()));
+                        req.extend_from_slice(&m);
+                    }
+                    Err(e) => out[idx] = Some(Err(e)),
+                }
+            }
+            let Some(&(_, last_seq, _)) = sent.last() else {
+                continue;
+            };
+            for &(_, seq, off) in &sent {
+                if seq != last_seq {
+                    let f = u16::from_ne_bytes([req[off + 6], req[off + 7]]) & !NLM_F_ACK;
+                    req[off + 6..off + 8].copy_from_slice(&f.to_ne_bytes());
+                }
+            }
+            crate::nlsock::send_req(self.sock.as_fd(), &req)?;
+            'replies: loop {
+                let n = crate::nlsock::recv_dgram(self.sock.as_fd(), &mut rbuf)?;
+                let (msgs, _) = msg::split(&rbuf[..n.min(rbuf.len())]);
+                for m in msgs {
+                    if m.ty != msg::NLMSG_ERROR {
+                        continue;
+                    }
+                    let Some(&(idx, _, _)) = sent.iter().find(|(_, s, _)| *s == m.seq) else {
+                        continue; // stale reply of an earlier, timed-out request
+                    };
+                    let code = msg::error_code(m.payload).unwrap_or(libc::EIO);
+                    out[idx] = Some(applied(changes[idx].0, code));
+                    if m.seq == last_seq {
+                        break 'replies;
+                    }
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or(Ok(Applied::Changed)))
+            .collect())
+    }
+
     /// Unicast routes of `family` in every table (filter on `table`,
     /// `protocol` == 18 etc. to find keepalived's leftovers). Cached and
     /// local-table routes are included as the kernel reports them.
@@ -339,6 +442,24 @@ impl Rtnl {
                 errno,
             }),
         }
+    }
+}
+
+/// Maps the errno of one [`Rtnl::address_batch`] change.
+fn applied(op: AddrChange, code: i32) -> Result<Applied> {
+    match (op, code) {
+        (_, 0) => Ok(Applied::Changed),
+        (AddrChange::Add, libc::EEXIST) | (AddrChange::Delete, libc::EADDRNOTAVAIL) => {
+            Ok(Applied::Unchanged)
+        }
+        (AddrChange::Add, errno) => Err(Error::Kernel {
+            op: "add address",
+            errno,
+        }),
+        (AddrChange::Delete, errno) => Err(Error::Kernel {
+            op: "delete address",
+            errno,
+        }),
     }
 }
 

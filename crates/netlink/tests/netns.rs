@@ -15,9 +15,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use keepalived_netlink::{
-    garp_frame, get_if_sysctl, na_frame, set_if_sysctl, AddOutcome, AddrFlags, Announcer,
-    DelOutcome, Error, Event, EventSocket, Family, IfAddr, MacvlanMode, Route, Rtnl, Rule, Scope,
-    VrrpSocket, VrrpSocketConfig, ETH_P_ARP, ETH_P_IPV6,
+    garp_frame, get_if_sysctl, na_frame, set_if_sysctl, AddOutcome, AddrChange, AddrFlags,
+    Announcer, Applied, DelOutcome, Error, Event, EventSocket, Family, IfAddr, MacvlanMode, Route,
+    Rtnl, Rule, Scope, VrrpSocket, VrrpSocketConfig, ETH_P_ARP, ETH_P_IPV6,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
@@ -265,6 +265,67 @@ fn links_and_addresses() {
         );
     }
     assert!(out.contains("inet 192.0.2.1/24"));
+}
+
+#[test]
+fn address_batch_of_200() {
+    let Some(p) = setup() else { return };
+    let ns = p.a.clone();
+    let (first, second, del, bad) = in_ns(&p.a, || {
+        let rt = Rtnl::new().unwrap();
+        let index = rt.ifindex("va").unwrap();
+        // 200 addresses (more than three datagrams of 64), one of them
+        // already present, plus an invalid one (label on IPv6: refused
+        // before sending) and one on a missing interface (kernel error).
+        let mut addrs: Vec<IfAddr> = (1..=200u32)
+            .map(|k| {
+                let ip = Ipv4Addr::new(198, 51, 100 + (k / 200) as u8, (k % 200) as u8 + 1);
+                IfAddr::new(index, IpAddr::V4(ip), 32)
+            })
+            .collect();
+        assert_eq!(rt.add_address(&addrs[100]).unwrap(), AddOutcome::Added);
+        let mut v6 = IfAddr::new(index, "2001:db8::77".parse().unwrap(), 64);
+        v6.label = Some("va:1".into());
+        addrs.push(v6);
+        addrs.push(IfAddr::new(9999, "203.0.113.9".parse().unwrap(), 32));
+        let adds: Vec<(AddrChange, &IfAddr)> = addrs.iter().map(|a| (AddrChange::Add, a)).collect();
+        let first = rt.address_batch(&adds).unwrap();
+        // Every change is applied when the batch returns.
+        let present = rt.addresses(Some(Family::V4), Some(index)).unwrap();
+        assert_eq!(present.len(), 201, "200 + 192.0.2.1/24: {present:?}");
+        let second = rt.address_batch(&adds[..200]).unwrap();
+        let dels: Vec<(AddrChange, &IfAddr)> = addrs[..200]
+            .iter()
+            .map(|a| (AddrChange::Delete, a))
+            .collect();
+        let del = rt.address_batch(&dels).unwrap();
+        let after = rt.address_batch(&dels[..3]).unwrap();
+        (first, second, del, after)
+    });
+    assert_eq!(first.len(), 202);
+    for (k, r) in first.iter().enumerate().take(200) {
+        let want = if k == 100 {
+            Applied::Unchanged
+        } else {
+            Applied::Changed
+        };
+        assert_eq!(r.as_ref().ok(), Some(&want), "add #{k}: {r:?}");
+    }
+    assert!(
+        matches!(first[200], Err(Error::Invalid(_))),
+        "{:?}",
+        first[200]
+    );
+    assert_eq!(
+        first[201].as_ref().err().and_then(Error::errno),
+        Some(libc::ENODEV)
+    );
+    assert!(second.iter().all(|r| matches!(r, Ok(Applied::Unchanged))));
+    assert!(del.iter().all(|r| matches!(r, Ok(Applied::Changed))));
+    assert!(bad.iter().all(|r| matches!(r, Ok(Applied::Unchanged))));
+    let shown = run(&["ip", "-n", &ns, "-4", "addr", "show", "dev", "va"]);
+    assert!(!shown.contains("198.51.100."), "{shown}");
+    assert!(shown.contains("inet 192.0.2.1/24"), "{shown}");
 }
 
 #[test]

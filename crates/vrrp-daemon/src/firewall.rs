@@ -26,13 +26,11 @@ impl Runtime {
     }
 
     /// Start: opens the tables when some instance needs them.
-    pub(crate) fn setup_firewall(&mut self) {
+    pub(crate) fn setup_firewall(&mut self, instances: &[config::VrrpInstance]) {
         if self.cfg.global.vrrp_iptables.is_some() {
             return;
         }
-        let needs: Vec<&config::VrrpInstance> = self
-            .cfg
-            .vrrp_instances
+        let needs: Vec<&config::VrrpInstance> = instances
             .iter()
             .filter(|v| v.needs_vip_firewall())
             .collect();

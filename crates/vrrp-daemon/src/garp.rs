@@ -1,5 +1,10 @@
 //! Gratuitous ARP / unsolicited NA bursts, paced per interface by
 //! `vrrp_garp_interval` / `vrrp_gna_interval` (zero: sent at once).
+//!
+//! Frames go out in round order (every VIP's first GARP before any VIP's
+//! second) and at most [`BUDGET`] per loop turn: when 200 instances become
+//! MASTER together, the 1,000 frames of their bursts do not hold up the
+//! master-down timers of the instances that are due next.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -9,9 +14,14 @@ use sched::{Sched, TimerId};
 
 use crate::runtime::{Runtime, TimerOwner};
 
+/// Frames sent per loop turn; the rest follow on a zero-delay timer.
+const BUDGET: usize = 64;
+
 /// One frame to send.
 #[derive(Debug, Clone)]
 struct Item {
+    /// Which repeat of the burst (0 = first).
+    round: u32,
     ifindex: u32,
     ifname: String,
     mac: [u8; 6],
@@ -59,6 +69,7 @@ impl Runtime {
                 );
             }
             round.push(Item {
+                round: 0,
                 ifindex: idx,
                 ifname: v.dev.clone(),
                 mac,
@@ -70,10 +81,16 @@ impl Runtime {
                 },
             });
         }
-        for _ in 0..repeat {
-            self.garp.items.extend(round.iter().cloned());
+        for r in 0..repeat {
+            self.garp
+                .items
+                .extend(round.iter().cloned().map(|it| Item { round: r, ..it }));
         }
-        self.flush_gratuitous(sched);
+        // VIPs still queued for the end of the round: the GARPs follow them
+        // (`flush_round`).
+        if self.pending_addrs.is_empty() {
+            self.flush_gratuitous(sched);
+        }
     }
 
     /// Sends what the pacing allows now; re-arms the pacing timer.
@@ -81,7 +98,16 @@ impl Runtime {
         let now = Instant::now();
         let mut wait: Option<Instant> = None;
         let mut kept = VecDeque::new();
+        let mut sent = 0;
+        // Stable: within a round, the order the frames were queued in.
+        self.garp.items.make_contiguous().sort_by_key(|it| it.round);
         while let Some(it) = self.garp.items.pop_front() {
+            if sent == BUDGET {
+                // The rest after the loop's other due work.
+                kept.push_back(it);
+                wait = Some(now);
+                continue;
+            }
             let key = (it.ifindex, it.addr.is_ipv6());
             let ok_at = self.garp.next_ok.get(&key).copied();
             if let Some(t) = ok_at {
@@ -96,6 +122,7 @@ impl Runtime {
                 }
             }
             self.send_one(&it);
+            sent += 1;
             if it.gap.is_zero() {
                 self.garp.next_ok.remove(&key);
             } else {

@@ -40,7 +40,6 @@ use runtime::{Runtime, NETLINK_TOKEN};
 #[derive(Debug, Default)]
 pub struct VrrpRuntime {
     flags: ChildFlags,
-    config: Option<Config>,
     rt: Option<Runtime>,
     reloads: u64,
 }
@@ -52,11 +51,6 @@ impl VrrpRuntime {
             flags,
             ..Default::default()
         }
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> Option<&Config> {
-        self.config.as_ref()
     }
 
     /// Number of reloads applied.
@@ -74,23 +68,28 @@ impl ChildHandler for VrrpRuntime {
     ) -> Result<(), String> {
         match &mut self.rt {
             Some(rt) if reload => {
+                rt.flush_round(sched);
                 rt.reload(sched, config);
                 self.reloads += 1;
             }
             _ => {
                 let mut rt = Runtime::new(sched, self.flags, config).map_err(|e| e.to_string())?;
-                rt.start(sched);
+                rt.start(sched, config);
                 self.rt = Some(rt);
             }
         }
-        self.config = Some(config.clone());
         Ok(())
     }
 
     fn event(&mut self, sched: &mut Sched, event: &Event) {
         let Some(rt) = &mut self.rt else { return };
         match event {
-            Event::Io(io) if io.token == NETLINK_TOKEN => rt.netlink_events(sched),
+            Event::Io(io) if io.token == NETLINK_TOKEN => {
+                // The reflector dumps and restores through the same socket:
+                // VIP changes queued in this round go first.
+                rt.flush_addrs();
+                rt.netlink_events(sched)
+            }
             Event::Io(io) => rt.receive(sched, io.token),
             Event::Timer(t) => rt.timer(sched, *t),
             Event::Signal(si) if si.signo == libc::SIGCHLD => rt.poll_children(sched),

@@ -181,12 +181,11 @@ impl Runtime {
     }
 
     /// First configuration: create and start every instance.
-    pub(crate) fn start(&mut self, sched: &mut Sched) {
-        let cfg = self.cfg.clone();
-        self.apply_statics(None, &cfg);
-        self.setup_firewall();
+    pub(crate) fn start(&mut self, sched: &mut Sched, cfg: &Config) {
+        self.apply_statics(None, cfg);
+        self.setup_firewall(&cfg.vrrp_instances);
         for vi in &cfg.vrrp_instances {
-            let inst = self.build_inst(&cfg, vi);
+            let inst = self.build_inst(cfg, vi);
             self.insts.push(inst);
         }
         self.setup_groups();
@@ -203,6 +202,8 @@ impl Runtime {
                 .insert(t, crate::runtime::TimerOwner::Startup);
         }
         self.arm_runner_timer(sched);
+        // VIPs of address owners (MASTER at once) were queued.
+        self.flush_round(sched);
     }
 
     /// Starts every instance still in INIT (after `vrrp_startup_delay`).
@@ -220,9 +221,12 @@ impl Runtime {
 
     /// SIGHUP: apply `new` in place.
     pub(crate) fn reload(&mut self, sched: &mut Sched, new: &Config) {
-        let old = std::mem::replace(&mut self.cfg, new.clone());
+        let old = std::mem::replace(
+            &mut self.cfg,
+            std::sync::Arc::new(crate::runtime::vrrp_view(new)),
+        );
         self.apply_statics(Some(&old), new);
-        self.setup_firewall();
+        self.setup_firewall(&new.vrrp_instances);
         self.notifier.reconfigure(new);
         // Removed instances.
         let gone: Vec<u64> = self
@@ -245,6 +249,8 @@ impl Runtime {
                 self.insts[i].group = None;
             }
             self.drive(sched, id, Input::Shutdown);
+            // Its VIPs go before its VMAC does.
+            self.flush_addrs();
             if let Some(i) = self.idx(id) {
                 self.remove_vmac(i);
                 self.drop_timers(sched, i);
@@ -279,6 +285,7 @@ impl Runtime {
             .collect();
         self.socks.retain_rx(sched.registry(), &used);
         self.arm_runner_timer(sched);
+        self.flush_round(sched);
     }
 
     fn reload_inst(
@@ -348,12 +355,19 @@ impl Runtime {
 
     /// Stop: priority 0 from masters, VIPs removed (unless
     /// `--dont-release-vrrp`), STOP notifications run (bounded).
+    ///
+    /// Every master's priority-0 advert leaves before any VIP is removed:
+    /// the removals are queued and sent as one netlink batch after the
+    /// last advert, so with 200 instances the last priority 0 does not wait
+    /// for 199 netlink round trips.
     pub(crate) fn shutdown(&mut self, sched: &mut Sched) {
+        self.flush_addrs();
         self.stopping = true;
         let ids: Vec<u64> = self.insts.iter().map(|i| i.id).collect();
         for id in ids {
             self.drive(sched, id, Input::Shutdown);
         }
+        self.flush_addrs();
         if !self.flags.dont_release_vrrp {
             for i in 0..self.insts.len() {
                 self.remove_vmac(i);

@@ -41,6 +41,8 @@ pub(crate) enum TimerOwner {
     ProcessPoll,
     /// End of `vrrp_startup_delay`.
     Startup,
+    /// End of a loop round: deferred VIP changes and GARPs go out.
+    Flush,
 }
 
 /// One running `vrrp_instance`.
@@ -107,7 +109,10 @@ pub(crate) struct Group {
 pub(crate) struct Runtime {
     pub flags: ChildFlags,
     pub origin: std::time::Instant,
-    pub cfg: Config,
+    /// The configuration in force without its `vrrp_instance` blocks (each
+    /// [`Inst`] keeps its own) and without the checker's virtual servers:
+    /// shared, so handing it around is a reference count.
+    pub cfg: std::sync::Arc<Config>,
     pub rtnl: Rtnl,
     pub events: EventSocket,
     pub announcer: Option<Announcer>,
@@ -134,6 +139,12 @@ pub(crate) struct Runtime {
     pub nft: Option<nft::Nft>,
     /// Families whose table was created.
     pub nft_families: Vec<nft::Family>,
+    /// VIP additions/removals deferred to the end of the loop round (see
+    /// `vips.rs`): one netlink batch for every instance that changed state
+    /// in the round, then their GARPs.
+    pub pending_addrs: Vec<crate::vips::PendingAddr>,
+    /// Zero-delay timer ending the round ([`TimerOwner::Flush`]).
+    pub flush_timer: Option<TimerId>,
 }
 
 /// Errors building the runtime.
@@ -155,6 +166,26 @@ impl std::fmt::Display for RuntimeError {
 }
 
 impl std::error::Error for RuntimeError {}
+
+/// What the VRRP child keeps of a configuration: everything but the
+/// `vrrp_instance` blocks (kept per instance) and the virtual servers (the
+/// checker's).
+pub(crate) fn vrrp_view(cfg: &Config) -> Config {
+    Config {
+        global: cfg.global.clone(),
+        child_wait_time: cfg.child_wait_time,
+        net_namespace: cfg.net_namespace.clone(),
+        instance: cfg.instance.clone(),
+        vrrp_scripts: cfg.vrrp_scripts.clone(),
+        track_files: cfg.track_files.clone(),
+        track_processes: cfg.track_processes.clone(),
+        static_ipaddress: cfg.static_ipaddress.clone(),
+        static_routes: cfg.static_routes.clone(),
+        static_rules: cfg.static_rules.clone(),
+        vrrp_sync_groups: cfg.vrrp_sync_groups.clone(),
+        ..Config::default()
+    }
+}
 
 impl Runtime {
     /// Opens netlink and the announcer; no instance yet.
@@ -185,7 +216,7 @@ impl Runtime {
         Ok(Runtime {
             flags,
             origin: std::time::Instant::now(),
-            cfg: cfg.clone(),
+            cfg: std::sync::Arc::new(vrrp_view(cfg)),
             rtnl,
             events,
             announcer,
@@ -207,6 +238,8 @@ impl Runtime {
             processes: crate::process::Processes::default(),
             nft: None,
             nft_families: Vec::new(),
+            pending_addrs: Vec::new(),
+            flush_timer: None,
         })
     }
 
@@ -221,8 +254,11 @@ impl Runtime {
         self.origin + Duration::from_micros(at.as_micros())
     }
 
+    /// Position of instance `id` in `insts`. Ids grow with each instance
+    /// built and `insts` only gets new instances appended (removals keep
+    /// the order), so `insts` is sorted by id.
     pub fn idx(&self, id: u64) -> Option<usize> {
-        self.insts.iter().position(|i| i.id == id)
+        self.insts.binary_search_by_key(&id, |i| i.id).ok()
     }
 
     /// The interface index of a name.
@@ -307,9 +343,9 @@ impl Runtime {
                     let inst = &self.insts[i];
                     let fam = inst.key.family;
                     let src = inst.src;
-                    let name = inst.vcfg.name.clone();
                     for p in packets {
                         if let Err(e) = self.socks.send(ifindex, fam, src, p.dst, &p.data) {
+                            let name = self.insts[i].vcfg.name.clone();
                             let now = self.now();
                             if let Verdict::Log { .. } = self.limiter.check(now, &name, &"send") {
                                 log::info!("({name}) Unable to send advert to {}: {e}", p.dst);
@@ -335,7 +371,11 @@ impl Runtime {
                     }
                 }
                 Action::AddVips => {
-                    self.add_vips(i);
+                    // Routes may name a VIP as source: with routes or rules
+                    // the VIPs go in at once, else at the end of the round.
+                    let v = &self.insts[i].vcfg;
+                    let defer = v.virtual_routes.is_empty() && v.virtual_rules.is_empty();
+                    self.add_vips(i, defer);
                     self.add_virtual_routes(i);
                     self.firewall_add(i);
                 }
@@ -343,9 +383,11 @@ impl Runtime {
                     if self.stopping && self.flags.dont_release_vrrp {
                         continue;
                     }
+                    let v = &self.insts[i].vcfg;
+                    let defer = v.virtual_routes.is_empty() && v.virtual_rules.is_empty();
                     self.firewall_del(i);
                     self.remove_virtual_routes(i);
-                    self.remove_vips(i);
+                    self.remove_vips(i, defer);
                 }
                 Action::SendGratuitous { repeat } => self.queue_gratuitous(sched, i, repeat),
                 Action::Notify(ev) => self.notify_instance(i, ev),
@@ -378,6 +420,9 @@ impl Runtime {
                 Action::Log(l) => self.log_line(l.level, &l.text),
             }
         }
+        if !self.pending_addrs.is_empty() {
+            self.arm_flush(sched);
+        }
     }
 
     /// A timer fired.
@@ -393,6 +438,7 @@ impl Runtime {
             TimerOwner::FilePoll => self.poll_files(sched, t),
             TimerOwner::ProcessPoll => self.poll_processes(sched, t),
             TimerOwner::Startup => self.start_all(sched),
+            TimerOwner::Flush => self.flush_round(sched),
         }
     }
 

@@ -71,9 +71,9 @@ impl Runtime {
             .iter()
             .enumerate()
             .find(|(n, i)| {
-                self.rx_ifindex(*n) == Some(ifindex)
+                i.core.config().vrid == peek.vrid
                     && i.key.family == family
-                    && i.core.config().vrid == peek.vrid
+                    && self.rx_ifindex(*n) == Some(ifindex)
             })
             .map(|(_, i)| i.id)
         else {
