@@ -491,8 +491,8 @@ fn capture6(lan: &Lan, secs: u32) -> String {
 /// the VIP on it, adverts and unsolicited NAs from the virtual MAC, the
 /// client's neighbour entry unchanged across a failover, the VMAC removed
 /// at stop.
-fn vmac6() {
-    let lan = Lan::new_v6("v6", 3);
+fn vmac6_failover(xmit_base: bool) {
+    let lan = Lan::new_v6(if xmit_base { "x6" } else { "v6" }, 3);
     assert!(lan.ip(3, &["addr", "add", "2001:db8::13/64", "dev", "eth0"]));
     let conf = |prio: u8, id: &str| {
         Inst {
@@ -501,7 +501,11 @@ fn vmac6() {
             vrid: 52,
             vip: VIP6,
             vip_prefix: 64,
-            extra: "  use_vmac\n".into(),
+            extra: if xmit_base {
+                "  use_vmac\n  vmac_xmit_base\n".into()
+            } else {
+                "  use_vmac\n".into()
+            },
             ..Default::default()
         }
         .conf(id)
@@ -547,9 +551,15 @@ fn vmac6() {
     let cap = capture6(&lan, 2);
     let adverts: Vec<&str> = cap.lines().filter(|l| l.contains("VRRPv3")).collect();
     assert!(!adverts.is_empty(), "no advert captured: {cap}");
+    // vmac_xmit_base: from eth0's own MAC (node 1: 02:00:00:00:0a:01).
+    let src_mac = if xmit_base {
+        "02:00:00:00:0a:01"
+    } else {
+        VMAC6
+    };
     for l in &adverts {
         assert!(
-            l.contains(&format!("{VMAC6} > 33:33:00:00:00:12"))
+            l.contains(&format!("{src_mac} > 33:33:00:00:00:12"))
                 && l.contains("fe80::ff:fe00:a01 > ff02::12"),
             "{l}"
         );
@@ -614,6 +624,14 @@ fn vmac6() {
     );
 }
 
+fn vmac6() {
+    vmac6_failover(false);
+}
+
+fn vmac6_xmit_base() {
+    vmac6_failover(true);
+}
+
 fn vmac() {
     vmac_failover(false);
 }
@@ -633,6 +651,7 @@ fn vrrp_parity_scenarios() {
         ("vmac", vmac),
         ("vmac_xmit_base", vmac_xmit_base),
         ("vmac6", vmac6),
+        ("vmac6_xmit_base", vmac6_xmit_base),
         ("track_process", track_process),
         ("routes_and_rules", routes_and_rules),
         ("no_accept_nftables", no_accept_nftables),
