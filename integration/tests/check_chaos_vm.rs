@@ -1136,6 +1136,8 @@ struct Report {
     respawn: Vec<(usize, f64)>,
     watchdog: Vec<(usize, f64)>,
     services_left: Option<u64>,
+    /// (step, checker child pid after the step)
+    child: Vec<(usize, u64)>,
     done: Option<i32>,
 }
 
@@ -1152,6 +1154,7 @@ fn parse_report(out: &str) -> Report {
             Some("@SAMPLES") => r
                 .samples
                 .push((num(1) as usize, num(2), num(3), num(4), num(5))),
+            Some("@CHILD") => r.child.push((num(1) as usize, num(2))),
             Some("@LOGCHG") => r.logchg.push((num(1) as usize, num(2))),
             Some("@HUPS") => r.hups.push((num(1) as usize, num(2), flt(3))),
             Some("@RESPAWN") => r.respawn.push((num(1) as usize, flt(2))),
@@ -1315,6 +1318,29 @@ fn run_plan(plan: &Plan, bin: &Path, o: &RunOpts) -> String {
                 .join(", ")
         );
     }
+    // The checker child may only change where a step replaced it.
+    let mut replaced = Vec::new();
+    let mut unexpected = Vec::new();
+    for w in rep.child.windows(2) {
+        let ((_, a), (n, b)) = (w[0], w[1]);
+        if a != b {
+            match plan.steps[n].kind {
+                Kind::KillChild | Kind::StopChild => replaced.push(n),
+                k => unexpected.push(format!("step {n} ({})", k.name())),
+            }
+        }
+    }
+    let _ = writeln!(
+        fig,
+        "checker child replaced: {} time(s) by kill -9 / SIGSTOP steps, {} time(s) elsewhere{}",
+        replaced.len(),
+        unexpected.len(),
+        if unexpected.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", unexpected.join(", "))
+        }
+    );
     println!("{}\n--- figures\n{fig}", r.stdout);
     let ctx = format!(
         "CHECK CHAOS FAILURE seed={}; repro: {repro}\n{fig}",
@@ -1332,6 +1358,10 @@ fn run_plan(plan: &Plan, bin: &Path, o: &RunOpts) -> String {
     assert_eq!(rep.done, Some(0), "{ctx}no @DONE 0");
     assert_eq!(rep.audits_ok, plan.steps.len(), "{ctx}audits");
     assert_eq!(missing, 0, "{ctx}destinations missing while sampled");
+    assert!(
+        unexpected.is_empty(),
+        "{ctx}checker child replaced outside kill/stop steps"
+    );
     for &(n, _, dev, _, soft) in &rep.samples {
         let st = &plan.steps[n];
         if st.sampling == Sampling::Strict || (o.strict_restart && st.sampling == Sampling::Restart)

@@ -9,7 +9,7 @@
 # /run/chaos/flag/N (misc.sh). Output lines for the host start with "@":
 #   @STEP n kind desc | @CONV n secs departures | @RESPAWN n secs | @WATCHDOG n secs
 #   @SAMPLES n total deviating missing soft-missing | @LOGCHG n count | @HUPS n count
-#   @AUDIT n ok | @FAIL n reason | @DONE
+#   @CHILD n pid | @AUDIT n ok | @FAIL n reason | @STOPPED services_left=N | @DONE failed
 set -u
 C=/guest/chaos
 KA_BIN=${KA_BIN:-/usr/local/bin/keepalived}
@@ -180,6 +180,7 @@ audit() {
   if [ $dep -gt 0 ]; then echo "  (left the expected state $dep time(s); last departure:"; diff /tmp/exp.s /tmp/dep.s | grep -E '^[-+]-[aA] ' | sed 's/^/    /'; echo "  )"; fi
   ipvsadm -Sn > /tmp/base
   procs_ok || { dump_state; return 1; }
+  echo "@CHILD $STEP $(child_pid)"
   if grep -q -E 'panicked|RUST_BACKTRACE' /tmp/ka.log; then fail "panic in the log"; grep -B2 -A8 panicked /tmp/ka.log | head -40; return 1; fi
   echo "@AUDIT $STEP ok"
 }
