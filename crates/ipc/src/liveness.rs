@@ -8,17 +8,18 @@
 //! interval old, and on a timer every interval when nothing else woke it.
 //! A loop that is stuck or stopped (SIGSTOP) stops beating.
 //!
-//! Each beat also re-arms a kernel timer in the child (`sys::process::KillTimer`,
-//! a POSIX timer delivering SIGKILL) to the liveness timeout: a loop that
-//! stops beating is killed by the kernel, even while stopped, without the
-//! parent waking up. The parent finds out through SIGCHLD, reads the pipe
-//! and, when the last beat is as old as the timeout, logs it as a
-//! heartbeat failure.
+//! Each beat also re-arms two kernel timers in the child
+//! (`sys::process::KillTimer`, POSIX timers): one sends it SIGSTOP when the
+//! liveness timeout passes without a beat, one SIGKILL [`BACKSTOP`] later.
+//! A loop that stops beating (stuck) is thus stopped by the kernel without
+//! the parent waking up; the parent is told by SIGCHLD (CLD_STOPPED, as
+//! for an external SIGSTOP), reads the pipe, finds the last beat as old as
+//! the timeout, logs the heartbeat failure and kills it. The SIGKILL timer
+//! only matters when the parent cannot act (gone, or stopped itself).
 //!
-//! The parent never polls the pipe: it reads it when a child dies and at
-//! its own backstop deadline for that child (last beat + timeout +
-//! [`BACKSTOP`], for a child whose kernel timer could not be set up), so
-//! an idle parent does not wake up, and the child never wakes for the
+//! The parent never polls the pipe: it reads it when a child stops or dies
+//! and at a backstop deadline (last beat + timeout + [`BACKSTOP`]), so an
+//! idle parent does not wake up, and the child never wakes for the
 //! parent's sake. The timestamps tell the parent when the child last ran,
 //! whatever the parent's own delays.
 
@@ -133,8 +134,9 @@ pub struct Beacon {
     interval: Duration,
     last: Option<Instant>,
     timer: Option<TimerId>,
-    /// The kernel timer killing us when beats stop, and its timeout.
-    kill: Option<(sys::process::KillTimer, Duration)>,
+    /// The kernel timers stopping, then killing, us when beats stop, and
+    /// the timeout.
+    kill: Option<(sys::process::KillTimer, sys::process::KillTimer, Duration)>,
     /// Beats written (tests, dumps).
     pub beats: u64,
 }
@@ -158,21 +160,34 @@ impl Beacon {
         }
     }
 
-    /// Also keep a kernel timer that SIGKILLs this process `timeout` after
-    /// the last beat. Armed at once for [`LOAD_TIMEOUT`] (the first
-    /// configuration is being loaded).
+    /// Also keep kernel timers that SIGSTOP this process `timeout` after
+    /// the last beat, and SIGKILL it [`BACKSTOP`] later. Armed at once for
+    /// [`LOAD_TIMEOUT`] (the first configuration is being loaded).
     pub fn set_kill_timer(&mut self, timeout: Duration) -> io::Result<()> {
-        let t = sys::process::KillTimer::new()?;
-        t.arm(timeout.max(LOAD_TIMEOUT))?;
-        self.kill = Some((t, timeout));
+        let stop = sys::process::KillTimer::with_signal(libc::SIGSTOP)?;
+        let kill = sys::process::KillTimer::new()?;
+        // An idle loop must beat well before the timer runs out.
+        self.interval = self
+            .interval
+            .min(timeout / 2)
+            .max(Duration::from_millis(10));
+        self.kill = Some((stop, kill, timeout));
+        self.busy();
         Ok(())
     }
 
     /// The loop is about to be busy for long (a configuration to apply,
-    /// the stop): the kill timer gets [`LOAD_TIMEOUT`].
+    /// the stop): the timers get [`LOAD_TIMEOUT`].
     pub fn busy(&mut self) {
-        if let Some((t, timeout)) = &self.kill {
-            let _ = t.arm((*timeout).max(LOAD_TIMEOUT));
+        if let Some((_, _, timeout)) = &self.kill {
+            self.arm_timers((*timeout).max(LOAD_TIMEOUT));
+        }
+    }
+
+    fn arm_timers(&self, after: Duration) {
+        if let Some((stop, kill, _)) = &self.kill {
+            let _ = stop.arm(after);
+            let _ = kill.arm(after + BACKSTOP);
         }
     }
 
@@ -209,8 +224,8 @@ impl Beacon {
     }
 
     fn beat(&mut self) {
-        if let Some((t, timeout)) = &self.kill {
-            let _ = t.arm(*timeout);
+        if let Some((_, _, timeout)) = &self.kill {
+            self.arm_timers(*timeout);
         }
         let rec = monotonic_ns().to_le_bytes();
         // EAGAIN (parent not reading, pipe full) or EPIPE (parent gone):

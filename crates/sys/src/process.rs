@@ -149,25 +149,32 @@ pub fn take_inherited_pipe(fd: i32) -> io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// A kernel timer that SIGKILLs this process when it expires: a POSIX
-/// timer on `CLOCK_MONOTONIC` delivering `SIGKILL` (it runs while the
-/// process is stopped, and nothing in the process can block it). A
-/// main loop re-arms it each time it comes back to its poll; if the loop
-/// stops (stuck, or SIGSTOP), the kernel kills the process when the last
-/// arming runs out. Not inherited across fork/exec.
+/// A kernel timer that sends this process an uncatchable signal when it
+/// expires: a POSIX timer on `CLOCK_MONOTONIC` delivering `SIGKILL` (or
+/// `SIGSTOP`, see [`KillTimer::with_signal`]); it runs while the process is
+/// stopped, and nothing in the process can block it. A main loop re-arms
+/// it each time it comes back to its poll; if the loop stops (stuck, or
+/// SIGSTOP), the kernel acts when the last arming runs out. Not inherited
+/// across fork/exec.
 #[derive(Debug)]
 pub struct KillTimer {
     id: libc::timer_t,
 }
 
 impl KillTimer {
-    /// Create the (disarmed) timer.
+    /// Create the (disarmed) timer, delivering `SIGKILL`.
     pub fn new() -> io::Result<KillTimer> {
+        KillTimer::with_signal(libc::SIGKILL)
+    }
+
+    /// Create the (disarmed) timer delivering `signal` (e.g. `SIGSTOP`: the
+    /// parent is told through SIGCHLD and can log before it kills).
+    pub fn with_signal(signal: i32) -> io::Result<KillTimer> {
         // SAFETY: sigevent is a plain C struct (integers, a union of an int
         // and a pointer, padding); all-zero is a valid value.
         let mut sev: libc::sigevent = unsafe { std::mem::zeroed() };
         sev.sigev_notify = libc::SIGEV_SIGNAL;
-        sev.sigev_signo = libc::SIGKILL;
+        sev.sigev_signo = signal;
         let mut id: libc::timer_t = std::ptr::null_mut();
         // SAFETY: both pointers are to valid, initialised locals; the kernel
         // writes the new timer id into `id`.
@@ -418,6 +425,29 @@ mod tests {
         let t = KillTimer::new().unwrap();
         t.arm(std::time::Duration::from_secs(60)).unwrap();
         t.disarm().unwrap();
+        // A SIGSTOP timer stops a running child; the parent sees it stopped.
+        // SAFETY: as above, the child only arms a timer and spins on pause.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            ForkResult::Child => {
+                if let Ok(t) = KillTimer::with_signal(libc::SIGSTOP) {
+                    let _ = t.arm(std::time::Duration::from_millis(50));
+                    loop {
+                        // SAFETY: pause has no preconditions.
+                        unsafe { libc::pause() };
+                    }
+                }
+                exit_now(3)
+            }
+            ForkResult::Parent { child } => {
+                let st = waitpid(child, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)).unwrap();
+                assert!(
+                    matches!(st, WaitStatus::Stopped(_, Signal::SIGSTOP)),
+                    "{st:?}"
+                );
+                nix::sys::signal::kill(child, Signal::SIGKILL).unwrap();
+                let _ = waitpid(child, None);
+            }
+        }
     }
 
     #[test]

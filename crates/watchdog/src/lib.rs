@@ -165,9 +165,11 @@ struct Child {
     last_seen: Instant,
     /// The read end of its liveness pipe (while it runs).
     watch: Option<ipc::liveness::Watch>,
-    /// It was asked to keep a kernel kill timer on its beats: the parent
-    /// only checks them as a backstop.
+    /// It was asked to keep kernel stop/kill timers on its beats: the
+    /// parent checks its beats when it is stopped, else only as a backstop.
     self_kill: bool,
+    /// Seen stopped (SIGSTOP from outside, or from its own liveness timer).
+    stopped: bool,
     /// Why we killed it, reported when it is reaped.
     kill_reason: Option<String>,
     /// Generation whose Loaded/ReloadResult we wait for.
@@ -185,6 +187,7 @@ impl Child {
             last_seen: Instant::now(),
             watch: None,
             self_kill: false,
+            stopped: false,
             kill_reason: None,
             awaiting: None,
             pid_file,
@@ -511,6 +514,7 @@ impl Watchdog {
                 c.started = Instant::now();
                 c.last_seen = Instant::now();
                 c.self_kill = watch.is_some();
+                c.stopped = false;
                 c.watch = watch;
                 c.kill_reason = None;
                 c.awaiting = Some(self.generation);
@@ -597,7 +601,7 @@ impl Watchdog {
     /// plus [`ipc::liveness::BACKSTOP`] when the child's own kernel timer
     /// enforces the limit (the parent then does not wake up for it).
     fn enforced(&self, c: &Child) -> Duration {
-        if c.self_kill {
+        if c.self_kill && !c.stopped {
             self.limit(c) + ipc::liveness::BACKSTOP
         } else {
             self.limit(c)
@@ -643,7 +647,13 @@ impl Watchdog {
                 self.reload();
                 None
             }
-            libc::SIGCHLD => self.reap(),
+            libc::SIGCHLD => {
+                let stop = self.reap();
+                if stop.is_none() {
+                    self.note_stopped();
+                }
+                stop
+            }
             other => {
                 if let Some(kind) = DumpKind::from_signal(other) {
                     self.forward_dump(kind, other);
@@ -909,9 +919,33 @@ impl Watchdog {
         None
     }
 
+    /// SIGCHLD also comes when a child stops (SIGSTOP from outside, or its
+    /// own liveness timer): a stopped child is checked at its limit, not at
+    /// the backstop.
+    fn note_stopped(&mut self) {
+        for c in &mut self.children {
+            let Phase::Running { pid, .. } = &c.phase else {
+                continue;
+            };
+            let stopped = process_stopped(*pid);
+            if stopped && !c.stopped {
+                if let Some(ns) = c.watch.as_ref().and_then(|w| w.drain().newest) {
+                    c.last_seen = c.last_seen.max(ipc::liveness::instant_of(ns));
+                }
+                log::debug!(
+                    "{} child process({pid}) is stopped, last beat {:.1} s ago",
+                    c.role.upstream_name(),
+                    c.last_seen.elapsed().as_secs_f64()
+                );
+            }
+            c.stopped = stopped;
+        }
+    }
+
     /// The liveness deadline came (it was planned for `planned`): read the
     /// children's beats, kill those silent for longer than their limit.
     fn check_heartbeats(&mut self, planned: Instant) {
+        self.note_stopped();
         let now = Instant::now();
         let timeout = self.opts.heartbeat_timeout;
         let mut stalled = false;
@@ -1360,6 +1394,18 @@ fn dump_config(config: &Config) {
         Ok(s) => s.lines().for_each(|l| log::info!("{l}")),
         Err(e) => log::error!("cannot dump the configuration: {e}"),
     }
+}
+
+/// True when the process is stopped (`T`, or `t` when traced), from
+/// `/proc/PID/stat`.
+fn process_stopped(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_string))
+        })
+        .is_some_and(|st| st == "T" || st == "t")
 }
 
 /// strsignal() text for the signals a child typically dies of.
