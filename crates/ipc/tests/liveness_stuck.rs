@@ -25,7 +25,7 @@ fn a_stuck_loop_is_stopped_by_its_own_timer() {
         std::process::exit(0);
     }
     let exe = std::env::current_exe().unwrap();
-    let child = std::process::Command::new(exe)
+    let mut child = std::process::Command::new(exe)
         .args([
             "--exact",
             "a_stuck_loop_is_stopped_by_its_own_timer",
@@ -47,6 +47,6 @@ fn a_stuck_loop_is_stopped_by_its_own_timer() {
     );
     assert!(took >= Duration::from_millis(150), "{took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    let _ = waitpid(pid, None);
+    child.kill().unwrap();
+    let _ = child.wait();
 }
