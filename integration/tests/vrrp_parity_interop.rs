@@ -203,9 +203,10 @@ fn vmac(master: Impl, v6: bool, tag: &str) {
     );
 }
 
-/// `nft list table ip keepalived` of node `n` ("" when absent).
-fn nft_table(lan: &Lan, n: usize) -> String {
-    let (ok, out) = in_ns(lan.ns(n), &["nft", "list", "table", "ip", "keepalived"]);
+/// `nft list table ip|ip6 keepalived` of node `n` ("" when absent).
+fn nft_table(lan: &Lan, n: usize, v6: bool) -> String {
+    let fam = if v6 { "ip6" } else { "ip" };
+    let (ok, out) = in_ns(lan.ns(n), &["nft", "list", "table", fam, "keepalived"]);
     if ok {
         out
     } else {
@@ -221,30 +222,49 @@ fn without_elements(t: &str) -> String {
         .join("\n")
 }
 
-/// `vrrp_strict` (VRRPv2, no `accept`: a MASTER below 255 drops traffic to
+/// `vrrp_strict` without `accept` (a MASTER below 255 drops traffic to
 /// its VIP): node 1 `master` (100), node 2 the other implementation (90).
-fn strict(master: Impl, tag: &str) {
-    let lan = Lan::new(tag, 3);
+/// IPv4: VRRPv2; IPv6: VRRPv3, `table ip6 keepalived`.
+fn strict(master: Impl, v6: bool, tag: &str) {
+    let lan = if v6 {
+        Lan::new_v6(tag, 3)
+    } else {
+        Lan::new(tag, 3)
+    };
+    if v6 {
+        assert!(lan.ip(3, &["addr", "add", "2001:db8::13/64", "dev", "eth0"]));
+    }
+    let vip = if v6 { VIP6 } else { VIP4 };
     let conf = |prio: u8, id: &str| {
-        Inst {
+        let mut i = Inst {
             priority: prio,
             ..Default::default()
+        };
+        if v6 {
+            i.version = 3;
+            i.vip = VIP6;
+            i.vip_prefix = 64;
         }
-        .conf(id)
-        .replacen("global_defs {\n", "global_defs {\n  vrrp_strict\n", 1)
+        i.conf(id)
+            .replacen("global_defs {\n", "global_defs {\n  vrrp_strict\n", 1)
+    };
+    let ping = |ns: &str, addr: &str| {
+        let fam = if addr.contains(':') { "-6" } else { "-4" };
+        in_ns(ns, &["ping", fam, "-c1", "-W1", addr]).0
     };
     let backup = other(master);
     let d1 = Daemon::start(&lan, 1, master, &conf(100, "n1"));
     let d2 = Daemon::start(&lan, 2, backup, &conf(90, "n2"));
     assert!(
-        lan.wait_for(Duration::from_secs(9), || lan.holders(VIP4) == vec![1])
+        lan.wait_for(Duration::from_secs(9), || lan.holders(vip) == vec![1])
             .is_some()
-            && sole_holder_for(&lan, VIP4, 1, Duration::from_secs(2)),
+            && sole_holder_for(&lan, vip, 1, Duration::from_secs(2)),
         "{tag}: holders {:?}\n{}",
-        lan.holders(VIP4),
+        lan.holders(vip),
         logs(&d1, &d2)
     );
-    let elems = format!("elements = {{ {VIP4} }}");
+    let elems = format!("elements = {{ {vip} }}");
+    let nft_table = |lan: &Lan, n: usize| nft_table(lan, n, v6);
     assert!(
         lan.wait_for(Duration::from_secs(2), || nft_table(&lan, 1)
             .contains(&elems))
@@ -255,7 +275,7 @@ fn strict(master: Impl, tag: &str) {
     );
     let m1 = nft_table(&lan, 1);
     let b2 = nft_table(&lan, 2);
-    assert!(!b2.contains(VIP4), "{tag}: backup table:\n{b2}");
+    assert!(!b2.contains(vip), "{tag}: backup table:\n{b2}");
     // Same table shape on both implementations (a BACKUP's set is empty).
     // keepalived 2.2.7 creates its table when it first sets the drop rule
     // (first MASTER): a BACKUP that never was MASTER has none; ours
@@ -287,13 +307,15 @@ fn strict(master: Impl, tag: &str) {
     // The VIP does not answer on the MASTER (dropped), node 1 itself does.
     let c = lan.ns(3);
     assert!(
-        !in_ns(c, &["ping", "-c1", "-W1", VIP4]).0,
+        !ping(c, vip),
         "{tag}: the VIP answered on the {master:?} MASTER"
     );
-    assert!(in_ns(c, &["ping", "-c1", "-W1", "192.0.2.11"]).0);
+    if !v6 {
+        assert!(ping(c, "192.0.2.11"));
+    }
     // Failover to the other implementation: same table there, VIP silent.
     d1.term();
-    wait_holder(&lan, VIP4, 2, Duration::from_secs(5))
+    wait_holder(&lan, vip, 2, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("{tag}: no takeover\n{}", logs(&d1, &d2)));
     assert!(
         lan.wait_for(Duration::from_secs(2), || nft_table(&lan, 2)
@@ -308,7 +330,7 @@ fn strict(master: Impl, tag: &str) {
         "{tag}: {master:?} MASTER table vs {backup:?} MASTER table"
     );
     assert!(
-        !in_ns(c, &["ping", "-c1", "-W1", VIP4]).0,
+        !ping(c, vip),
         "{tag}: the VIP answered on the {backup:?} MASTER"
     );
     assert!(
@@ -319,17 +341,17 @@ fn strict(master: Impl, tag: &str) {
     );
     // And back.
     let d1b = Daemon::start(&lan, 1, master, &conf(100, "n1"));
-    wait_holder(&lan, VIP4, 1, Duration::from_secs(10))
+    wait_holder(&lan, vip, 1, Duration::from_secs(10))
         .unwrap_or_else(|| panic!("{tag}: no preemption back\n{}", logs(&d1b, &d2)));
     assert!(
         lan.wait_for(Duration::from_secs(3), || {
-            lan.holders(VIP4) == vec![1]
+            lan.holders(vip) == vec![1]
                 && nft_table(&lan, 1).contains(&elems)
-                && !nft_table(&lan, 2).contains(VIP4)
+                && !nft_table(&lan, 2).contains(vip)
         })
         .is_some(),
         "{tag}: after preemption: holders {:?}\nnode1:\n{}\nnode2:\n{}",
-        lan.holders(VIP4),
+        lan.holders(vip),
         nft_table(&lan, 1),
         nft_table(&lan, 2)
     );
@@ -344,7 +366,7 @@ fn strict(master: Impl, tag: &str) {
         "{}",
         d2.log_text()
     );
-    assert!(!in_ns(c, &["ping", "-c1", "-W1", VIP4]).0);
+    assert!(!ping(c, vip));
     eprintln!("{tag}: {master:?}/{backup:?} MASTER table (identical):\n{m1}");
 }
 
@@ -443,8 +465,14 @@ fn vrrp_parity_interop_with_keepalived() {
         ("vmac theirs master", || vmac(Impl::Theirs, false, "pvt")),
         ("vmac6 ours master", || vmac(Impl::Ours, true, "p6o")),
         ("vmac6 theirs master", || vmac(Impl::Theirs, true, "p6t")),
-        ("strict ours master", || strict(Impl::Ours, "pso")),
-        ("strict theirs master", || strict(Impl::Theirs, "pst")),
+        ("strict ours master", || strict(Impl::Ours, false, "pso")),
+        ("strict theirs master", || {
+            strict(Impl::Theirs, false, "pst")
+        }),
+        ("strict6 ours master", || strict(Impl::Ours, true, "p7o")),
+        ("strict6 theirs master", || {
+            strict(Impl::Theirs, true, "p7t")
+        }),
         ("dual ours node1", || dual(Impl::Ours, "pdo")),
         ("dual theirs node1", || dual(Impl::Theirs, "pdt")),
     ]);

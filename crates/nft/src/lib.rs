@@ -17,14 +17,14 @@
 //!     set vips { type ipv6_addr }
 //!     set neighbor-discovery { type icmpv6_type; flags constant;
 //!         elements = { nd-neighbor-solicit, nd-neighbor-advert } }
-//!     set vips_link_local { type ipv6_addr . iface_index }
+//!     set vips_link_local { type ipv6_addr . iface_index }   (with the first link-local VIP)
 //!     chain out { ...; icmpv6 type @neighbor-discovery accept
 //!         ip6 saddr fe80::/10 goto out_link_local
 //!         ip6 saddr @vips drop }
 //!     chain in { ...; icmpv6 type @neighbor-discovery accept
 //!         ip6 daddr fe80::/10 goto in_link_local
 //!         ip6 daddr @vips drop }
-//!     chain in_link_local { ip6 daddr . iif @vips_link_local drop }
+//!     chain in_link_local { ip6 daddr . iif @vips_link_local drop }   (rule: idem)
 //!     chain out_link_local { ip6 saddr . oif @vips_link_local drop }
 //! }
 //! ```
@@ -163,6 +163,9 @@ pub struct Nft {
     vmacs: Vec<VmacLink>,
     /// VIPs in the sets (put back when a table is rebuilt).
     vips: Vec<Vip>,
+    /// `vips_link_local` and its rules exist (made with the first
+    /// link-local VIP).
+    link_local_ready: bool,
 }
 
 /// A VMAC (macvlan) and its base interface, for keepalived's VMAC rules:
@@ -202,6 +205,7 @@ impl Nft {
             vmac_rules: Vec::new(),
             vmacs: Vec::new(),
             vips: Vec::new(),
+            link_local_ready: false,
         })
     }
 
@@ -247,6 +251,7 @@ impl Nft {
         if vmac {
             self.vmac_objects(&mut b, family, true);
         }
+        let mut ll_now = false;
         match family {
             Family::Ipv4 => {
                 self.set(&mut b, fam, "vips", msg::TYPE_IPADDR, 4, 0, 1);
@@ -308,49 +313,19 @@ impl Nft {
                     "neighbor-discovery",
                     &[vec![135], vec![136]],
                 );
-                self.set(
-                    &mut b,
-                    fam,
-                    "vips_link_local",
-                    (msg::TYPE_IP6ADDR << 6) | msg::TYPE_IFINDEX,
-                    20,
-                    0,
-                    3,
-                );
                 // in: daddr (offset 24), out: saddr (offset 8).
-                for (chain, off, meta, ll) in [
-                    ("in", 24, msg::META_IIF, "in_link_local"),
-                    ("out", 8, msg::META_OIF, "out_link_local"),
-                ] {
+                for (chain, off, ll) in [("in", 24, "in_link_local"), ("out", 8, "out_link_local")]
+                {
                     rule(&mut b, fam, &t, chain, &nd_accept());
                     rule(&mut b, fam, &t, chain, &link_local_goto(off, ll));
                     rule(&mut b, fam, &t, chain, &vip_drop(off, 16));
-                    rule(
-                        &mut b,
-                        fam,
-                        &t,
-                        ll,
-                        &[
-                            Expr::Payload {
-                                base: msg::BASE_NETWORK,
-                                offset: off,
-                                len: 16,
-                                dreg: msg::REG_1,
-                            },
-                            Expr::Meta {
-                                key: meta,
-                                dreg: msg::REG_2,
-                            },
-                            Expr::Lookup {
-                                set: "vips_link_local".into(),
-                                sreg: msg::REG_1,
-                            },
-                            Expr::Verdict {
-                                code: msg::NF_DROP,
-                                chain: None,
-                            },
-                        ],
-                    );
+                }
+                // vips_link_local and its rules come with the first
+                // link-local VIP, as keepalived 2.2.7 (its table has empty
+                // *_link_local chains until then).
+                if self.vips.iter().any(|v| v.set().1 == "vips_link_local") {
+                    self.link_local_objects(&mut b);
+                    ll_now = true;
                 }
             }
         }
@@ -380,7 +355,57 @@ impl Nft {
         if !self.strict.contains(&family) {
             self.strict.push(family);
         }
+        if family == Family::Ipv6 {
+            self.link_local_ready = ll_now;
+        }
         Ok(())
+    }
+
+    /// `set vips_link_local { type ipv6_addr . iface_index }` and the rules
+    /// of `in_link_local` / `out_link_local` (IPv6 table).
+    fn link_local_objects(&self, b: &mut Batch) {
+        let fam = Family::Ipv6.proto();
+        let t = self.table.clone();
+        self.set(
+            b,
+            fam,
+            "vips_link_local",
+            (msg::TYPE_IP6ADDR << 6) | msg::TYPE_IFINDEX,
+            20,
+            0,
+            3,
+        );
+        for (off, meta, ll) in [
+            (24, msg::META_IIF, "in_link_local"),
+            (8, msg::META_OIF, "out_link_local"),
+        ] {
+            rule(
+                b,
+                fam,
+                &t,
+                ll,
+                &[
+                    Expr::Payload {
+                        base: msg::BASE_NETWORK,
+                        offset: off,
+                        len: 16,
+                        dreg: msg::REG_1,
+                    },
+                    Expr::Meta {
+                        key: meta,
+                        dreg: msg::REG_2,
+                    },
+                    Expr::Lookup {
+                        set: "vips_link_local".into(),
+                        sreg: msg::REG_1,
+                    },
+                    Expr::Verdict {
+                        code: msg::NF_DROP,
+                        chain: None,
+                    },
+                ],
+            );
+        }
     }
 
     /// The families whose table this handle created (strict mode or VMAC
@@ -570,6 +595,11 @@ impl Nft {
         }
         let mut b = Batch::new(self.seq);
         let t = self.table.clone();
+        let need_ll =
+            add && !self.link_local_ready && vips.iter().any(|v| v.set().1 == "vips_link_local");
+        if need_ll {
+            self.link_local_objects(&mut b);
+        }
         for (family, set) in [
             (Family::Ipv4, "vips"),
             (Family::Ipv6, "vips"),
@@ -592,6 +622,9 @@ impl Nft {
         }
         let what = if add { "adding VIPs" } else { "removing VIPs" };
         self.run(b, what)?;
+        if need_ll {
+            self.link_local_ready = true;
+        }
         for v in vips {
             let known = self.vips.contains(v);
             if add && !known {
@@ -615,6 +648,9 @@ impl Nft {
         self.vmac_rules.retain(|f| *f != family);
         self.vmacs.retain(|v| v.family != family);
         self.vips.retain(|v| v.set().0 != family);
+        if family == Family::Ipv6 {
+            self.link_local_ready = false;
+        }
         self.run(
             b,
             &format!("removing table {} {}", fam_name(family), self.table),
