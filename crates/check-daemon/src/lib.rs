@@ -73,7 +73,9 @@ pub struct CheckRuntime {
     backend: Option<Box<dyn IpvsBackend>>,
     exit_on_fatal: bool,
     start: Instant,
-    config: Option<Config>,
+    /// `lvs_flush_onstop` of the configuration in force (the configuration
+    /// itself is not kept: ipc holds the parsed copy).
+    lvs_flush_on_stop: bool,
     mapped: Option<Mapped>,
     engine: Option<Engine>,
     mirror: HashMap<ServiceKey, VirtualService>,
@@ -183,7 +185,7 @@ impl CheckRuntime {
             backend: None,
             exit_on_fatal: false,
             start: Instant::now(),
-            config: None,
+            lvs_flush_on_stop: false,
             mapped: None,
             engine: None,
             mirror: HashMap::new(),
@@ -211,11 +213,6 @@ impl CheckRuntime {
         let c = LogCapture::default();
         self.capture = Some(Arc::clone(&c));
         c
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> Option<&Config> {
-        self.config.as_ref()
     }
 
     /// The engine (state of every checker).
@@ -875,10 +872,7 @@ impl CheckRuntime {
         for l in lines {
             self.emit(&l);
         }
-        let flush = self
-            .config
-            .as_ref()
-            .is_some_and(|c| c.global.lvs_flush_on_stop == Some(true));
+        let flush = self.lvs_flush_on_stop;
         let Some(backend) = self.backend.as_mut() else {
             return;
         };
@@ -905,7 +899,9 @@ impl ChildHandler for CheckRuntime {
         config: &Config,
         reload: bool,
     ) -> Result<(), String> {
+        let t0 = Instant::now();
         let mut mapped = map_config(config);
+        let t_map = t0.elapsed();
         for w in &mapped.warnings {
             self.emit(w);
         }
@@ -950,7 +946,7 @@ impl ChildHandler for CheckRuntime {
                 }
             }
             self.refresh_mirror();
-            self.config = Some(config.clone());
+            self.lvs_flush_on_stop = config.global.lvs_flush_on_stop == Some(true);
             self.setup_alerts(config);
             self.start_engine(sched, mapped);
         } else {
@@ -968,7 +964,7 @@ impl ChildHandler for CheckRuntime {
             let configs = mapped.engine.clone();
             let n = mapped.plans.len();
             self.mapped = Some(mapped);
-            self.config = Some(config.clone());
+            self.lvs_flush_on_stop = config.global.lvs_flush_on_stop == Some(true);
             self.setup_alerts(config);
             let mut rng = self.rng;
             let actions = match self.engine.as_mut() {
@@ -978,11 +974,21 @@ impl ChildHandler for CheckRuntime {
                 None => Vec::new(),
             };
             self.rng = rng;
+            let t_engine = t0.elapsed();
+            let ops0 = self.ipvs_ops;
             self.remap_active(sched);
             self.reconcile(&BTreeSet::new(), &gone);
             self.run_actions(sched, actions);
             let all: BTreeSet<usize> = (0..n).collect();
             self.reconcile(&all, &[]);
+            // Per-phase figures of a reload (-D).
+            log::debug!(
+                "Reload: mapping {:.1} ms, engine {:.1} ms, reconcile {:.1} ms, {} IPVS operations",
+                t_map.as_secs_f64() * 1e3,
+                (t_engine - t_map).as_secs_f64() * 1e3,
+                (t0.elapsed() - t_engine).as_secs_f64() * 1e3,
+                self.ipvs_ops - ops0
+            );
         }
         self.setup_addr_events(sched);
         self.rearm(sched);

@@ -526,8 +526,10 @@ fn map_vs(
     for rs in &vs.real_servers {
         let fwd = rs.lb_kind.map(forward_of).unwrap_or(vs_forward);
         let rs_addr = SocketAddr::new(rs.addr, ipvs_port(vs, rs.port, fwd));
-        let mut checkers = Vec::new();
-        let mut probes = Vec::new();
+        // Exact capacity: a first push would reserve 4 of each (~1 KB per
+        // real server for nothing).
+        let mut checkers = Vec::with_capacity(rs.checkers.len());
+        let mut probes = Vec::with_capacity(rs.checkers.len());
         for c in &rs.checkers {
             let common = &c.common;
             let target = SocketAddr::new(

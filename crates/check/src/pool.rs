@@ -44,7 +44,8 @@ pub struct RealServerConfig {
     /// `inhibit_on_failure`: weight 0 instead of removal.
     pub inhibit_on_failure: bool,
     /// The checkers; all must be up for the server to be alive. A server
-    /// without checkers is always alive.
+    /// without checkers is always alive. (The engine moves them into its
+    /// checkers: the kept `RealServerConfig` has an empty list.)
     pub checkers: Vec<CheckerConfig>,
 }
 
@@ -368,17 +369,17 @@ impl Engine {
             let rs_cfgs = std::mem::take(&mut cfg.real_servers);
             let rss = rs_cfgs
                 .into_iter()
-                .map(|rc| {
+                .map(|mut rc| {
                     let name = RsAddr {
                         addr: rc.addr,
                         proto: cfg.proto,
                     };
-                    let checkers = rc
-                        .checkers
-                        .iter()
+                    // The checkers own their configuration: not kept twice.
+                    let checkers = std::mem::take(&mut rc.checkers)
+                        .into_iter()
                         .map(|c| {
                             let j = warmup_jitter(c.warmup);
-                            Checker::new(c.clone(), name, cfg.name.clone(), now, j)
+                            Checker::new(c, name, cfg.name.clone(), now, j)
                         })
                         .collect();
                     let mut r = RsState {
@@ -471,22 +472,16 @@ impl Engine {
             let mut cfg = cfg;
             let rs_cfgs = std::mem::take(&mut cfg.real_servers);
             let mut rss = Vec::with_capacity(rs_cfgs.len());
-            for rc in rs_cfgs {
+            for mut rc in rs_cfgs {
                 let name = RsAddr {
                     addr: rc.addr,
                     proto: cfg.proto,
                 };
-                let mut checkers: Vec<Checker> = rc
-                    .checkers
-                    .iter()
+                let mut checkers: Vec<Checker> = std::mem::take(&mut rc.checkers)
+                    .into_iter()
                     .map(|c| {
-                        Checker::new(
-                            c.clone(),
-                            name,
-                            cfg.name.clone(),
-                            now,
-                            warmup_jitter(c.warmup),
-                        )
+                        let j = warmup_jitter(c.warmup);
+                        Checker::new(c, name, cfg.name.clone(), now, j)
                     })
                     .collect();
                 let prev = ovs

@@ -85,10 +85,21 @@ for who in ${WHO_RELOAD-$WHO}; do
   cp /guest/reload.conf /tmp/reload-$who.conf
   ts=$(up)
   start $b /tmp/reload-$who.conf reload-$who
-  i=0; while [ "$(rules)" -lt "${RELOAD_RULES:-22000}" ] && [ $i -lt 2400 ]; do sleep 0.1; i=$((i+1)); done
+  # Timeline: rules in the kernel (/proc/net/ip_vs lines, cheaper than ipvsadm -Sn),
+  # CPU ticks (user/system) of the parent and of the checker child.
+  tl=""; i=0
+  while :; do
+    n=$(ip netns exec dir cat /proc/net/ip_vs | wc -l); n=$((n > 3 ? n - 3 : 0))
+    tl="$tl $(span $ts $(up)):$n:$(awk '{print $14"/"$15}' /proc/$P/stat 2>/dev/null):$(awk '{print $14"/"$15}' /proc/$C/stat 2>/dev/null)"
+    [ "$n" -ge "${RELOAD_RULES:-22000}" ] && break
+    i=$((i+1)); [ $i -ge 240 ] && break
+    sleep 0.5
+  done
   te=$(up)
   echo "reload: $who programmed $(rules) rules in $(span $ts $te) s from start"
+  echo "reload: $who timeline (s:rules:parent utime/stime:checker utime/stime ticks):$tl" | fold -w 200
   i=0; while ! grep -q 'Startup complete' /tmp/reload-$who.log && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  grep -n -m3 -E 'Starting Healthcheck|Startup complete|Initializing ipvs' /tmp/reload-$who.log | sed "s/^/  $who| /"
   sleep 2
   for step in unchanged weight-edit; do
     if [ $step = weight-edit ]; then

@@ -1,0 +1,133 @@
+//! Memory and time profile of the checker runtime on a configuration, in
+//! process, IPVS in memory (no parent: the configuration is loaded here).
+//! Run it in a network namespace — its probes are real:
+//!
+//! ```text
+//! ip netns add ka-mem; ip -n ka-mem link set lo up
+//! ip netns exec ka-mem target/release/examples/mem_profile FILE [SECONDS] [--reload N]
+//! ```
+//!
+//! Prints PSS/heap after each phase (config load, configure, probing for
+//! SECONDS) and, with `--reload N`, the time of N reloads of the same file
+//! split into load and configure.
+
+use std::time::{Duration, Instant};
+
+use ipc::{ChildFlags, ChildHandler};
+use keepalived_check_daemon::backend::{IpvsBackend, MemoryIpvs};
+use keepalived_check_daemon::{drive, CheckRuntime};
+use sched::Sched;
+
+fn kb(field: &str, file: &str) -> u64 {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn heap_kb() -> u64 {
+    // The [heap] mapping's RSS (main arena).
+    let s = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut in_heap = false;
+    for l in s.lines() {
+        if l.contains('-') && l.split_whitespace().count() >= 5 && !l.contains(':') {
+            in_heap = false;
+        }
+        if l.ends_with("[heap]") {
+            in_heap = true;
+        }
+        if in_heap && l.starts_with("Rss:") {
+            return l
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    0
+}
+
+fn report(what: &str) {
+    println!(
+        "{what:<28} PSS {:>7} kB  heap RSS {:>7} kB",
+        kb("Pss:", "/proc/self/smaps_rollup"),
+        heap_kb()
+    );
+}
+
+fn load(path: &str) -> config::Config {
+    config::load(&config::LoadOptions {
+        path: path.into(),
+        config_id: None,
+        lenient: false,
+    })
+    .unwrap_or_else(|f| panic!("{:?}", f.diagnostics))
+    .config
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args
+        .get(1)
+        .expect("usage: mem_profile FILE [SECONDS] [--reload N]");
+    let secs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let reloads: usize = args
+        .iter()
+        .position(|a| a == "--reload")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    report("start");
+    let t = Instant::now();
+    let cfg = load(path);
+    println!("config load {:?}", t.elapsed());
+    report("config loaded");
+    // What ipc does with it: JSON out in the parent, JSON in in the child.
+    let t = Instant::now();
+    let json = serde_json::to_string(&cfg).expect("json");
+    let ser = t.elapsed();
+    let t = Instant::now();
+    let back: config::Config = serde_json::from_str(&json).expect("json");
+    println!(
+        "config as JSON: {} bytes, serialise {:?}, deserialise {:?}",
+        json.len(),
+        ser,
+        t.elapsed()
+    );
+    drop((json, back));
+    let mem = MemoryIpvs::default();
+    let mut rt = CheckRuntime::with_backend(
+        ChildFlags::default(),
+        Box::new(move || Ok(Box::new(mem.clone()) as Box<dyn IpvsBackend>)),
+    );
+    let mut sched = Sched::new().expect("sched");
+    let t = Instant::now();
+    rt.configure(&mut sched, &cfg, false).expect("configure");
+    println!(
+        "configure (start) {:?}, {} IPVS ops",
+        t.elapsed(),
+        rt.ipvs_ops()
+    );
+    report("configured");
+    drive(&mut sched, &mut rt, Duration::from_secs(secs));
+    report(&format!("after {secs} s of probes"));
+    for i in 0..reloads {
+        let t = Instant::now();
+        let c = load(path);
+        let l = t.elapsed();
+        let t = Instant::now();
+        rt.configure(&mut sched, &c, true).expect("reload");
+        println!(
+            "reload {i}: load {:?} configure {:?} ops {}",
+            l,
+            t.elapsed(),
+            rt.ipvs_ops()
+        );
+    }
+    if reloads > 0 {
+        report("after reloads");
+    }
+}
