@@ -504,6 +504,7 @@ impl Runner {
             }
             Fault::StopChild(n) => {
                 let v = self.c.nodes[n].vrrp_pid();
+                let log0 = self.c.nodes[n].log().len();
                 if !sig(v, Signal::SIGSTOP) {
                     return Err(format!("no VRRP child to stop on node {n}"));
                 }
@@ -516,11 +517,9 @@ impl Runner {
                         "stopped VRRP child {v:?} of node {n} not killed by the watchdog within 20 s"
                     ));
                 }
-                if !self.c.nodes[n]
-                    .log()
-                    .contains("has not answered heartbeats")
-                {
-                    return Err("no 'has not answered heartbeats' log line".into());
+                let needle = format!("({}) has not answered heartbeats", v.unwrap_or(0));
+                if !self.wait_log_line(n, log0, &needle) {
+                    return Err(format!("no '...{needle}' log line"));
                 }
                 Ok(Instant::now())
             }
@@ -807,13 +806,8 @@ impl Runner {
                         "stopped checker child {v:?} of node {n} not killed by the watchdog within 20 s"
                     ));
                 }
-                let tail = self.c.nodes[n]
-                    .log()
-                    .get(log0..)
-                    .unwrap_or_default()
-                    .to_string();
                 let needle = format!("({}) has not answered heartbeats", v.unwrap_or(0));
-                if !tail.contains(&needle) {
+                if !self.wait_log_line(n, log0, &needle) {
                     return Err(format!("no '...{needle}' log line"));
                 }
                 Ok(Instant::now())
@@ -893,6 +887,18 @@ impl Runner {
             })
             .map(|p| p.pid)
             .collect()
+    }
+
+    /// Whether node `n`'s log, from byte `log0`, gets a line containing
+    /// `needle` within 5 s (the parent logs a killed child's line after
+    /// reaping it, which can come after the child is gone from `/proc`).
+    fn wait_log_line(&self, n: usize, log0: usize, needle: &str) -> bool {
+        crate::wait::wait_for(Duration::from_secs(5), || {
+            self.c.nodes[n]
+                .log()
+                .get(log0..)
+                .is_some_and(|t| t.contains(needle))
+        })
     }
 
     fn hung_sleeps(&self, n: usize, arg: &str) -> usize {
