@@ -251,14 +251,29 @@ impl Runtime {
     /// base, the modified EUI-64 of the base MAC is used.
     fn vmac_link_local(&mut self, i: usize, idx: u32, base_idx: u32, vmac: &str) {
         let name = self.insts[i].vcfg.name.clone();
-        let ll = match self.primary_address(base_idx, Family::V6) {
-            Some(IpAddr::V6(a)) => Some(a),
-            _ => self
-                .links
+        // The base's link-local, even while DAD still runs on it (the
+        // advert source is that address once DAD completes).
+        let base_ll = self
+            .rtnl
+            .addresses(Some(netlink::Family::V6), Some(base_idx))
+            .ok()
+            .and_then(|v| {
+                v.iter().find_map(|a| match a.addr {
+                    IpAddr::V6(x)
+                        if x.segments()[0] & 0xffc0 == 0xfe80
+                            && !self.vip_set.contains(&a.addr) =>
+                    {
+                        Some(x)
+                    }
+                    _ => None,
+                })
+            });
+        let ll = base_ll.or_else(|| {
+            self.links
                 .get(&base_idx)
                 .and_then(|l| l.mac)
-                .map(eui64_link_local),
-        };
+                .map(eui64_link_local)
+        });
         let Some(ll) = ll else {
             log::info!("({name}) Unable to find a link-local address for {vmac}");
             return;
