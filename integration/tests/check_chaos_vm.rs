@@ -1198,7 +1198,11 @@ fn mode_name(s: Sampling) -> &'static str {
 /// Runs one plan in the guest; returns the figures or panics with the seed
 /// and the repro command.
 fn run_plan(plan: &Plan, bin: &Path, o: &RunOpts) -> String {
-    let mut files = vec![GuestFile::bin(bin)];
+    // Always /usr/local/bin/keepalived, whatever the host file is called.
+    let mut files = vec![GuestFile {
+        guest: "/usr/local/bin/keepalived".into(),
+        ..GuestFile::bin(bin)
+    }];
     files.extend(plan.guest_files(o.ka_bin, o.strict_restart));
     files.push(GuestFile::data("/guest/limit", o.guest_s.to_string()));
     let script = String::from_utf8_lossy(&read(&chaos_dir().join("run.sh"))).into_owned();

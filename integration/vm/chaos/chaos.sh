@@ -69,7 +69,7 @@ ka_start() { # CONF-NUMBER
   cp $C/conf/$1.conf /tmp/ka.conf
   "$KA_BIN" -n -l -C -D -f /tmp/ka.conf -p /run/ka.pid -c /run/ka-chk.pid -r /run/ka-vrrp.pid > /tmp/ka.log 2>&1 &
   KP=$!
-  wait_until 300 test -s /run/ka-chk.pid
+  wait_until 300 test -s /run/ka-chk.pid || { fail "keepalived did not start"; return 1; }
 }
 ka_conf() { cp $C/conf/$1.conf /tmp/ka.conf.new && mv /tmp/ka.conf.new /tmp/ka.conf; }
 ka_hup() { kill -HUP "$KP"; }
