@@ -213,6 +213,40 @@ fn config_test_codes_and_lines_match_2_2_7() {
             .to_string()
     ));
 
+    // Script security without script_user and without a keepalived_script
+    // account: every script without a user of its own is removed.
+    let no_user = write(
+        &s,
+        "nouser.conf",
+        &config(
+            &s,
+            "    enable_script_security
+",
+        ),
+    );
+    let has_default_user = nix::unistd::User::from_name("keepalived_script")
+        .ok()
+        .flatten()
+        .is_some();
+    let expect_no_user: Vec<String> = [
+        "Unable to set default user keepalived_script for script",
+        "Unable to set default user for vrrp script chk_safe - removing",
+        "Unable to set default user for vrrp script chk_ww - removing",
+        "Unable to set default user for vrrp script chk_dir - removing",
+        "Unable to set default user for vrrp script chk_missing - removing",
+        "(VI_1) track script chk_safe not found, ignoring...",
+        "(VI_1) track script chk_ww not found, ignoring...",
+        "(VI_1) track script chk_dir not found, ignoring...",
+        "(VI_1) track script chk_missing not found, ignoring...",
+    ]
+    .map(String::from)
+    .to_vec();
+    if !has_default_user {
+        let (code, lines) = config_test(&ns, &ours, &no_user);
+        assert_eq!(code, 3, "{lines:#?}");
+        assert!(in_order(&expect_no_user, &lines), "{lines:#?}");
+    }
+
     // The same files through keepalived 2.2.7's -t, when installed.
     if !Path::new(UPSTREAM).exists() {
         eprintln!("SKIP comparison: {UPSTREAM} not installed");
@@ -224,6 +258,21 @@ fn config_test_codes_and_lines_match_2_2_7() {
     let (code, theirs) = config_test(&ns, UPSTREAM, &on);
     assert_eq!(code, 5, "{theirs:#?}");
     assert_eq!(theirs, expect_on, "2.2.7 printed");
+    if !has_default_user {
+        // 2.2.7 prefixes parse-time lines with "(FILE: Line N) ".
+        let (code, theirs) = config_test(&ns, UPSTREAM, &no_user);
+        assert_eq!(code, 5, "{theirs:#?}");
+        let stripped: Vec<String> = theirs
+            .iter()
+            .map(
+                |l| match l.strip_prefix('(').and_then(|r| r.split_once(") ")) {
+                    Some((loc, rest)) if loc.contains(": Line ") => rest.to_string(),
+                    _ => l.clone(),
+                },
+            )
+            .collect();
+        assert_eq!(stripped, expect_no_user, "2.2.7 printed {theirs:#?}");
+    }
     let (code, theirs) = config_test(&ns, UPSTREAM, &only_safe);
     assert_eq!(code, 6, "{theirs:#?}");
     assert_eq!(

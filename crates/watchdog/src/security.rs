@@ -501,6 +501,8 @@ fn fifo_script(
 fn vrrp_scripts(ctx: &mut Ctx<'_>, config: &mut Config, su: Option<&RunAs>) {
     let mut acc = Acc::default();
     let mut removed: Vec<String> = Vec::new();
+    // Removed at parse time by 2.2.7: its track_script entries say so.
+    let mut unparsed: Vec<String> = Vec::new();
     for vs in &mut config.vrrp_scripts {
         let argv0 = vs.script.argv.first().cloned().unwrap_or_default();
         let who = match (&vs.user, &vs.script.user) {
@@ -516,6 +518,7 @@ fn vrrp_scripts(ctx: &mut Ctx<'_>, config: &mut Config, su: Option<&RunAs>) {
                     vs.name
                 ));
                 removed.push(vs.name.clone());
+                unparsed.push(vs.name.clone());
                 continue;
             }
         };
@@ -540,6 +543,18 @@ fn vrrp_scripts(ctx: &mut Ctx<'_>, config: &mut Config, su: Option<&RunAs>) {
             removed.push(vs.name.clone());
         } else if vs.user.is_none() && vs.script.user.is_none() {
             set_user(&mut vs.script, user);
+        }
+    }
+    for vi in &config.vrrp_instances {
+        for t in vi
+            .track_script
+            .iter()
+            .filter(|t| unparsed.contains(&t.name))
+        {
+            ctx.report.error(format!(
+                "({}) track script {} not found, ignoring...",
+                vi.name, t.name
+            ));
         }
     }
     for vi in &mut config.vrrp_instances {
@@ -766,6 +781,7 @@ mod tests {
             [
                 "Unable to set default user keepalived_script for script",
                 "Unable to set default user for vrrp script s1 - removing",
+                "(VI_1) track script s1 not found, ignoring...",
             ]
         );
         assert!(cfg.vrrp_scripts.is_empty());
