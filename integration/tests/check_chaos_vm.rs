@@ -927,14 +927,13 @@ fn fault(
     })
 }
 
-/// The fault sequence of a seed: `steps` faults (at least one of every kind).
-fn plan(seed: u64, steps: usize, storm_tenths: u32) -> Plan {
-    let mut rng = Rng(seed);
+/// The initial model (one seeded backend down), its configuration and step 0.
+fn start(rng: &mut Rng) -> (Model, usize, Vec<String>, Vec<Step>) {
     let mut m = Model::initial();
     let initial_down = rng.range(1, N_BACKENDS as u32) as usize;
     m.be[initial_down - 1] = Backend::DOWN;
-    let mut configs = vec![m.config()];
-    let mut out = vec![Step {
+    let configs = vec![m.config()];
+    let step0 = Step {
         kind: Kind::Down1,
         desc: format!("start: keepalived -C, backend {initial_down} down"),
         cmds: String::new(),
@@ -944,7 +943,33 @@ fn plan(seed: u64, steps: usize, storm_tenths: u32) -> Plan {
         sampling: Sampling::None,
         bound_s: 30,
         stable_tenths: 20,
-    }];
+    };
+    (m, initial_down, configs, vec![step0])
+}
+
+/// A plan of the given kinds in order (each falling back if it cannot act).
+fn plan_of(seed: u64, kinds: &[Kind], storm_tenths: u32) -> Plan {
+    let mut rng = Rng(seed);
+    let (mut m, initial_down, mut configs, mut out) = start(&mut rng);
+    for &k in kinds {
+        let step = match fault(k, &mut m, &mut rng, storm_tenths, &mut configs) {
+            Some(s) => Some(s),
+            None => fault(k.fallback(), &mut m, &mut rng, storm_tenths, &mut configs),
+        };
+        out.extend(step);
+    }
+    Plan {
+        seed,
+        initial_down,
+        configs,
+        steps: out,
+    }
+}
+
+/// The fault sequence of a seed: `steps` faults (at least one of every kind).
+fn plan(seed: u64, steps: usize, storm_tenths: u32) -> Plan {
+    let mut rng = Rng(seed);
+    let (mut m, initial_down, mut configs, mut out) = start(&mut rng);
     let mut deck = KINDS.to_vec();
     rng.shuffle(&mut deck);
     let mut seen: BTreeSet<Kind> = BTreeSet::new();
@@ -1451,6 +1476,48 @@ fn checker_chaos_in_guest() {
     println!("check chaos passed\n{fig}");
 }
 
+/// Restarts of the checker child while sorry servers are in use and real
+/// servers are down, audited strictly: the respawned child must adopt the
+/// table as it is (no sample may differ, the sorry servers stay). Ignored until
+/// the check daemon seeds its initial state from the adopted table (see
+/// notes/REQUESTS.md, "From check-chaos-vm"):
+/// `cargo test -p keepalived-integration --test check_chaos_vm -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn checker_restart_adopts_table_in_guest() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: not root");
+        return;
+    }
+    if let Some(why) = rig::unavailable() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
+    };
+    let kinds = [
+        Kind::SorryAll,
+        Kind::Quorum,
+        Kind::KillChild,
+        Kind::StopChild,
+        Kind::KillChild,
+    ];
+    let plan = plan_of(3, &kinds, 40);
+    for (n, st) in plan.steps.iter().enumerate() {
+        println!("  step {n:3} {:14} {}", st.kind.name(), st.desc);
+    }
+    let o = RunOpts {
+        ka_bin: "/usr/local/bin/keepalived",
+        strict_restart: true,
+        guest_s: 600,
+        limit: Duration::from_secs(900),
+    };
+    let fig = run_plan(&plan, &bin, &o);
+    println!("strict restarts passed\n{fig}");
+}
+
 /// The plan is a function of the seed, and the CI plan deals every kind.
 #[test]
 fn plan_is_reproducible_and_covers_every_kind() {
@@ -1466,6 +1533,44 @@ fn plan_is_reproducible_and_covers_every_kind() {
         da,
         c.steps.iter().map(|s| s.desc.as_str()).collect::<Vec<_>>()
     );
+    // The strict-restart plan restarts the child with both sorry servers in use.
+    let p = plan_of(
+        3,
+        &[
+            Kind::SorryAll,
+            Kind::Quorum,
+            Kind::KillChild,
+            Kind::StopChild,
+            Kind::KillChild,
+        ],
+        40,
+    );
+    let kinds: Vec<Kind> = p.steps.iter().skip(1).map(|s| s.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::SorryAll,
+            Kind::Quorum,
+            Kind::KillChild,
+            Kind::StopChild,
+            Kind::KillChild
+        ]
+    );
+    for st in &p.steps[3..] {
+        assert!(
+            st.expected
+                .contains(&"-a -t 192.0.2.4:80 -r 198.51.100.99:80 -m -w 1".to_string()),
+            "{:#?}",
+            st.expected
+        );
+        assert!(
+            st.expected
+                .contains(&"-a -t 192.0.2.5:80 -r 198.51.100.98:80 -m -w 1".to_string()),
+            "{:#?}",
+            st.expected
+        );
+        assert_eq!(st.soft.len(), 2, "{:#?}", st.soft);
+    }
     // Any seed covers every kind too.
     for seed in 0..50 {
         let p = plan(seed, 5, 40);
