@@ -49,7 +49,9 @@ impl Runtime {
             vips: map::vip_lines(cfg, vi),
             group: map::group_of(cfg, &vi.name).map(|g| g.name.clone()),
             want_master: false,
-            notify: map::notify_scripts(cfg, &vi.notify),
+            notify: Some(map::notify_scripts(cfg, &vi.notify))
+                .filter(|n| *n != notify::NotifyScripts::default())
+                .map(Box::new),
             smtp: vi
                 .smtp_alert
                 .or(g.smtp_alert_vrrp)
@@ -184,6 +186,7 @@ impl Runtime {
     pub(crate) fn start(&mut self, sched: &mut Sched, cfg: &Config) {
         self.apply_statics(None, cfg);
         self.setup_firewall(&cfg.vrrp_instances);
+        self.insts.reserve_exact(cfg.vrrp_instances.len());
         for vi in &cfg.vrrp_instances {
             let inst = self.build_inst(cfg, vi);
             self.insts.push(inst);

@@ -68,8 +68,9 @@ pub(crate) struct Inst {
     pub group: Option<String>,
     /// The core asked to go MASTER and waits for its sync group.
     pub want_master: bool,
-    /// Notify scripts.
-    pub notify: notify::NotifyScripts,
+    /// Notify scripts (`None` when the block has none: most instances,
+    /// and the struct is 560 bytes).
+    pub notify: Option<Box<notify::NotifyScripts>>,
     /// `smtp_alert` in force.
     pub smtp: bool,
     /// `notify_priority_changes` in force.
@@ -568,9 +569,9 @@ impl Runtime {
         };
         let name = inst.vcfg.name.clone();
         let prio = inst.core.effective_priority();
-        let scripts = inst
-            .notify
-            .for_event(notify::NotifyKind::Instance, &name, ns, prio);
+        let scripts = inst.notify.as_ref().map_or_else(Vec::new, |n| {
+            n.for_event(notify::NotifyKind::Instance, &name, ns, prio)
+        });
         let smtp = inst.smtp;
         self.notifier.run(&name, scripts);
         self.notifier
