@@ -48,6 +48,37 @@ fn client_sees(lan: &Lan) -> Option<String> {
     Some(out)
 }
 
+/// Captures (`tcpdump -en`) what node 2's bridge port receives from node 2
+/// for `secs` seconds, in a thread: IGMP and IPv6 frames.
+fn capture_port2(lan: &Lan, secs: u32) -> std::thread::JoinHandle<String> {
+    let ns = lan.bridge.clone();
+    std::thread::spawn(move || {
+        Command::new("ip")
+            .args(["netns", "exec", &ns, "timeout", &secs.to_string()])
+            // `ip6`, not `icmp6`: MLD reports have a hop-by-hop header.
+            .args(["tcpdump", "-enli", "v2", "-Q", "in", "igmp or ip6"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    })
+}
+
+/// The BACKUP (node 2) never sends from the virtual MAC: its IGMP / MLD
+/// reports (sent when its VMAC joins the VRRP group) leave from its own
+/// MAC (keepalived's nftables VMAC rules), so the switch keeps the virtual
+/// MAC on the master's port.
+fn backup_reports_not_from_vmac(cap: &str, vmac: &str, report: &str) {
+    assert!(
+        !cap.lines().any(|l| l.contains(&format!("{vmac} >"))),
+        "a frame from the virtual MAC left the backup:\n{cap}"
+    );
+    assert!(
+        cap.lines()
+            .any(|l| l.contains("02:00:00:00:0a:02 >") && l.contains(report)),
+        "no {report} from the backup's own MAC:\n{cap}"
+    );
+}
+
 fn vmac_failover(xmit_base: bool) {
     let lan = Lan::new(if xmit_base { "vb" } else { "vm" }, 3);
     let extra = if xmit_base {
@@ -66,6 +97,8 @@ fn vmac_failover(xmit_base: bool) {
         }
         .conf("n1"),
     );
+    let cap2 = capture_port2(&lan, 4);
+    std::thread::sleep(Duration::from_millis(300));
     let d2 = Daemon::start(
         &lan,
         2,
@@ -85,6 +118,7 @@ fn vmac_failover(xmit_base: bool) {
         "VIP not only on node 1: {:?}",
         lan.holders(VIP)
     );
+    backup_reports_not_from_vmac(&cap2.join().unwrap_or_default(), VMAC, "igmp");
     assert!(d1.logged("(VI_1): Success creating VMAC interface vrrp.51"));
     assert!(d2.logged("(VI_1): Success creating VMAC interface vrrp.51"));
     // The macvlan: private mode, the RFC virtual MAC, up, carrying the VIP.
@@ -511,6 +545,8 @@ fn vmac6_failover(xmit_base: bool) {
         .conf(id)
     };
     let d1 = Daemon::start(&lan, 1, Impl::Ours, &conf(100, "n1"));
+    let cap2 = capture_port2(&lan, 4);
+    std::thread::sleep(Duration::from_millis(300));
     let d2 = Daemon::start(&lan, 2, Impl::Ours, &conf(90, "n2"));
     wait_holder(&lan, VIP6, 1, Duration::from_secs(8))
         .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
@@ -519,6 +555,11 @@ fn vmac6_failover(xmit_base: bool) {
         "VIP not only on node 1: {:?}\n{}",
         lan.holders(VIP6),
         d2.log_text()
+    );
+    backup_reports_not_from_vmac(
+        &cap2.join().unwrap_or_default(),
+        VMAC6,
+        "multicast listener report",
     );
     let n1 = lan.ns(1);
     let (ok, link) = in_ns(n1, &["ip", "-d", "link", "show", "vrrp.52"]);

@@ -186,6 +186,11 @@ impl Runtime {
                 log::info!("({name}) Unable to set addr_gen_mode=1 on {}: {e}", vm.name);
             }
         }
+        // The nftables rules before the VMAC is up and has an address: the
+        // kernel sends a router solicitation and MLD reports as soon as its
+        // link-local is usable (seen in the namespace test when the rules
+        // came after).
+        self.vmac_firewall(i, idx, base_idx, true);
         if let Err(e) = self.rtnl.set_link_up(idx, true) {
             log::info!(
                 "({name}) Unable to bring VMAC interface {} up: {e}",
@@ -195,7 +200,6 @@ impl Runtime {
         if self.insts[i].key.family == Family::V6 {
             self.vmac_link_local(i, idx, base_idx, &vm.name);
         }
-        self.vmac_firewall(i, idx, base_idx, true);
         if let Ok(l) = self.rtnl.link_by_index(idx) {
             self.links.insert(idx, l);
         }
