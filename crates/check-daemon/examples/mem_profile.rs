@@ -114,6 +114,8 @@ fn main() {
     report("configured");
     drive(&mut sched, &mut rt, Duration::from_secs(secs));
     report(&format!("after {secs} s of probes"));
+    sys::mem::trim_heap();
+    report("after malloc_trim");
     for i in 0..reloads {
         let t = Instant::now();
         let c = load(path);

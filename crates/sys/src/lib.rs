@@ -4,8 +4,10 @@
 //!
 //! * [`process`]: prctl, process groups, fork/exec helpers (watchdog, notify).
 //! * [`inotify`]: directory watches (track files of the checker).
+//! * [`mem`]: heap trimming after a configuration load.
 //! * [`net`]: socket options and packet sockets (netlink crate, VRRP daemon).
 
 pub mod inotify;
+pub mod mem;
 pub mod net;
 pub mod process;
