@@ -170,7 +170,7 @@ fn run_child(cli: &Cli, role: &str, prog: &str) -> i32 {
         },
         liveness: cli.liveness_fd.map(|fd| ipc::LivenessOptions {
             fd,
-            interval: cli.liveness_interval.unwrap_or(Duration::from_secs(2)),
+            interval: cli.liveness_interval.unwrap_or(Duration::from_millis(2500)),
             timeout: cli.liveness_timeout,
         }),
     };

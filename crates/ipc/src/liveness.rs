@@ -4,7 +4,7 @@
 //! the write end down (hidden `--ka-liveness-fd N --ka-liveness-interval S`).
 //! The child's main loop ([`Beacon`]) writes its `CLOCK_MONOTONIC` time
 //! (8 bytes, little endian; writes of 8 bytes are atomic on a pipe) each
-//! time it returns from its poll and the last beat is at least a quarter of an
+//! time it returns from its poll and the last beat is at least half an
 //! interval old, and on a timer every interval when nothing else woke it.
 //! A loop that is stuck or stopped (SIGSTOP) stops beating.
 //!
@@ -198,13 +198,13 @@ impl Beacon {
     }
 
     /// Called each time the loop returns from its poll: beats when the
-    /// last beat is at least a quarter interval old, and (re)arms the timer
+    /// last beat is at least half an interval old, and (re)arms the timer
     /// that makes the loop wake when nothing else does.
     pub fn on_wake(&mut self, sched: &mut Sched) {
         let now = Instant::now();
         let due = match self.last {
             None => true,
-            Some(l) => now.saturating_duration_since(l) >= self.interval / 4,
+            Some(l) => now.saturating_duration_since(l) >= self.interval / 2,
         };
         if !due {
             return;
@@ -248,7 +248,7 @@ mod tests {
         let mut sched = Sched::new().unwrap();
         let t0 = monotonic_ns();
         b.on_wake(&mut sched);
-        b.on_wake(&mut sched); // not due: at most one beat per quarter interval
+        b.on_wake(&mut sched); // not due: at most one beat per half interval
         assert_eq!(b.beats, 1);
         let d = w.drain();
         assert_eq!(d.bytes, BEAT_LEN);

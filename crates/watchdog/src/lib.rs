@@ -103,7 +103,7 @@ impl WatchdogOptions {
             set_syslog_ident: None,
             exe: "/proc/self/exe".into(),
             child_args: Vec::new(),
-            heartbeat_interval: Duration::from_secs(2),
+            heartbeat_interval: Duration::from_millis(2500),
             heartbeat_timeout: Duration::from_secs(5),
             child_wait: Duration::from_secs(5),
             version: "Keepalived".into(),
