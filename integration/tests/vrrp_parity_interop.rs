@@ -126,6 +126,20 @@ fn vmac(master: Impl, v6: bool, tag: &str) {
     };
     let backup = other(master);
     let d1 = Daemon::start(&lan, 1, master, &conf(100, "n1"));
+    // What node 2 sends while its VMAC comes up (IGMP/MLD reports, router
+    // solicitations): never from the virtual MAC for ours.
+    let cap2 = {
+        let ns = lan.bridge.clone();
+        std::thread::spawn(move || {
+            Command::new("ip")
+                .args(["netns", "exec", &ns, "timeout", "4"])
+                .args(["tcpdump", "-enli", "v2", "-Q", "in", "igmp or ip6"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
     let d2 = Daemon::start(&lan, 2, backup, &conf(90, "n2"));
     assert!(
         lan.wait_for(Duration::from_secs(9), || lan.holders(vip) == vec![1])
@@ -141,6 +155,26 @@ fn vmac(master: Impl, v6: bool, tag: &str) {
         lan.holders(vip),
         logs(&d1, &d2)
     );
+    let cap = cap2.join().unwrap_or_default();
+    let from_vmac: Vec<&str> = cap
+        .lines()
+        .filter(|l| l.contains(&format!("{mac} >")))
+        .collect();
+    if backup == Impl::Ours {
+        assert!(
+            from_vmac.is_empty(),
+            "{tag}: our backup sent from the virtual MAC:\n{cap}"
+        );
+    } else {
+        eprintln!(
+            "OBSERVED {tag}: keepalived 2.2.7 backup frames from the virtual MAC at start: {}{}",
+            from_vmac.len(),
+            from_vmac
+                .first()
+                .map(|l| format!(" (first: {l})"))
+                .unwrap_or_default()
+        );
+    }
     let vname = if v6 { "vrrp.52" } else { "vrrp.51" };
     for n in [1, 2] {
         let (ok, link) = in_ns(lan.ns(n), &["ip", "-d", "link", "show", vname]);
