@@ -282,10 +282,38 @@ impl CheckRuntime {
         line
     }
 
+    /// A restarted child adopting a table: a real server of a virtual server
+    /// whose service is already in the kernel starts as the table shows it
+    /// (absent, or at weight 0 with `inhibit_on_failure`, = down until its
+    /// first success, as `alpha`), so that the start changes nothing —
+    /// a sorry server in use stays (quorum down at start). A virtual server
+    /// without any service in the table starts as usual.
+    fn seed_from_table(&self, mapped: &Mapped, configs: &mut [check::VirtualServerConfig]) {
+        for (cfg, plan) in configs.iter_mut().zip(&mapped.plans) {
+            let Some(current) = plan.services.iter().find_map(|s| self.mirror.get(&s.key)) else {
+                continue;
+            };
+            for (rs, rplan) in cfg.real_servers.iter_mut().zip(&plan.real_servers) {
+                let found = current.dests.iter().find(|d| {
+                    d.key.addr == rplan.dest.key.addr
+                        && (plan.group || d.key.port == rplan.dest.key.port)
+                });
+                let down = match found {
+                    None => true,
+                    Some(d) => d.weight == 0 && rs.inhibit_on_failure && rs.weight > 0,
+                };
+                if down {
+                    rs.checkers.iter_mut().for_each(|c| c.alpha = true);
+                }
+            }
+        }
+    }
+
     fn start_engine(&mut self, sched: &mut Sched, mapped: Mapped) {
         let now = self.now();
         let vips = Self::vip_flags(&mapped);
-        let configs = mapped.engine.clone();
+        let mut configs = mapped.engine.clone();
+        self.seed_from_table(&mapped, &mut configs);
         self.mapped = Some(mapped);
         let mut rng = self.rng;
         let (engine, actions) = Engine::new(configs, now, &mut jitter(&mut rng), &|vs| {

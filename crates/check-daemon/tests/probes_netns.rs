@@ -1034,3 +1034,47 @@ fn file_check_follows_the_track_file() {
     );
     assert!(r.dests().contains(&(addr("127.0.0.1:8001"), 13)));
 }
+
+#[test]
+fn restarted_child_keeps_sorry_server_and_dead_servers_out() {
+    let Some(_ns) = Netns::enter() else { return };
+    // One live and one dead real server (quorum 2 → sorry server), and an
+    // inhibited dead one at weight 0.
+    let live = TcpListener::bind("127.0.0.1:0").unwrap();
+    let pl = live.local_addr().unwrap().port();
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let pd = dead.local_addr().unwrap().port();
+    drop(dead);
+    let text = vs(&format!(
+        "quorum 2\n sorry_server 127.0.0.9 80\n\
+         real_server 127.0.0.1 {pl} {{\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n\
+         real_server 127.0.0.2 {pd} {{\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n\
+         real_server 127.0.0.3 {pd} {{\n inhibit_on_failure\n TCP_CHECK {{\n connect_timeout 1\n }}\n}}\n"
+    ));
+    let mem = MemoryIpvs::default();
+    let mut r1 = rig_with(&text, mem.clone());
+    r1.wait_log(
+        "Adding sorry server [127.0.0.9]:tcp:80 to VS [192.0.2.1]:tcp:80",
+        Duration::from_secs(5),
+    );
+    drive(&mut r1.sched, &mut r1.rt, Duration::from_millis(300));
+    let table = r1.dests();
+    assert_eq!(
+        table,
+        vec![
+            (addr(&format!("127.0.0.3:{pd}")), 0),
+            (addr("127.0.0.9:80"), 1)
+        ]
+    );
+    let ops1 = r1.ops();
+    drop(r1);
+    // The restarted child: same table, no operation at start nor after its
+    // first checks.
+    let mut r2 = rig_with(&text, mem);
+    assert_eq!(r2.ops(), ops1, "{:?}", r2.logs.lock().unwrap());
+    assert!(r2.has("Starting with quorum down"));
+    drive(&mut r2.sched, &mut r2.rt, Duration::from_millis(2_500));
+    assert_eq!(r2.dests(), table);
+    assert_eq!(r2.ops(), ops1, "{:?}", r2.logs.lock().unwrap());
+    drop(live);
+}
