@@ -109,3 +109,33 @@ fn options_like_keepalived_2_2_7() {
         (Some(1), "Unknown sigfunc FOO\n".to_string())
     );
 }
+
+#[test]
+fn config_test_security_violation_is_6() {
+    // /bin/true is root-owned and not writable by others: a found script.
+    // Without enable_script_security keepalived 2.2.7 reports a
+    // CONFIG_SECURITY_ERROR and `-t` exits 6; with it (and script_user),
+    // nothing is reported for this script.
+    let d = tempfile::tempdir().unwrap();
+    let body = "vrrp_script chk {\n    script \"/bin/true\"\n}\n\
+                vrrp_instance VI_1 {\n    interface ka-no-such0\n    virtual_router_id 51\n    priority 100\n\
+                virtual_ipaddress {\n        192.0.2.1\n    }\n    track_script {\n        chk\n    }\n}\n";
+    let off = conf(&d, "off.conf", body);
+    let o = ka(&["-t", "-f", &off]);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert!(
+        stderr(&o).lines().any(|l| l
+            == "SECURITY VIOLATION - scripts are being executed but script_security not enabled."),
+        "{}",
+        stderr(&o)
+    );
+    let on = conf(
+        &d,
+        "on.conf",
+        &format!("global_defs {{\n    enable_script_security\n    script_user root\n}}\n{body}"),
+    );
+    let o = ka(&["-t", "-f", &on]);
+    assert_ne!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("SECURITY VIOLATION"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Disabling"), "{}", stderr(&o));
+}
