@@ -49,7 +49,7 @@ use crate::argv::shell_command;
 pub const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// How a script is run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecMode {
     /// `execve(argv[0], argv, env)` directly (keepalived's default since 2.0).
     Direct,
@@ -296,7 +296,37 @@ impl ScriptRunner {
         let Some(program) = spec.argv.first() else {
             return Err(SpawnError::EmptyArgv);
         };
-        let mut cmd = match spec.mode {
+        let child = match self.command(spec, spec.mode).spawn() {
+            // A file without `#!` that is not a binary: keepalived runs such
+            // scripts through `/bin/sh -c` ("Please add a #! shebang").
+            Err(e) if spec.mode == ExecMode::Direct && e.raw_os_error() == Some(libc::ENOEXEC) => {
+                self.command(spec, ExecMode::Shell).spawn()
+            }
+            other => other,
+        }
+        .map_err(|source| SpawnError::Exec {
+            program: program.clone(),
+            source,
+        })?;
+        let handle = Handle(self.next);
+        self.next += 1;
+        self.running.insert(
+            handle,
+            Running {
+                child,
+                program: program.clone(),
+                started: now,
+                deadline: spec.timeout.map(|t| now + t),
+                stage: KillStage::Running,
+                timed_out: false,
+            },
+        );
+        Ok(handle)
+    }
+
+    fn command(&self, spec: &ScriptSpec, mode: ExecMode) -> Command {
+        let program = spec.argv.first().map(String::as_str).unwrap_or_default();
+        let mut cmd = match mode {
             ExecMode::Direct => {
                 let mut c = Command::new(program);
                 c.args(&spec.argv[1..]);
@@ -327,24 +357,7 @@ impl ScriptRunner {
         if self.opts.parent_death_signal {
             sys::process::pdeathsig_on_exec(&mut cmd, Signal::SIGTERM);
         }
-        let child = cmd.spawn().map_err(|source| SpawnError::Exec {
-            program: program.clone(),
-            source,
-        })?;
-        let handle = Handle(self.next);
-        self.next += 1;
-        self.running.insert(
-            handle,
-            Running {
-                child,
-                program: program.clone(),
-                started: now,
-                deadline: spec.timeout.map(|t| now + t),
-                stage: KillStage::Running,
-                timed_out: false,
-            },
-        );
-        Ok(handle)
+        cmd
     }
 
     /// Number of scripts not yet reaped.

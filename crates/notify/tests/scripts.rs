@@ -254,6 +254,16 @@ fn shell_lines_and_scripts_without_shebang() {
     let h = r.spawn(&spec, Instant::now()).unwrap();
     assert!(wait_for(&mut r, h, Duration::from_secs(10)).success());
     assert_eq!(fs::read_to_string(&out).unwrap(), "ran arg\n");
+
+    // A daemon that did not ask check_script_secure (direct mode): the
+    // exec fails with ENOEXEC and the runner falls back to /bin/sh, as
+    // keepalived runs such scripts.
+    fs::remove_file(&out).unwrap();
+    let spec = ScriptSpec::new(vec![s.display().to_string(), "again".into()]);
+    assert_eq!(spec.mode, ExecMode::Direct);
+    let h = r.spawn(&spec, Instant::now()).unwrap();
+    assert!(wait_for(&mut r, h, Duration::from_secs(10)).success());
+    assert_eq!(fs::read_to_string(&out).unwrap(), "ran again\n");
 }
 
 #[test]
