@@ -1045,7 +1045,7 @@ impl Plan {
                 } else {
                     format!(" $C/must/{n}.soft")
                 };
-                let _ = writeln!(s, "sampler_start $C/must/{n}.txt{soft}");
+                let _ = writeln!(s, "sampler_start $C/must/{n}.tok{soft}");
             }
             if st.sampling == Sampling::Strict {
                 let _ = writeln!(s, "log_mark");
@@ -1097,11 +1097,15 @@ impl Plan {
                     &format!("/guest/chaos/must/{n}.txt"),
                     lines(must),
                 ));
+                files.push(GuestFile::data(
+                    &format!("/guest/chaos/must/{n}.tok"),
+                    tokens(must),
+                ));
             }
             if !st.soft.is_empty() {
                 files.push(GuestFile::data(
                     &format!("/guest/chaos/must/{n}.soft"),
-                    lines(&st.soft),
+                    tokens(&st.soft),
                 ));
             }
         }
@@ -1129,6 +1133,32 @@ impl Plan {
         }
         k
     }
+}
+
+/// An `ipvsadm -Sn` rule as the guest sampler's token of `/proc/net/ip_vs`:
+/// `C0000201:0050/rr` (service), `C0000201:0050>C633640B:0050/3` (destination
+/// and weight). Only the IPv4 TCP rules this exerciser writes.
+fn proc_token(rule: &str) -> Option<String> {
+    fn hex(addr_port: &str) -> Option<String> {
+        let (a, p) = addr_port.rsplit_once(':')?;
+        let a: std::net::Ipv4Addr = a.parse().ok()?;
+        let p: u16 = p.parse().ok()?;
+        Some(format!("{:08X}:{p:04X}", u32::from(a)))
+    }
+    let f: Vec<&str> = rule.split_whitespace().collect();
+    match f.as_slice() {
+        ["-A", "-t", svc, "-s", sched] => Some(format!("{}/{sched}", hex(svc)?)),
+        ["-a", "-t", svc, "-r", rs, "-m", "-w", w] => {
+            Some(format!("{}>{}/{w}", hex(svc)?, hex(rs)?))
+        }
+        _ => None,
+    }
+}
+
+fn tokens(v: &[String]) -> String {
+    v.iter()
+        .map(|l| proc_token(l).unwrap_or_else(|| panic!("no token for {l}")) + "\n")
+        .collect()
 }
 
 fn lines(v: &[String]) -> String {
@@ -1208,6 +1238,8 @@ struct RunOpts {
     guest_s: u64,
     /// qemu's wall-clock limit.
     limit: Duration,
+    /// The command that reproduces the run (printed on failure).
+    repro: String,
 }
 
 fn mode_name(s: Sampling) -> &'static str {
@@ -1234,10 +1266,7 @@ fn run_plan(plan: &Plan, bin: &Path, o: &RunOpts) -> String {
     let r = rig::run_in_guest_timeout(&files, &script, o.limit).expect("guest run");
     let rep = parse_report(&r.stdout);
     let steps = plan.steps.len() - 1;
-    let repro = format!(
-        "KA_CHECK_CHAOS_SEED={} KA_CHECK_CHAOS_STEPS={steps} cargo test -p keepalived-integration --test check_chaos_vm checker_chaos_in_guest -- --nocapture",
-        plan.seed
-    );
+    let repro = &o.repro;
     let mut fig = String::new();
     let _ = writeln!(
         fig,
@@ -1471,6 +1500,12 @@ fn checker_chaos_in_guest() {
         strict_restart,
         guest_s,
         limit: Duration::from_secs(guest_s + 300),
+        repro: format!(
+            "KA_CHECK_CHAOS_SEED={seed} KA_CHECK_CHAOS_STEPS={} KA_CHECK_CHAOS_STORM_SECS={storm_s}{}{} cargo test -p keepalived-integration --test check_chaos_vm checker_chaos_in_guest -- --nocapture",
+            plan.steps.len() - 1,
+            if reference { " KA_CHECK_CHAOS_REFERENCE=1" } else { "" },
+            if strict_restart { " KA_CHECK_CHAOS_STRICT_RESTART=1" } else { "" }
+        ),
     };
     let fig = run_plan(&plan, &bin, &o);
     println!("check chaos passed\n{fig}");
@@ -1513,6 +1548,7 @@ fn checker_restart_adopts_table_in_guest() {
         strict_restart: true,
         guest_s: 600,
         limit: Duration::from_secs(900),
+        repro: "cargo test -p keepalived-integration --test check_chaos_vm checker_restart_adopts_table_in_guest -- --ignored --nocapture".into(),
     };
     let fig = run_plan(&plan, &bin, &o);
     println!("strict restarts passed\n{fig}");
@@ -1571,6 +1607,14 @@ fn plan_is_reproducible_and_covers_every_kind() {
         );
         assert_eq!(st.soft.len(), 2, "{:#?}", st.soft);
     }
+    assert_eq!(
+        proc_token("-a -t 192.0.2.1:80 -r 198.51.100.11:80 -m -w 3").as_deref(),
+        Some("C0000201:0050>C633640B:0050/3")
+    );
+    assert_eq!(
+        proc_token("-A -t 192.0.2.10:80 -s wrr").as_deref(),
+        Some("C000020A:0050/wrr")
+    );
     // Any seed covers every kind too.
     for seed in 0..50 {
         let p = plan(seed, 5, 40);
