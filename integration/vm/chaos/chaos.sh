@@ -1,7 +1,9 @@
 # chaos.sh — guest side of the checker chaos exerciser
 # (integration/tests/check_chaos_vm.rs generates /guest/chaos/steps.sh, the
 # configurations conf/N.conf, the expected tables exp/N.txt and the sampled
-# "must stay" sets must/N.txt; this file is the mechanics and the audits).
+# "must stay" sets must/N.tok (sampler tokens; must/N.txt is the same in
+# `ipvsadm -Sn` form, must/N.soft the rules counted apart); this file is the
+# mechanics and the audits).
 #
 # Topology: netns "lb" runs keepalived -C (its own IPVS table) and this script;
 # netns "be" holds the backends 198.51.100.11.. (busybox httpd each), reached
