@@ -665,6 +665,60 @@ fn vmac6_failover(xmit_base: bool) {
     );
 }
 
+/// SIGHUP toggling `use_vmac` on a running pair: the VMAC appears with the
+/// VIP on it (node 1 MASTER throughout), then goes and the VIP is back on
+/// eth0. Opt-in (`KA_TEST_RELOAD_VMAC=1`) until lifecycle.rs calls
+/// `reload_vmac` (notes/REQUESTS.md, "To vrrp-daemon" 23:55).
+fn reload_vmac() {
+    let lan = Lan::new("rv", 2);
+    let conf = |prio: u8, id: &str, vmac: bool| {
+        Inst {
+            priority: prio,
+            extra: if vmac {
+                "  use_vmac\n".into()
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        }
+        .conf(id)
+    };
+    let d1 = Daemon::start(&lan, 1, Impl::Ours, &conf(100, "n1", false));
+    let d2 = Daemon::start(&lan, 2, Impl::Ours, &conf(90, "n2", false));
+    wait_holder(&lan, VIP, 1, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("node 1 never MASTER:\n{}", d1.log_text()));
+    let on = |n: usize, dev: &str| {
+        in_ns(lan.ns(n), &["ip", "-4", "addr", "show", "dev", dev])
+            .1
+            .contains(VIP)
+    };
+    assert!(on(1, "eth0"));
+    for (vmac, dev) in [(true, "vrrp.51"), (false, "eth0")] {
+        std::fs::write(&d2.conf, conf(90, "n2", vmac)).expect("conf");
+        std::fs::write(&d1.conf, conf(100, "n1", vmac)).expect("conf");
+        d2.signal(nix::sys::signal::Signal::SIGHUP);
+        d1.signal(nix::sys::signal::Signal::SIGHUP);
+        let moved = lan.wait_for(Duration::from_secs(5), || {
+            on(1, dev)
+                && (vmac || !in_ns(lan.ns(1), &["ip", "link", "show", "vrrp.51"]).0)
+                && in_ns(lan.ns(2), &["ip", "link", "show", "vrrp.51"]).0 == vmac
+        });
+        assert!(
+            moved.is_some(),
+            "use_vmac {vmac}: VIP not on {dev}:\n{}\n{}",
+            in_ns(lan.ns(1), &["ip", "-4", "addr"]).1,
+            d1.log_text()
+        );
+        assert!(
+            sole_holder_for(&lan, VIP, 1, Duration::from_secs(2)),
+            "use_vmac {vmac}: holders {:?}",
+            lan.holders(VIP)
+        );
+        let other = if vmac { "eth0" } else { "vrrp.51" };
+        assert!(!on(1, other), "VIP on {other} too");
+    }
+}
+
 fn vmac6() {
     vmac6_failover(false);
 }
@@ -688,7 +742,7 @@ fn vrrp_parity_scenarios() {
         return;
     }
     vrrp_topology::our_binary();
-    run_parallel(vec![
+    let mut scenarios: Vec<(&'static str, fn())> = vec![
         ("vmac", vmac),
         ("vmac_xmit_base", vmac_xmit_base),
         ("vmac6", vmac6),
@@ -698,5 +752,9 @@ fn vrrp_parity_scenarios() {
         ("no_accept_nftables", no_accept_nftables),
         ("auth_hmac", auth_hmac),
         ("auth_hmac_mismatch", auth_hmac_mismatch),
-    ]);
+    ];
+    if std::env::var_os("KA_TEST_RELOAD_VMAC").is_some() {
+        scenarios.push(("reload_vmac", reload_vmac));
+    }
+    run_parallel(scenarios);
 }
