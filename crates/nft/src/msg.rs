@@ -328,6 +328,45 @@ mod tests {
     }
 
     #[test]
+    fn dup_and_map_lookup_expressions() {
+        let mut b = Buf::default();
+        Expr::Dup {
+            sreg_addr: REG_1,
+            sreg_dev: REG_2,
+        }
+        .encode(&mut b);
+        assert_eq!(
+            b.b,
+            [
+                32, 0, 1, 0x80, // NFTA_LIST_ELEM (nested)
+                8, 0, 1, 0, b'd', b'u', b'p', 0, // NFTA_EXPR_NAME "dup"
+                20, 0, 2, 0x80, // NFTA_EXPR_DATA (nested)
+                8, 0, 1, 0, 0, 0, 0, 1, // NFTA_DUP_SREG_ADDR = reg 1
+                8, 0, 2, 0, 0, 0, 0, 2, // NFTA_DUP_SREG_DEV = reg 2
+            ]
+        );
+        let mut b = Buf::default();
+        Expr::LookupMap {
+            set: "vmac_map".into(),
+            sreg: REG_2,
+            dreg: REG_2,
+        }
+        .encode(&mut b);
+        assert_eq!(
+            b.b,
+            [
+                52, 0, 1, 0x80, // NFTA_LIST_ELEM
+                11, 0, 1, 0, b'l', b'o', b'o', b'k', b'u', b'p', 0, 0, // "lookup"
+                36, 0, 2, 0x80, // NFTA_EXPR_DATA
+                13, 0, 1, 0, b'v', b'm', b'a', b'c', b'_', b'm', b'a', b'p', 0, 0, 0,
+                0, // NFTA_LOOKUP_SET
+                8, 0, 2, 0, 0, 0, 0, 2, // NFTA_LOOKUP_SREG
+                8, 0, 3, 0, 0, 0, 0, 2, // NFTA_LOOKUP_DREG
+            ]
+        );
+    }
+
+    #[test]
     fn batch_is_framed_by_begin_and_end_for_nftables() {
         let mut b = Batch::new(100);
         b.msg(MsgType::NewTable, NLM_F_CREATE, 2, |a| {
