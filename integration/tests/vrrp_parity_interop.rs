@@ -258,8 +258,9 @@ fn without_elements(t: &str) -> String {
 
 /// `vrrp_strict` without `accept` (a MASTER below 255 drops traffic to
 /// its VIP): node 1 `master` (100), node 2 the other implementation (90).
-/// IPv4: VRRPv2; IPv6: VRRPv3, `table ip6 keepalived`.
-fn strict(master: Impl, v6: bool, tag: &str) {
+/// IPv4: VRRPv2; IPv6: VRRPv3, `table ip6 keepalived`. `vmac`: with
+/// `use_vmac` too (the VMAC map and rule first in the same table).
+fn strict(master: Impl, v6: bool, vmac: bool, tag: &str) {
     let lan = if v6 {
         Lan::new_v6(tag, 3)
     } else {
@@ -278,6 +279,9 @@ fn strict(master: Impl, v6: bool, tag: &str) {
             i.version = 3;
             i.vip = VIP6;
             i.vip_prefix = 64;
+        }
+        if vmac {
+            i.extra = "  use_vmac\n".into();
         }
         i.conf(id)
             .replacen("global_defs {\n", "global_defs {\n  vrrp_strict\n", 1)
@@ -311,12 +315,12 @@ fn strict(master: Impl, v6: bool, tag: &str) {
     let b2 = nft_table(&lan, 2);
     assert!(!b2.contains(vip), "{tag}: backup table:\n{b2}");
     // Same table shape on both implementations (a BACKUP's set is empty).
-    // keepalived 2.2.7 creates its table when it first sets the drop rule
-    // (first MASTER): a BACKUP that never was MASTER has none; ours
-    // creates it at start.
-    if backup == Impl::Theirs && b2.is_empty() {
+    // keepalived 2.2.7 adds its strict-mode sets and chains when it first
+    // sets the drop rule (first MASTER): a BACKUP that never was MASTER has
+    // none (no table at all without use_vmac); ours creates them at start.
+    if backup == Impl::Theirs && !b2.contains("set vips") {
         eprintln!(
-            "OBSERVED {tag}: keepalived 2.2.7 BACKUP (never MASTER) has no table ip keepalived"
+            "OBSERVED {tag}: keepalived 2.2.7 BACKUP (never MASTER) has no strict-mode set/chains; its table:\n{b2}"
         );
     } else {
         assert_eq!(
@@ -499,13 +503,23 @@ fn vrrp_parity_interop_with_keepalived() {
         ("vmac theirs master", || vmac(Impl::Theirs, false, "pvt")),
         ("vmac6 ours master", || vmac(Impl::Ours, true, "p6o")),
         ("vmac6 theirs master", || vmac(Impl::Theirs, true, "p6t")),
-        ("strict ours master", || strict(Impl::Ours, false, "pso")),
-        ("strict theirs master", || {
-            strict(Impl::Theirs, false, "pst")
+        ("strict ours master", || {
+            strict(Impl::Ours, false, false, "pso")
         }),
-        ("strict6 ours master", || strict(Impl::Ours, true, "p7o")),
+        ("strict theirs master", || {
+            strict(Impl::Theirs, false, false, "pst")
+        }),
+        ("strict6 ours master", || {
+            strict(Impl::Ours, true, false, "p7o")
+        }),
         ("strict6 theirs master", || {
-            strict(Impl::Theirs, true, "p7t")
+            strict(Impl::Theirs, true, false, "p7t")
+        }),
+        ("strict vmac ours master", || {
+            strict(Impl::Ours, false, true, "p8o")
+        }),
+        ("strict vmac theirs master", || {
+            strict(Impl::Theirs, false, true, "p8t")
         }),
         ("dual ours node1", || dual(Impl::Ours, "pdo")),
         ("dual theirs node1", || dual(Impl::Theirs, "pdt")),
