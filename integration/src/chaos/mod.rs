@@ -33,12 +33,14 @@ pub use runner::{Failure, Fault, Options, Report, Runner};
 pub fn run(opts: Options) -> Result<Report, Box<Failure>> {
     eprintln!("CHAOS_SEED={}", opts.seed);
     let seed = opts.seed;
+    let repro = opts.repro();
     let r = Runner::new(opts).map_err(|what| {
         Box::new(Failure {
             seed,
             steps: Vec::new(),
             what,
             logs: String::new(),
+            repro,
         })
     })?;
     r.run()

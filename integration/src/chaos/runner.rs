@@ -165,6 +165,38 @@ pub struct Options {
     pub deal: Option<Vec<u64>>,
 }
 
+impl Options {
+    /// The command lines that replay this run: the CI test's (when the
+    /// storms are the CI's 5 s and nothing is dealt by hand) and the CLI's.
+    pub fn repro(&self) -> String {
+        let mut cli = format!(
+            "target/debug/chaos --seed {} --steps {} --storm-secs {}",
+            self.seed, self.steps, self.storm_secs
+        );
+        if self.with_keepalived {
+            cli += " --with-keepalived";
+        }
+        if let Some(d) = &self.deal {
+            let kinds: Vec<String> = d.iter().map(u64::to_string).collect();
+            cli += &format!(" --deal {}", kinds.join(","));
+        }
+        if self.storm_secs == 5 && self.deal.is_none() {
+            format!(
+                "CHAOS_SEED={} CHAOS_STEPS={}{} cargo test -p keepalived-integration --test chaos -- --nocapture\n   or: {cli}",
+                self.seed,
+                self.steps,
+                if self.with_keepalived {
+                    " CHAOS_WITH_KEEPALIVED=1"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            cli
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -302,16 +334,14 @@ pub struct Failure {
     pub what: String,
     /// Every node's log.
     pub logs: String,
+    /// The command lines that replay the run ([`Options::repro`]).
+    pub repro: String,
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "CHAOS FAILURE seed={}: {}", self.seed, self.what)?;
-        writeln!(
-            f,
-            "reproduce: CHAOS_SEED={} cargo test -p keepalived-integration --test chaos",
-            self.seed
-        )?;
+        writeln!(f, "reproduce: {}", self.repro)?;
         writeln!(f, "steps:")?;
         for (i, s) in self.steps.iter().enumerate() {
             writeln!(f, "  {i:3}: {s}")?;
@@ -405,6 +435,7 @@ impl Runner {
                 .collect(),
             what,
             logs: self.c.logs(),
+            repro: self.opts.repro(),
         }
     }
 
@@ -1167,6 +1198,28 @@ mod tests {
             Some(23 * 3600 + 11 * 60 + 39)
         );
         assert_eq!(log_seconds_of_day("garbage"), None);
+    }
+
+    #[test]
+    fn repro_lines() {
+        let o = Options {
+            seed: 7,
+            steps: 10,
+            with_keepalived: true,
+            ..Options::default()
+        };
+        let r = o.repro();
+        assert!(r.starts_with("CHAOS_SEED=7 CHAOS_STEPS=10 CHAOS_WITH_KEEPALIVED=1 cargo test"));
+        assert!(r.ends_with("--seed 7 --steps 10 --storm-secs 5 --with-keepalived"));
+        let o = Options {
+            storm_secs: 60,
+            deal: Some(vec![11, 12]),
+            ..o
+        };
+        assert_eq!(
+            o.repro(),
+            "target/debug/chaos --seed 7 --steps 10 --storm-secs 60 --with-keepalived --deal 11,12"
+        );
     }
 
     #[test]
