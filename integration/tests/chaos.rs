@@ -53,7 +53,8 @@ fn chaos_fixed_and_random_seed() {
     }
     let random = chaos::random_seed();
     eprintln!(
-        "fixed seed: CHAOS_SEED={FIXED_SEED}; random seed: CHAOS_SEED={random}{}",
+        "fixed seed: CHAOS_SEED={FIXED_SEED}; random seed: CHAOS_SEED={random} CHAOS_STEPS={}{}",
+        steps.unwrap_or(RANDOM_STEPS),
         if upstream {
             " CHAOS_WITH_KEEPALIVED=1"
         } else {
