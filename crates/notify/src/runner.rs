@@ -347,6 +347,8 @@ impl ScriptRunner {
             .stderr(Stdio::null());
         // Our own process group: a timeout kill reaches the script's children.
         sys::process::new_process_group_on_exec(&mut cmd);
+        // No signal blocked (our signalfd mask) or ignored (SIGPIPE).
+        sys::process::default_signals_on_exec(&mut cmd);
         if spec.gid != Gid::effective().as_raw() {
             cmd.gid(spec.gid);
         }

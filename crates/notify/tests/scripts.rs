@@ -584,3 +584,41 @@ fn fifo_created_for_a_user() {
     drop(f);
     assert!(!path.exists());
 }
+
+#[test]
+fn scripts_start_with_no_blocked_or_ignored_signal() {
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    // As in a daemon child: signals blocked for the signalfd, SIGPIPE
+    // ignored (the Rust runtime does that). The script must see neither.
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGUSR1);
+    set.add(Signal::SIGCHLD);
+    let mut old = SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).unwrap();
+    let d = tmpdir();
+    let out = d.path().join("sig.txt");
+    let s = script(
+        d.path(),
+        "sig.sh",
+        &format!(
+            "#!/bin/sh\ngrep -E '^Sig(Blk|Ign):' /proc/self/status > {}\n",
+            out.display()
+        ),
+    );
+    let mut r = ScriptRunner::default();
+    let h = r
+        .spawn(
+            &ScriptSpec::new(vec![s.display().to_string()]),
+            Instant::now(),
+        )
+        .unwrap();
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
+    assert!(wait_for(&mut r, h, Duration::from_secs(10)).success());
+    let text = fs::read_to_string(&out).unwrap();
+    // grep runs as the script's child: it inherits what the script got.
+    assert_eq!(
+        text, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+        "{text}"
+    );
+}

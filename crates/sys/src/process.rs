@@ -220,6 +220,93 @@ impl Drop for KillTimer {
     }
 }
 
+/// Start the program of `cmd` with an empty signal mask and every signal
+/// at its default action, as keepalived starts scripts: the daemon blocks
+/// its signals for a signalfd and ignores SIGPIPE, and both would
+/// otherwise be inherited across exec (a script that cannot get SIGTERM
+/// survives its timeout until the SIGKILL).
+pub fn default_signals_on_exec(cmd: &mut Command) {
+    let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the properly sized local it is given.
+    let ok = unsafe { libc::sigemptyset(empty.as_mut_ptr()) } == 0;
+    if !ok {
+        return;
+    }
+    // SAFETY: initialised by sigemptyset just above.
+    let empty = unsafe { empty.assume_init() };
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes the rt_sigaction/sigaction and sigprocmask system calls, which
+    // are async-signal-safe; `empty` is a copy owned by the closure. It
+    // touches no allocator or lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            for sig in 1..=64 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    set_default_action(sig);
+                }
+            }
+            if libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// `SIG_DFL` for `sig`, including the two real-time signals glibc keeps
+/// for itself (32, 33), which its `signal()` refuses: an environment that
+/// ignores them would pass that on to every script.
+///
+/// # Safety
+/// Only call between fork and exec or in a single-threaded process: it
+/// changes a process-wide disposition behind the C library's back.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+unsafe fn set_default_action(sig: i32) {
+    /// The kernel's `struct sigaction` on these architectures.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let act = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: `act` is a valid kernel sigaction for the size passed (8
+    // bytes of mask); no old action is requested. Invalid numbers fail.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig as libc::c_long,
+            &act as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            8 as libc::c_long,
+        );
+    }
+}
+
+/// `SIG_DFL` for `sig` through the C library (other architectures).
+///
+/// # Safety
+/// Only call between fork and exec or in a single-threaded process.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+unsafe fn set_default_action(sig: i32) {
+    // SAFETY: signal() with SIG_DFL; invalid numbers just fail.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
+}
+
 /// Put the process in a new process group in the child started by `cmd`
 /// (so a group kill of scripts does not reach the daemon, and vice versa).
 pub fn new_process_group_on_exec(cmd: &mut Command) {
