@@ -384,8 +384,13 @@ impl Runtime {
                     if self.stopping && self.flags.dont_release_vrrp {
                         continue;
                     }
+                    // Batched at shutdown only (every priority 0 first); a
+                    // master stepping down for a peer's advert drops its VIPs
+                    // at once, so both nodes hold them for as short a time
+                    // as possible.
                     let v = &self.insts[i].vcfg;
-                    let defer = v.virtual_routes.is_empty() && v.virtual_rules.is_empty();
+                    let defer =
+                        self.stopping && v.virtual_routes.is_empty() && v.virtual_rules.is_empty();
                     self.firewall_del(i);
                     self.remove_virtual_routes(i);
                     self.remove_vips(i, defer);

@@ -16,14 +16,16 @@
 //!   microseconds, so it adopts them instead of flapping them.
 
 //!
-//! Batching: VIP changes asked for while the loop handles one round of
-//! events (a master-down timer of each of 200 instances, priority-0
-//! adverts at shutdown) are queued in [`Runtime::pending_addrs`] and sent
-//! as one netlink batch at the end of the round (a zero-delay timer, or
-//! explicitly at shutdown/reload), followed by the GARPs queued meanwhile:
-//! the last of 200 VIPs no longer waits for 199 netlink round trips and
-//! 995 GARPs. Anything that uses the netlink socket synchronously flushes
-//! the queue first ([`Runtime::flush_addrs`]).
+//! Batching: VIP additions asked for while the loop handles one round of
+//! events (the master-down timers of 200 instances) and the removals of
+//! a shutdown (after every priority-0 advert) are queued in
+//! [`Runtime::pending_addrs`] and sent as one netlink batch at the end of
+//! the round (a zero-delay timer, or explicitly at shutdown/reload),
+//! followed by the GARPs queued meanwhile: the last of 200 VIPs no longer
+//! waits for 199 netlink round trips and 995 GARPs. A master stepping down
+//! for a peer's advert removes its VIPs at once. Anything that uses the
+//! netlink socket synchronously flushes the queue first
+//! ([`Runtime::flush_addrs`]).
 
 use netlink::{AddOutcome, AddrChange, Applied, DelOutcome, IfAddr};
 use sched::Sched;
