@@ -11,30 +11,35 @@ use vrrp::{Input, RxPacket};
 
 use crate::runtime::Runtime;
 
-struct Datagram {
-    data: Vec<u8>,
+/// One received datagram (borrowing the receive buffer).
+struct Datagram<'a> {
+    data: &'a [u8],
     src: IpAddr,
     dst: Option<IpAddr>,
     hop_limit: Option<u8>,
 }
 
 impl Runtime {
-    /// A receive socket is readable.
+    /// A receive socket is readable: each datagram is handed to its
+    /// instance straight from the receive buffer (no copy, no list).
     pub(crate) fn receive(&mut self, sched: &mut Sched, token: Token) {
-        let Some(rx) = self.socks.rx_by_token(token) else {
-            return;
-        };
-        let (ifindex, family) = (rx.ifindex, rx.family);
-        let mut got = Vec::new();
+        let mut buf = std::mem::take(&mut self.rxbuf);
         // Bounded so that a flood cannot starve the timers.
         for _ in 0..256 {
-            match rx.sock.recv(&mut self.rxbuf) {
-                Ok(Some(r)) if !r.truncated => got.push(Datagram {
-                    data: self.rxbuf[..r.len].to_vec(),
-                    src: r.src,
-                    dst: r.dst,
-                    hop_limit: r.hop_limit,
-                }),
+            let Some(rx) = self.socks.rx_by_token(token) else {
+                break;
+            };
+            let (ifindex, family) = (rx.ifindex, rx.family);
+            match rx.sock.recv(&mut buf) {
+                Ok(Some(r)) if !r.truncated => {
+                    let d = Datagram {
+                        data: &buf[..r.len],
+                        src: r.src,
+                        dst: r.dst,
+                        hop_limit: r.hop_limit,
+                    };
+                    self.dispatch(sched, ifindex, family, &d);
+                }
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(e) => {
@@ -43,13 +48,11 @@ impl Runtime {
                 }
             }
         }
-        for d in got {
-            self.dispatch(sched, ifindex, family, &d);
-        }
+        self.rxbuf = buf;
     }
 
-    fn dispatch(&mut self, sched: &mut Sched, ifindex: u32, family: Family, d: &Datagram) {
-        let peek = match wire::peek(family, &d.data) {
+    fn dispatch(&mut self, sched: &mut Sched, ifindex: u32, family: Family, d: &Datagram<'_>) {
+        let peek = match wire::peek(family, d.data) {
             Ok(p) => p,
             Err(e) => {
                 // Not yet tied to an instance: rate-limited per interface, as
@@ -80,9 +83,9 @@ impl Runtime {
             return; // another router's VRID: not ours to look at
         };
         let pkt = match (family, d.src) {
-            (Family::V4, _) => RxPacket::V4(&d.data),
+            (Family::V4, _) => RxPacket::V4(d.data),
             (Family::V6, IpAddr::V6(src)) => RxPacket::V6 {
-                payload: &d.data,
+                payload: d.data,
                 src,
                 multicast: d.dst.is_none_or(|a| a.is_multicast()),
                 hop_limit: d.hop_limit,

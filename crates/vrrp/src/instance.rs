@@ -220,7 +220,9 @@ impl Instance {
     /// Processes one input at time `now`; returns the actions to perform,
     /// in order. Timer actions come last.
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
-        let mut out = Vec::new();
+        // One allocation for the usual handful of actions (an advert: a
+        // timer re-arm; a transition: a few more).
+        let mut out = Vec::with_capacity(8);
         self.now = now;
         match input {
             Input::Startup => self.startup(now, &mut out),
