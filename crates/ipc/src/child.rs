@@ -7,7 +7,7 @@
 
 use crate::bridge::{Bridge, Received};
 use crate::liveness::Beacon;
-use crate::messages::{ConfigPayload, DumpKind, FromChild, Role, ToChild};
+use crate::messages::{DumpKind, FromChild, Role, ToChild};
 use crate::{pidfile, IpcError};
 use config::Config;
 use ipc_channel::ipc::{self, IpcSender, TryRecvError};
@@ -74,12 +74,9 @@ impl ChildLink {
             to_child,
         })
         .map_err(|e| IpcError::Send(e.to_string()))?;
-        let (config, generation) = loop {
+        let (payload, generation) = loop {
             match from_parent.try_recv_timeout(CONFIG_WAIT) {
-                Ok(ToChild::Config {
-                    config: ConfigPayload(c),
-                    generation,
-                }) => break (c, generation),
+                Ok(ToChild::Config { config, generation }) => break (config, generation),
                 Ok(ToChild::Heartbeat(n)) => {
                     let _ = tx.send(FromChild::HeartbeatAck(n));
                 }
@@ -97,6 +94,11 @@ impl ChildLink {
                 Err(TryRecvError::IpcError(e)) => return Err(IpcError::Recv(format!("{e:?}"))),
             }
         };
+        // Decoded here, on the caller's thread (not the bridge's: the
+        // configuration's memory belongs in the main thread's arena); the
+        // shared region is unmapped when `payload` drops.
+        let config = payload.decode()?;
+        drop(payload);
         let bridge = Bridge::spawn(from_parent, waker, &format!("ipc-{}", role.as_arg()))?;
         Ok((ChildLink { role, tx, bridge }, config, generation))
     }
@@ -137,10 +139,17 @@ impl ChildLink {
                 }
                 Received::Msg(ToChild::Reload { config, generation })
                 | Received::Msg(ToChild::Config { config, generation }) => {
-                    return Some(ChildEvent::Reload {
-                        config: config.0,
-                        generation,
-                    })
+                    match config.decode() {
+                        Ok(config) => return Some(ChildEvent::Reload { config, generation }),
+                        Err(e) => {
+                            // Nothing to apply: refuse it, the running
+                            // configuration stays.
+                            log::error!("Reload refused, keeping the running configuration: {e}");
+                            if let Err(e) = self.reload_result(generation, Err(e.to_string())) {
+                                return Some(ChildEvent::ParentGone(e.to_string()));
+                            }
+                        }
+                    }
                 }
                 Received::Msg(ToChild::Dump(k)) => return Some(ChildEvent::Dump(k)),
                 Received::Msg(ToChild::Status) => return Some(ChildEvent::Status),
@@ -301,7 +310,7 @@ pub fn run_child<H: ChildHandler>(opts: &ChildOptions, handler: &mut H) -> i32 {
         &mut sched,
         &mut link,
         handler,
-        &config,
+        config,
         generation,
         beacon.as_mut(),
     );
@@ -320,11 +329,14 @@ fn child_loop<H: ChildHandler>(
     sched: &mut Sched,
     link: &mut ChildLink,
     handler: &mut H,
-    config: &Config,
+    config: Box<Config>,
     generation: u64,
     mut beacon: Option<&mut Beacon>,
 ) -> i32 {
-    if let Err(e) = handler.configure(sched, config, false) {
+    let applied = handler.configure(sched, &config, false);
+    // Not kept for the child's life: the runtime took what it needs.
+    drop(config);
+    if let Err(e) = applied {
         log::error!("Configuration refused: {e}");
         return EXIT_CONFIG;
     }
@@ -372,6 +384,7 @@ fn child_loop<H: ChildHandler>(
                                     b.busy();
                                 }
                                 let r = handler.configure(sched, &config, true);
+                                drop(config);
                                 if let Some(b) = beacon.as_deref_mut() {
                                     b.kick(sched);
                                 }

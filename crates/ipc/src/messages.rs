@@ -1,14 +1,21 @@
 //! Typed messages for the parent ↔ child channels.
 //!
-//! Every message is a serde enum carried by ipc-channel (bincode). The
-//! configuration itself travels as JSON inside [`ConfigPayload`]: bincode
-//! cannot encode `#[serde(skip_serializing_if)]`, `untagged` enums and
-//! other self-describing serde features a large typed `Config` is likely
-//! to use, and JSON can. Both ends still see a typed `Config`.
+//! Every message is a serde enum carried by ipc-channel (bincode 1 on the
+//! socket). The configuration itself is encoded once per generation with
+//! bincode 2 into a shared-memory region ([`ConfigPayload`], a memfd):
+//! the parent encodes it once for both children, the message on the socket
+//! only carries the region's file descriptor, and each child decodes its
+//! typed `Config` straight from the mapping on its main thread.
+//!
+//! `config::Config` uses no serde attribute that a non-self-describing
+//! format cannot carry (no `untagged`, `flatten`, `skip_serializing_if`);
+//! `tests/config_roundtrip.rs` checks `decode(encode(c)) == c` on every
+//! sample and seed configuration.
 
+use crate::IpcError;
 use config::Config;
-use ipc_channel::ipc::IpcSender;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use ipc_channel::ipc::{IpcSender, IpcSharedMemory};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Which child a process is.
@@ -62,22 +69,52 @@ impl fmt::Display for Role {
     }
 }
 
-/// A typed `Config`, serialised as JSON inside the bincode message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigPayload(pub Box<Config>);
+/// A typed `Config` encoded (bincode 2, standard configuration) into a
+/// shared-memory region. Cloning shares the region (no copy): encode once,
+/// send the clones to every child.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ConfigPayload {
+    shm: IpcSharedMemory,
+}
 
-impl Serialize for ConfigPayload {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let json = serde_json::to_string(&*self.0).map_err(serde::ser::Error::custom)?;
-        s.serialize_str(&json)
+impl ConfigPayload {
+    /// Encode `config` (one encode, one copy into the shared region).
+    pub fn encode(config: &Config) -> Result<ConfigPayload, IpcError> {
+        let bytes = bincode::serde::encode_to_vec(config, bincode::config::standard())
+            .map_err(|e| IpcError::Send(format!("configuration not encodable: {e}")))?;
+        Ok(ConfigPayload {
+            shm: IpcSharedMemory::from_bytes(&bytes),
+        })
+    }
+
+    /// Decode the configuration (on the thread that will use it).
+    pub fn decode(&self) -> Result<Box<Config>, IpcError> {
+        let (config, used): (Config, usize) =
+            bincode::serde::decode_from_slice(&self.shm, bincode::config::standard())
+                .map_err(|e| IpcError::Protocol(format!("undecodable configuration: {e}")))?;
+        if used != self.shm.len() {
+            return Err(IpcError::Protocol(format!(
+                "undecodable configuration: {} trailing bytes",
+                self.shm.len() - used
+            )));
+        }
+        Ok(Box::new(config))
+    }
+
+    /// Size of the encoded configuration in bytes.
+    pub fn len(&self) -> usize {
+        self.shm.len()
+    }
+
+    /// True when the encoding is empty (never for a real `Config`).
+    pub fn is_empty(&self) -> bool {
+        self.shm.is_empty()
     }
 }
 
-impl<'de> Deserialize<'de> for ConfigPayload {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let json = String::deserialize(d)?;
-        let cfg: Config = serde_json::from_str(&json).map_err(serde::de::Error::custom)?;
-        Ok(ConfigPayload(Box::new(cfg)))
+impl fmt::Debug for ConfigPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConfigPayload({} bytes)", self.shm.len())
     }
 }
 

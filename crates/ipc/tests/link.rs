@@ -54,7 +54,7 @@ fn bootstrap_config_heartbeat_reload_dump_close() {
     let mut link = wait_until(&mut parent_loop, || server.try_accept()).unwrap();
     assert_eq!(link.role, Role::Vrrp);
     assert_eq!(link.pid, std::process::id());
-    let payload = || ConfigPayload(Box::default());
+    let payload = || ConfigPayload::encode(&Config::default()).unwrap();
     link.send(ToChild::Config {
         config: payload(),
         generation: 1,
@@ -109,7 +109,7 @@ fn parent_gone_is_seen_by_the_child() {
     let link = wait_until(&mut parent_loop, || server.try_accept()).unwrap();
     assert_eq!(link.role, Role::Checker);
     link.send(ToChild::Config {
-        config: ConfigPayload(Box::default()),
+        config: ConfigPayload::encode(&Config::default()).unwrap(),
         generation: 1,
     })
     .unwrap();

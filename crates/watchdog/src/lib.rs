@@ -221,6 +221,9 @@ struct Watchdog {
     sched: Sched,
     config: Config,
     generation: u64,
+    /// `config` encoded for the children: made once per generation, shared
+    /// by every child that gets it, dropped when all have loaded it.
+    payload: Option<ConfigPayload>,
     children: Vec<Child>,
     /// Fires at the earliest liveness deadline of the children.
     watch_timer: TimerId,
@@ -372,6 +375,7 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         sched,
         config,
         generation: 1,
+        payload: None,
         children,
         watch_timer,
         watch_at: None,
@@ -754,11 +758,13 @@ impl Watchdog {
                 };
                 match res {
                     Ok(link) if link.pid as i32 == pid && link.role == self.children[idx].role => {
-                        let msg = ToChild::Config {
-                            config: ConfigPayload(Box::new(self.config.clone())),
-                            generation: self.generation,
-                        };
-                        if let Err(e) = link.send(msg) {
+                        let sent = self.config_payload().and_then(|config| {
+                            link.send(ToChild::Config {
+                                config,
+                                generation: self.generation,
+                            })
+                        });
+                        if let Err(e) = sent {
                             log::error!(
                                 "Unable to send the configuration to {}: {e}",
                                 self.children[idx].prog()
@@ -872,6 +878,8 @@ impl Watchdog {
         {
             return;
         }
+        // Every running child has it: the shared region is not needed any more.
+        self.payload = None;
         if let Some(line) = self.reloading.take() {
             log::info!("{line}");
             if let Some(n) = &self.notifier {
@@ -1111,6 +1119,24 @@ impl Watchdog {
         }
     }
 
+    /// The current configuration encoded for the children (once per
+    /// generation; clones share the region).
+    fn config_payload(&mut self) -> Result<ConfigPayload, ipc::IpcError> {
+        if let Some(p) = &self.payload {
+            return Ok(p.clone());
+        }
+        let started = Instant::now();
+        let p = ConfigPayload::encode(&self.config)?;
+        log::debug!(
+            "Configuration generation {} encoded: {} bytes in {:.1} ms",
+            self.generation,
+            p.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        self.payload = Some(p.clone());
+        Ok(p)
+    }
+
     /// SIGHUP: re-read and validate; in place on success, nothing changes on failure.
     fn reload(&mut self) {
         if self.reloading.is_some() {
@@ -1169,19 +1195,29 @@ impl Watchdog {
         }
         self.generation += 1;
         self.config = config;
+        self.payload = None;
         self.reloading = Some("Reload complete");
         if let Some(svc) = self.status.as_mut() {
             svc.hub
                 .record_reload(status::schema::ReloadResult::Ok, self.generation, vec![]);
         }
         let generation = self.generation;
+        let payload = self
+            .children
+            .iter()
+            .any(|c| matches!(c.phase, Phase::Running { .. }))
+            .then(|| self.config_payload());
         for c in &mut self.children {
             if let Phase::Running { link, .. } = &c.phase {
-                let msg = ToChild::Reload {
-                    config: ConfigPayload(Box::new(self.config.clone())),
-                    generation,
+                let sent = match &payload {
+                    Some(Ok(config)) => link.send(ToChild::Reload {
+                        config: config.clone(),
+                        generation,
+                    }),
+                    Some(Err(e)) => Err(ipc::IpcError::Send(e.to_string())),
+                    None => unreachable!("a running child was found above"),
                 };
-                match link.send(msg) {
+                match sent {
                     Ok(()) => c.awaiting = Some(generation),
                     Err(e) => {
                         log::error!("Unable to send the new configuration to {}: {e}", c.prog())
