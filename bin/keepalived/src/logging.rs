@@ -60,14 +60,19 @@ impl Log for KaLogger {
                 };
             }
         }
+        // Each line is formatted whole and written with one write(2)
+        // (`eprintln!`/`writeln!` on an unbuffered stream make one per piece).
         if self.console {
-            let now = chrono::Local::now();
-            eprintln!("{}: {msg}", now.format("%c"));
+            let line = format!("{}: {msg}\n", chrono::Local::now().format("%c"));
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
         if let Some(f) = &self.file {
             if let Ok(mut f) = f.lock() {
-                let now = chrono::Local::now();
-                let _ = writeln!(f, "{}: {msg}", now.format("%a %b %d %H:%M:%S%.9f %Y"));
+                let line = format!(
+                    "{}: {msg}\n",
+                    chrono::Local::now().format("%a %b %d %H:%M:%S%.9f %Y")
+                );
+                let _ = f.write_all(line.as_bytes());
                 if self.flush_file {
                     let _ = f.flush();
                 }
