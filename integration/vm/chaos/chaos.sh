@@ -112,20 +112,26 @@ stop_child() {
   return 0
 }
 
-# ---- sampler: every ~50 ms, without forking -------------------------------
-# `ipvsadm -Sn` costs a fork + exec (~60-250 ms under TCG); the sampler reads
-# /proc/net/ip_vs with shell builtins instead and reduces it to tokens:
-# "C0000201:0050/rr" for a service, "C0000201:0050>C633640B:0050/3" for a
-# destination with its weight (addresses and ports in the kernel's hex), the form
-# the host writes must/N.tok and must/N.soft in.
+# ---- sampler: every ~50 ms, without exec ---------------------------------
+# `ipvsadm -Sn` costs a fork + exec (~60-250 ms under TCG); the sampler copies
+# /proc/net/ip_vs with busybox cat (an applet: fork without exec, ~10 ms) and
+# parses it with shell builtins into tokens: "C0000201:0050/rr" for a service,
+# "C0000201:0050>C633640B:0050/3" for a destination with its weight (addresses
+# and ports in the kernel's hex), the form the host writes must/N.tok and
+# must/N.soft in. The copy matters: the shell's `read` takes one byte per
+# read(2), and /proc/net/ip_vs re-walks the service table by index at every
+# record a read(2) starts, so a service deleted meanwhile shifts the index and
+# the next service is skipped — a false "missing" (seen once in a long run).
+# cat reads the whole (small) table in one read(2), one walk.
 snap() {
   S=""; cur=""
+  cat /proc/net/ip_vs > /tmp/smp.snap
   while read -r a b c d e; do
     case $a in
       TCP|UDP|SCTP|FWM) cur=$b; S="$S $b/$c" ;;
       "->") [ -n "$cur" ] && S="$S $cur>$b/$d" ;;
     esac
-  done < /proc/net/ip_vs
+  done < /tmp/smp.snap
 }
 # absent TOKENS: the tokens not in the snapshot $S, in $ABSENT.
 absent() { ABSENT=""; for t in $1; do case "$S " in *" $t "*) ;; *) ABSENT="$ABSENT $t" ;; esac; done; }
