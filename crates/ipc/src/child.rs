@@ -7,7 +7,7 @@
 
 use crate::bridge::{Bridge, Received};
 use crate::liveness::Beacon;
-use crate::messages::{DumpKind, FromChild, Role, ToChild};
+use crate::messages::{ConfigPayload, DumpKind, FromChild, Role, ToChild};
 use crate::{pidfile, IpcError};
 use config::Config;
 use ipc_channel::ipc::{self, IpcSender, TryRecvError};
@@ -97,7 +97,7 @@ impl ChildLink {
         // Decoded here, on the caller's thread (not the bridge's: the
         // configuration's memory belongs in the main thread's arena); the
         // shared region is unmapped when `payload` drops.
-        let config = payload.decode()?;
+        let config = decode_logged(&payload, generation)?;
         drop(payload);
         let bridge = Bridge::spawn(from_parent, waker, &format!("ipc-{}", role.as_arg()))?;
         Ok((ChildLink { role, tx, bridge }, config, generation))
@@ -139,7 +139,7 @@ impl ChildLink {
                 }
                 Received::Msg(ToChild::Reload { config, generation })
                 | Received::Msg(ToChild::Config { config, generation }) => {
-                    match config.decode() {
+                    match decode_logged(&config, generation) {
                         Ok(config) => return Some(ChildEvent::Reload { config, generation }),
                         Err(e) => {
                             // Nothing to apply: refuse it, the running
@@ -158,6 +158,18 @@ impl ChildLink {
             }
         }
     }
+}
+
+/// Decode a configuration, with its size and time at debug level.
+fn decode_logged(payload: &ConfigPayload, generation: u64) -> Result<Box<Config>, IpcError> {
+    let started = std::time::Instant::now();
+    let config = payload.decode()?;
+    log::debug!(
+        "Configuration generation {generation} decoded: {} bytes in {:.1} ms",
+        payload.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(config)
 }
 
 /// What a child runtime plugs into [`run_child`].

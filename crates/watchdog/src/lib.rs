@@ -416,11 +416,16 @@ fn load_config(opts: &LoadOptions) -> Result<Config, i32> {
         );
         return Err(EXIT_NO_CONFIG);
     }
+    let started = Instant::now();
     match config::load(opts) {
         Ok(loaded) => {
             for d in &loaded.diagnostics {
                 log::warn!("{d}");
             }
+            log::debug!(
+                "Configuration read in {:.1} ms",
+                started.elapsed().as_secs_f64() * 1e3
+            );
             Ok(loaded.config)
         }
         Err(failed) => {
@@ -878,13 +883,16 @@ impl Watchdog {
         {
             return;
         }
-        // Every running child has it: the shared region is not needed any more.
+        // Every running child has it: the shared region is not needed any
+        // more, nor the free heap left by the parse and the previous
+        // configuration (returned to the kernel once per load).
         self.payload = None;
         if let Some(line) = self.reloading.take() {
             log::info!("{line}");
             if let Some(n) = &self.notifier {
                 n.ready(line);
             }
+            sys::mem::trim_heap();
         }
         if self.reload_queued {
             self.reload_queued = false;
