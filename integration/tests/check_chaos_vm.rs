@@ -122,12 +122,15 @@ impl Check {
     }
 }
 
-/// What a backend offers: its httpd, its page, its MISC flag.
+/// What a backend offers: its httpd, its page, its MISC flag, and whether its
+/// address answers at all (`reach` false = the address is gone from `be`:
+/// SYNs vanish and probes time out instead of being refused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Backend {
     http: bool,
     page: bool,
     flag: bool,
+    reach: bool,
 }
 
 impl Backend {
@@ -135,11 +138,13 @@ impl Backend {
         http: true,
         page: true,
         flag: true,
+        reach: true,
     };
     const DOWN: Backend = Backend {
         http: false,
         page: false,
         flag: false,
+        reach: true,
     };
     fn is_up(self) -> bool {
         self == Self::UP
@@ -246,8 +251,8 @@ impl Model {
     fn alive(&self, check: Check, be: usize) -> bool {
         let b = self.be[be - 1];
         match check {
-            Check::Tcp => b.http,
-            Check::Http => b.http && b.page,
+            Check::Tcp => b.http && b.reach,
+            Check::Http => b.http && b.page && b.reach,
             Check::Misc => b.flag,
         }
     }
@@ -407,6 +412,9 @@ enum Kind {
     Flap,
     /// Only the page (HTTP 404) or only the MISC flag toggled.
     Partial,
+    /// A backend's address removed (probes time out: connect_timeout paths),
+    /// or put back.
+    Blackhole,
     /// SIGHUP 10 a second with the unchanged configuration.
     HupStorm,
     /// The same storm while a backend goes down (or comes back) in its middle.
@@ -428,7 +436,7 @@ enum Kind {
     StopChild,
 }
 
-const KINDS: [Kind; 17] = [
+const KINDS: [Kind; 18] = [
     Kind::Down1,
     Kind::Up1,
     Kind::DownMany,
@@ -437,6 +445,7 @@ const KINDS: [Kind; 17] = [
     Kind::Quorum,
     Kind::Flap,
     Kind::Partial,
+    Kind::Blackhole,
     Kind::HupStorm,
     Kind::StormFault,
     Kind::ReloadWeight,
@@ -459,6 +468,7 @@ impl Kind {
             Kind::Quorum => "quorum",
             Kind::Flap => "flap",
             Kind::Partial => "partial",
+            Kind::Blackhole => "blackhole",
             Kind::HupStorm => "hup-storm",
             Kind::StormFault => "storm-fault",
             Kind::ReloadWeight => "reload-weight",
@@ -695,6 +705,27 @@ fn fault(
                 ),
                 format!("flap {period} {toggles} {}", list(&bs)),
             )
+        }
+        Kind::Blackhole => {
+            let holed = m.backends_where(|b| !b.reach);
+            let live = m.backends_where(|b| b.reach && b.http);
+            if !holed.is_empty() && (live.is_empty() || rng.below(2) == 0) {
+                let b = rng.pick(&holed);
+                m.be[b - 1].reach = true;
+                (
+                    format!("backend {b} address back"),
+                    format!("be_unhole {b}"),
+                )
+            } else if !live.is_empty() {
+                let b = rng.pick(&live);
+                m.be[b - 1].reach = false;
+                (
+                    format!("backend {b} address removed (probes time out)"),
+                    format!("be_hole {b}"),
+                )
+            } else {
+                return None;
+            }
         }
         Kind::Partial => {
             let c = m.backends_where(|b| b.http);

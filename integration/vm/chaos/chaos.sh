@@ -40,8 +40,12 @@ be_page_on() { echo "b$1" > /www/b$1/index.html; }
 be_page_off() { rm -f /www/b$1/index.html; }
 be_flag_on() { : > /run/chaos/flag/$1; }
 be_flag_off() { rm -f /run/chaos/flag/$1; }
-be_up() { for b in "$@"; do be_page_on $b; be_flag_on $b; be_http_on $b; done; }
-be_down() { for b in "$@"; do be_http_off $b; be_page_off $b; be_flag_off $b; done; }
+# be_hole / be_unhole: take the backend's address away (SYNs to it vanish: the
+# probes time out) / give it back. be_up and be_down give it back too.
+be_hole() { /usr/sbin/ip -n be addr del "$(be_addr $1)/32" dev v1 2>/dev/null; : > /run/chaos/hole/$1; }
+be_unhole() { [ -f /run/chaos/hole/$1 ] || return 0; /usr/sbin/ip -n be addr add "$(be_addr $1)/32" dev v1; rm -f /run/chaos/hole/$1; }
+be_up() { for b in "$@"; do be_unhole $b; be_page_on $b; be_flag_on $b; be_http_on $b; done; }
+be_down() { for b in "$@"; do be_http_off $b; be_page_off $b; be_flag_off $b; be_unhole $b; done; }
 be_is_up() { [ -f /run/chaos/pid/$1 ]; }
 # flap TENTHS TOGGLES B...: toggle every backend every TENTHS/10 s, TOGGLES times.
 flap() {
@@ -54,7 +58,7 @@ flap() {
 }
 
 setup_backends() { # N
-  mkdir -p /run/chaos/pid /run/chaos/flag
+  mkdir -p /run/chaos/pid /run/chaos/flag /run/chaos/hole
   i=1
   while [ $i -le $1 ]; do
     /usr/sbin/ip -n be addr add "$(be_addr $i)/32" dev v1
@@ -241,7 +245,7 @@ procs_ok() {
 }
 dump_state() {
   echo "--- ipvsadm -Sn"; ipvsadm -Sn
-  echo "--- backends"; for f in /www/b*; do b=${f#/www/b}; echo "b$b http=$([ -f /run/chaos/pid/$b ] && echo on || echo off) page=$([ -f $f/index.html ] && echo on || echo off) flag=$([ -f /run/chaos/flag/$b ] && echo on || echo off)"; done
+  echo "--- backends"; for f in /www/b*; do b=${f#/www/b}; echo "b$b http=$([ -f /run/chaos/pid/$b ] && echo on || echo off) page=$([ -f $f/index.html ] && echo on || echo off) flag=$([ -f /run/chaos/flag/$b ] && echo on || echo off) addr=$([ -f /run/chaos/hole/$b ] && echo removed || echo present)"; done
   echo "--- processes"; for f in /proc/[0-9]*/stat; do { read -r l < "$f"; } 2>/dev/null && echo "$l"; done | awk '$2 !~ /^\((kworker|ksoftirq|rcu|migration|cpuhp|kthreadd|idle_inject|watchdog)/ && $4 != 2 {print $1, $2, $3, "ppid", $4}'
   echo "--- keepalived log (last 60 lines)"; tail -60 /tmp/ka.log
 }
