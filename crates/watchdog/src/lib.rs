@@ -1202,7 +1202,9 @@ impl Watchdog {
             n.reloading();
         }
         self.generation += 1;
-        self.config = config;
+        // The previous configuration is freed after the children got the
+        // new one (its drop is not on the reload's critical path).
+        let previous = std::mem::replace(&mut self.config, config);
         self.payload = None;
         self.reloading = Some("Reload complete");
         if let Some(svc) = self.status.as_mut() {
@@ -1210,20 +1212,18 @@ impl Watchdog {
                 .record_reload(status::schema::ReloadResult::Ok, self.generation, vec![]);
         }
         let generation = self.generation;
-        let payload = self
-            .children
-            .iter()
-            .any(|c| matches!(c.phase, Phase::Running { .. }))
-            .then(|| self.config_payload());
+        // Encoded once; every child gets a clone of the same region.
+        let payload = self.config_payload();
         for c in &mut self.children {
             if let Phase::Running { link, .. } = &c.phase {
                 let sent = match &payload {
-                    Some(Ok(config)) => link.send(ToChild::Reload {
-                        config: config.clone(),
-                        generation,
-                    }),
-                    Some(Err(e)) => Err(ipc::IpcError::Send(e.to_string())),
-                    None => unreachable!("a running child was found above"),
+                    Ok(config) => link
+                        .send(ToChild::Reload {
+                            config: config.clone(),
+                            generation,
+                        })
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
                 };
                 match sent {
                     Ok(()) => c.awaiting = Some(generation),
@@ -1236,6 +1236,7 @@ impl Watchdog {
                 c.awaiting = Some(generation);
             }
         }
+        drop(previous);
         // A child that is now configured but not running is started (upstream core/main.c).
         self.start_configured_children();
         self.finish_reload_if_done();
