@@ -82,9 +82,12 @@ impl ConfigPayload {
     pub fn encode(config: &Config) -> Result<ConfigPayload, IpcError> {
         let bytes = bincode::serde::encode_to_vec(config, bincode::config::standard())
             .map_err(|e| IpcError::Send(format!("configuration not encodable: {e}")))?;
-        Ok(ConfigPayload {
-            shm: IpcSharedMemory::from_bytes(&bytes),
-        })
+        // ipc-channel asserts that memfd_create/ftruncate/mmap succeed: a
+        // failure (out of fds or memory) is this reload's error, not the
+        // parent's death.
+        let shm = std::panic::catch_unwind(|| IpcSharedMemory::from_bytes(&bytes))
+            .map_err(|_| IpcError::Send("no shared memory for the configuration".into()))?;
+        Ok(ConfigPayload { shm })
     }
 
     /// Decode the configuration (on the thread that will use it).
