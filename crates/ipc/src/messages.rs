@@ -234,3 +234,30 @@ pub enum FromChild {
     /// the accept thread of a child that died before connecting.
     Abort,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(bytes: &[u8]) -> ConfigPayload {
+        ConfigPayload {
+            shm: IpcSharedMemory::from_bytes(bytes),
+        }
+    }
+
+    #[test]
+    fn garbage_and_trailing_bytes_are_errors() {
+        let e = raw(&[0xff; 16]).decode().unwrap_err();
+        assert!(e.to_string().contains("undecodable configuration"), "{e}");
+        let good = ConfigPayload::encode(&Config::default()).unwrap();
+        let mut bytes = good.shm.to_vec();
+        bytes.push(0);
+        let e = raw(&bytes).decode().unwrap_err();
+        assert!(e.to_string().contains("1 trailing bytes"), "{e}");
+        assert!(raw(&[]).decode().is_err());
+        assert_eq!(
+            format!("{good:?}"),
+            format!("ConfigPayload({} bytes)", good.len())
+        );
+    }
+}
