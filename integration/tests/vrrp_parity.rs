@@ -667,8 +667,7 @@ fn vmac6_failover(xmit_base: bool) {
 
 /// SIGHUP toggling `use_vmac` on a running pair: the VMAC appears with the
 /// VIP on it (node 1 MASTER throughout), then goes and the VIP is back on
-/// eth0. Opt-in (`KA_TEST_RELOAD_VMAC=1`) until lifecycle.rs calls
-/// `reload_vmac` (notes/REQUESTS.md, "To vrrp-daemon" 23:55).
+/// eth0 (lifecycle.rs `reload_inst` calls `reload_vmac`).
 fn reload_vmac() {
     let lan = Lan::new("rv", 2);
     let conf = |prio: u8, id: &str, vmac: bool| {
@@ -742,7 +741,7 @@ fn vrrp_parity_scenarios() {
         return;
     }
     vrrp_topology::our_binary();
-    let mut scenarios: Vec<(&'static str, fn())> = vec![
+    let scenarios: Vec<(&'static str, fn())> = vec![
         ("vmac", vmac),
         ("vmac_xmit_base", vmac_xmit_base),
         ("vmac6", vmac6),
@@ -752,9 +751,7 @@ fn vrrp_parity_scenarios() {
         ("no_accept_nftables", no_accept_nftables),
         ("auth_hmac", auth_hmac),
         ("auth_hmac_mismatch", auth_hmac_mismatch),
+        ("reload_vmac", reload_vmac),
     ];
-    if std::env::var_os("KA_TEST_RELOAD_VMAC").is_some() {
-        scenarios.push(("reload_vmac", reload_vmac));
-    }
     run_parallel(scenarios);
 }

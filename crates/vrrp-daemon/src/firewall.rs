@@ -6,8 +6,8 @@
 //! crate. The tables are created at start when any instance needs them and
 //! removed at exit.
 //!
-//! Not done: `vrrp_iptables` (ipsets), the VMAC IGMP/MLD and
-//! router-solicitation rules upstream adds for VMACs.
+//! The VMAC IGMP/MLD and router-solicitation rules are added by vmac.rs
+//! (`Nft::add_vmac`). Not done: `vrrp_iptables` (ipsets).
 
 use std::net::IpAddr;
 
@@ -116,8 +116,15 @@ impl Runtime {
 
     /// Exit: the tables go.
     pub(crate) fn remove_firewall(&mut self) {
-        let fams = std::mem::take(&mut self.nft_families);
+        // Every family whose table the handle created: strict mode, VMAC
+        // rules, and tables built on first use after a reload.
+        let mut fams = std::mem::take(&mut self.nft_families);
         if let Some(mut n) = self.nft.take() {
+            for f in n.families() {
+                if !fams.contains(&f) {
+                    fams.push(f);
+                }
+            }
             for f in fams {
                 if let Err(e) = n.remove_table(f) {
                     log::info!("Unable to remove nftables table {}: {e}", n.table());

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use config::Config;
-use sched::Sched;
+use sched::{Sched, TimerId};
 use vrrp::{Input, State, TrackKind};
 
 use crate::map;
@@ -32,10 +32,7 @@ impl Runtime {
             }
         };
         let mut core = vrrp::Instance::new(ic);
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-        if let Some(l) = core.set_wall_clock(self.now(), wall) {
+        if let Some(l) = core.set_wall_clock(self.now(), unix_micros_now()) {
             log::debug!("{}", l.text);
         }
         Inst {
@@ -194,6 +191,7 @@ impl Runtime {
         self.setup_groups();
         self.setup_trackers(sched);
         self.setup_processes(sched);
+        self.arm_wall_clock(sched);
         self.rebuild_vip_set();
         let delay = cfg.global.vrrp_startup_delay.as_duration();
         if delay.is_zero() {
@@ -276,6 +274,7 @@ impl Runtime {
         self.setup_groups();
         self.setup_trackers(sched);
         self.setup_processes(sched);
+        self.arm_wall_clock(sched);
         self.rebuild_vip_set();
         for id in fresh {
             self.start_inst(sched, id);
@@ -306,6 +305,9 @@ impl Runtime {
             );
             return;
         }
+        // A changed VMAC is replaced before the VIP lines (which name it) are
+        // compared.
+        self.reload_vmac(i, fresh.vmac.clone());
         let id = self.insts[i].id;
         let old_vips = std::mem::replace(&mut self.insts[i].vips, fresh.vips.clone());
         let master = self.insts[i].core.vips_set();
@@ -380,5 +382,53 @@ impl Runtime {
         self.remove_firewall();
         self.trackers.kill_all();
         self.notifier.drain(Duration::from_secs(5));
+    }
+}
+
+/// The wall clock in µs since the Unix epoch (0 before 1970).
+fn unix_micros_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// How often `auth_hmac` instances read the wall clock (a disagreement is
+/// followed once it lasted 300 s, see `vrrp::auth_hmac`).
+const WALL_CLOCK_EVERY: Duration = Duration::from_secs(5);
+
+impl Runtime {
+    /// Keeps the wall-clock timer running exactly while some instance uses
+    /// `auth_hmac` (start and every reload).
+    pub(crate) fn arm_wall_clock(&mut self, sched: &mut Sched) {
+        let wanted = self
+            .insts
+            .iter()
+            .any(|i| i.core.config().auth_hmac.is_some());
+        match (wanted, self.wall_timer) {
+            (true, None) => {
+                let t = sched.timer_after(WALL_CLOCK_EVERY);
+                self.timer_owner
+                    .insert(t, crate::runtime::TimerOwner::WallClock);
+                self.wall_timer = Some(t);
+            }
+            (false, Some(t)) => {
+                sched.cancel(t);
+                self.timer_owner.remove(&t);
+                self.wall_timer = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The wall-clock timer fired: every `auth_hmac` instance reads the clock.
+    pub(crate) fn read_wall_clock(&mut self, sched: &mut Sched, t: TimerId) {
+        sched.rearm_after(t, WALL_CLOCK_EVERY);
+        let now = self.now();
+        let wall = unix_micros_now();
+        for i in &mut self.insts {
+            if let Some(l) = i.core.set_wall_clock(now, wall) {
+                log::info!("{}", l.text);
+            }
+        }
     }
 }

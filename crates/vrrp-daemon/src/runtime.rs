@@ -43,6 +43,8 @@ pub(crate) enum TimerOwner {
     Startup,
     /// End of a loop round: deferred VIP changes and GARPs go out.
     Flush,
+    /// Wall-clock reading for `auth_hmac` instances.
+    WallClock,
 }
 
 /// One running `vrrp_instance`.
@@ -146,6 +148,9 @@ pub(crate) struct Runtime {
     pub pending_addrs: Vec<crate::vips::PendingAddr>,
     /// Zero-delay timer ending the round ([`TimerOwner::Flush`]).
     pub flush_timer: Option<TimerId>,
+    /// Periodic wall-clock reading while an instance uses `auth_hmac`
+    /// ([`TimerOwner::WallClock`]).
+    pub wall_timer: Option<TimerId>,
 }
 
 /// Errors building the runtime.
@@ -241,6 +246,7 @@ impl Runtime {
             nft_families: Vec::new(),
             pending_addrs: Vec::new(),
             flush_timer: None,
+            wall_timer: None,
         })
     }
 
@@ -445,6 +451,7 @@ impl Runtime {
             TimerOwner::ProcessPoll => self.poll_processes(sched, t),
             TimerOwner::Startup => self.start_all(sched),
             TimerOwner::Flush => self.flush_round(sched),
+            TimerOwner::WallClock => self.read_wall_clock(sched, t),
         }
     }
 

@@ -378,9 +378,6 @@ impl Runtime {
     /// happens. Otherwise the old VMAC goes (with the addresses on it) and
     /// the new one is created, before the VIP lines are compared (they name
     /// the VMAC). Returns whether anything changed.
-    // Called by lifecycle.rs `reload_inst` once wired (notes/REQUESTS.md,
-    // "To vrrp-daemon" 23:55).
-    #[allow(dead_code)]
     pub(crate) fn reload_vmac(&mut self, i: usize, new: Option<Vmac>) -> bool {
         let same = match (&self.insts[i].vmac, &new) {
             (None, None) => true,

@@ -129,18 +129,15 @@ impl Instance {
     }
 
     /// Report the wall clock (UTC µs since the Unix epoch) read at monotonic
-    /// `now`, for `auth_hmac`. Call once before [`Input::Startup`]; calling
-    /// again later is harmless (it only serves first-contact freshness
-    /// checks, see [`crate::auth_hmac`]). Returns a log line when the wall
-    /// clock stepped by a second or more since the first call.
+    /// `now`, for `auth_hmac`. Call once before [`Input::Startup`], then
+    /// every few seconds: a disagreement that lasts is followed (see
+    /// [`crate::auth_hmac`]). Returns a log line for the events worth one (a
+    /// new step, and the moment the clock starts following it).
     pub fn set_wall_clock(&mut self, now: Instant, unix_micros: u64) -> Option<LogLine> {
-        let step = self.hmac.as_mut()?.set_wall_clock(now, unix_micros)?;
-        Some(LogLine {
-            level: LogLevel::Detail,
-            text: format!(
-                "({}) wall clock stepped by {step} s; auth_hmac sequence unaffected",
-                self.cfg.name
-            ),
+        let ev = self.hmac.as_mut()?.observe_wall_clock(now, unix_micros);
+        ev.log_line(&self.cfg.name).map(|text| LogLine {
+            level: LogLevel::Info,
+            text,
         })
     }
 

@@ -590,3 +590,46 @@ fn ipv6_signed_advert_survives_the_kernel_checksum() {
         })
     )));
 }
+
+/// `Instance::set_wall_clock` called periodically (as the daemon does every
+/// 5 s): a step is logged once at info level, the disagreement is followed
+/// after it lasted 300 s (logged again), and readings in step log nothing.
+#[test]
+fn periodic_wall_clock_readings_log_the_step_and_the_follow() {
+    let mut a = node(
+        "VI_1",
+        A,
+        B,
+        150,
+        Some(hcfg(vec![key(1, 0)], 1, HmacMode::Enforce)),
+    );
+    assert!(a.set_wall_clock(Instant::ZERO, T0_WALL).is_none(), "anchor");
+    let every = 5_000_000u64;
+    let mut lines = Vec::new();
+    for n in 1..=12u64 {
+        // In step for the first minute; then the wall clock jumps 1 h ahead.
+        let mono = n * every;
+        let wall = T0_WALL + mono;
+        if let Some(l) = a.set_wall_clock(Instant::from_micros(mono), wall) {
+            lines.push(l.text);
+        }
+    }
+    assert!(lines.is_empty(), "in step: {lines:?}");
+    for n in 13..=(12 + 61u64) {
+        let mono = n * every;
+        let wall = T0_WALL + mono + 3_600_000_000;
+        if let Some(l) = a.set_wall_clock(Instant::from_micros(mono), wall) {
+            assert_eq!(l.level, keepalived_vrrp::LogLevel::Info);
+            lines.push(l.text);
+        }
+    }
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        "(VI_1) wall clock stepped by 3600 s; auth_hmac sequence unaffected unless it lasts 300 s"
+    );
+    assert_eq!(
+        lines[1],
+        "(VI_1) wall clock ahead of the auth_hmac clock by 3600 s for 300 s - following it"
+    );
+}
