@@ -1508,8 +1508,7 @@ fn checker_chaos_in_guest() {
     // Ours must adopt the table on a restart without changing it; keepalived
     // 2.2.7 re-adds dead real servers until its first checks, so the reference
     // run is strict only on request.
-    let strict_restart =
-        !reference || std::env::var_os("KA_CHECK_CHAOS_STRICT_RESTART").is_some();
+    let strict_restart = !reference || std::env::var_os("KA_CHECK_CHAOS_STRICT_RESTART").is_some();
     let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
         Some(p) => PathBuf::from(p),
         None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
