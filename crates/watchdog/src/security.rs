@@ -294,22 +294,31 @@ fn notify_script(
     script_user: Option<&RunAs>,
     acc: &mut Acc,
 ) {
+    optional_script(ctx, slot, kind, script_user, acc, false);
+}
+
+/// The check shared by notify-style and start/stop scripts. `start_stop`:
+/// keepalived's `check_start_stop_script_secure`, where SC_SYSTEM lines may
+/// run and any identity failure is reported as the default user's.
+fn optional_script(
+    ctx: &mut Ctx<'_>,
+    slot: &mut Option<Script>,
+    kind: &str,
+    script_user: Option<&RunAs>,
+    acc: &mut Acc,
+    start_stop: bool,
+) {
     let Some(s) = slot.as_mut() else { return };
     let argv0 = s.argv.first().cloned().unwrap_or_default();
     let (uid, gid, who) = match ctx.identity(own(s), script_user) {
         Ok(x) => x,
-        Err(Who::Own(_)) => {
-            ctx.report.info(format!(
-                "Invalid user/group for {kind} script {argv0} - ignoring"
-            ));
-            ctx.report.disabled.push(format!("{kind} {argv0}"));
-            *slot = None;
-            return;
-        }
-        Err(Who::Default) => {
-            ctx.report.info(format!(
-                "Failed to set default user for {kind} script {argv0} - ignoring"
-            ));
+        Err(e) => {
+            ctx.report.info(match e {
+                Who::Own(_) if !start_stop => {
+                    format!("Invalid user/group for {kind} script {argv0} - ignoring")
+                }
+                _ => format!("Failed to set default user for {kind} script {argv0} - ignoring"),
+            });
             ctx.report.disabled.push(format!("{kind} {argv0}"));
             *slot = None;
             return;
@@ -317,7 +326,7 @@ fn notify_script(
     };
     let f = ctx.check(&argv0, uid, gid);
     acc.add(f);
-    if f.inhibit || f.not_found || !f.executable {
+    if f.inhibit || f.not_found || !(f.executable || (start_stop && f.system)) {
         ctx.report.disabled.push(format!("{kind} {argv0}"));
         *slot = None;
     } else {
@@ -353,7 +362,7 @@ pub fn apply(config: &mut Config, scope: Scope, users: &dyn Users) -> Report {
             continue;
         }
         any = true;
-        start_stop_script(&mut ctx, slot, kind, su, &mut acc);
+        optional_script(&mut ctx, slot, kind, su, &mut acc, true);
     }
     if any && !security && acc.is_script {
         ctx.report.violation = true;
@@ -370,37 +379,6 @@ pub fn apply(config: &mut Config, scope: Scope, users: &dyn Users) -> Report {
         vrrp_scripts(&mut ctx, config, su);
     }
     ctx.report
-}
-
-/// `check_start_stop_script_secure`: SC_SYSTEM lines may run.
-fn start_stop_script(
-    ctx: &mut Ctx<'_>,
-    slot: &mut Option<Script>,
-    kind: &str,
-    su: Option<&RunAs>,
-    acc: &mut Acc,
-) {
-    let Some(s) = slot.as_mut() else { return };
-    let argv0 = s.argv.first().cloned().unwrap_or_default();
-    let (uid, gid, who) = match ctx.identity(own(s), su) {
-        Ok(x) => x,
-        Err(_) => {
-            ctx.report.info(format!(
-                "Failed to set default user for {kind} script {argv0} - ignoring"
-            ));
-            ctx.report.disabled.push(format!("{kind} {argv0}"));
-            *slot = None;
-            return;
-        }
-    };
-    let f = ctx.check(&argv0, uid, gid);
-    acc.add(f);
-    if f.inhibit || f.not_found || !(f.executable || f.system) {
-        ctx.report.disabled.push(format!("{kind} {argv0}"));
-        *slot = None;
-    } else {
-        set_user(s, who);
-    }
 }
 
 /// `check_check_script_security`: MISC_CHECKs, then per virtual server
@@ -754,6 +732,51 @@ mod tests {
         );
         assert_eq!(cfg.vrrp_scripts.len(), 3);
         assert!(cfg.vrrp_instances[0].notify.master.is_some());
+    }
+
+    /// Start/stop scripts: a world-writable one is dropped when security is
+    /// on; with security off both are kept and the start/shutdown violation
+    /// line names the insecure one's presence.
+    #[test]
+    fn start_stop_scripts_follow_the_same_rules() {
+        if !as_root() {
+            eprintln!("skipped: the permission checks need root-owned files");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let safe = script(dir.path(), "safe.sh", 0o755);
+        let ww = script(dir.path(), "ww.sh", 0o777);
+        let text = |security: &str| {
+            format!(
+                "global_defs {{\n script_user root\n{security} startup_script \"{safe}\"\n\
+                 shutdown_script \"{ww}\"\n}}\n"
+            )
+        };
+        let users = Fake {
+            with_default: false,
+        };
+        let mut on = config(&text(" enable_script_security\n"));
+        let r = apply(&mut on, Scope::ALL, &users);
+        assert!(!r.violation);
+        assert_eq!(
+            on.global.startup_script.as_ref().unwrap().user.as_deref(),
+            Some("root")
+        );
+        assert!(
+            on.global.shutdown_script.is_none(),
+            "insecure shutdown dropped"
+        );
+        assert!(r.disabled.iter().any(|d| d == &format!("shutdown {ww}")));
+
+        let mut off = config(&text(""));
+        let r = apply(&mut off, Scope::ALL, &users);
+        assert!(r.violation);
+        assert!(off.global.startup_script.is_some() && off.global.shutdown_script.is_some());
+        let errors: Vec<&str> = r.config_errors().collect();
+        assert_eq!(
+            errors,
+            ["SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled. There are insecure scripts."]
+        );
     }
 
     #[test]
