@@ -139,19 +139,12 @@ fn env_or(name: &str, default: &str) -> String {
 #[test]
 #[ignore]
 fn checker_benchmark_against_keepalived() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
-        return;
-    }
-    if let Some(why) = rig::unavailable() {
+    if let Some(why) = rig::skip_reason() {
         eprintln!("skipped: {why}");
         return;
     }
     let n: usize = env_or("KA_BENCH_N", "1000").parse().unwrap_or(1000);
-    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => rig::build_static_bin_release("keepalived", "keepalived").expect("static build"),
-    };
+    let bin = rig::keepalived_bin(true);
     let responder = build_responder();
     let (conf, alive) = bench_config(n);
     let services = 2 * n;

@@ -1493,11 +1493,7 @@ fn run_plan(plan: &Plan, bin: &Path, o: &RunOpts) -> String {
 
 #[test]
 fn checker_chaos_in_guest() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
-        return;
-    }
-    if let Some(why) = rig::unavailable() {
+    if let Some(why) = rig::skip_reason() {
         eprintln!("skipped: {why}");
         return;
     }
@@ -1509,10 +1505,7 @@ fn checker_chaos_in_guest() {
     // 2.2.7 re-adds dead real servers until its first checks, so the reference
     // run is strict only on request.
     let strict_restart = !reference || std::env::var_os("KA_CHECK_CHAOS_STRICT_RESTART").is_some();
-    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
-    };
+    let bin = rig::keepalived_bin(false);
     let ka_bin = if reference {
         "/usr/sbin/keepalived"
     } else {
@@ -1560,18 +1553,11 @@ fn checker_chaos_in_guest() {
 /// "From check-chaos-vm").
 #[test]
 fn checker_restart_adopts_table_in_guest() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
-        return;
-    }
-    if let Some(why) = rig::unavailable() {
+    if let Some(why) = rig::skip_reason() {
         eprintln!("skipped: {why}");
         return;
     }
-    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
-    };
+    let bin = rig::keepalived_bin(false);
     let kinds = [
         Kind::SorryAll,
         Kind::Quorum,

@@ -225,18 +225,11 @@ echo "== $fails failures"
 
 #[test]
 fn checker_daemon_in_guest() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
-        return;
-    }
-    if let Some(why) = rig::unavailable() {
+    if let Some(why) = rig::skip_reason() {
         eprintln!("skipped: {why}");
         return;
     }
-    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
-    };
+    let bin = rig::keepalived_bin(false);
     let mut files = vec![
         GuestFile::bin(&bin),
         GuestFile::data("/guest/live.conf", LIVE),
@@ -434,11 +427,7 @@ true
 #[test]
 #[ignore]
 fn checker_benchmark_in_guest() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
-        return;
-    }
-    if let Some(why) = rig::unavailable() {
+    if let Some(why) = rig::skip_reason() {
         eprintln!("skipped: {why}");
         return;
     }
@@ -446,10 +435,7 @@ fn checker_benchmark_in_guest() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
-    };
+    let bin = rig::keepalived_bin(false);
     let files = vec![
         GuestFile::bin(&bin),
         GuestFile::data("/guest/bench.conf", bench_config(n, n)),

@@ -217,18 +217,11 @@ fn conf(router: &str, prio: u8, state: &str) -> String {
 
 #[test]
 fn lvs_nat_two_directors_in_guest() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
-        return;
-    }
-    if let Some(why) = rig::unavailable() {
+    if let Some(why) = rig::skip_reason() {
         eprintln!("skipped: {why}");
         return;
     }
-    let bin = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => rig::build_static_bin("keepalived", "keepalived").expect("static build"),
-    };
+    let bin = rig::keepalived_bin(false);
     // KA_LVS_PAIRS="ka-ka" runs the reference alone (the scenario's own check).
     let pairs =
         std::env::var("KA_LVS_PAIRS").unwrap_or_else(|_| "ours-ours ours-ka ka-ours".into());

@@ -132,6 +132,25 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
+/// Why a guest test skips (`None`: it runs): not root, or [`unavailable`].
+pub fn skip_reason() -> Option<String> {
+    if !nix::unistd::Uid::effective().is_root() {
+        return Some("not root".into());
+    }
+    unavailable()
+}
+
+/// Our keepalived for the guest: `KEEPALIVED_STATIC_BIN` (absolute path)
+/// when set, else this checkout's static build (`release` for benchmarks).
+pub fn keepalived_bin(release: bool) -> PathBuf {
+    let built = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
+        Some(p) => return PathBuf::from(p),
+        None if release => build_static_bin_release("keepalived", "keepalived"),
+        None => build_static_bin("keepalived", "keepalived"),
+    };
+    built.expect("static build")
+}
+
 /// Build the cached base (kernel, modules, busybox, ipvsadm, keepalived); idempotent.
 pub fn prepare() -> io::Result<()> {
     let st = Command::new("bash")
