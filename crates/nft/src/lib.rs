@@ -255,44 +255,12 @@ impl Nft {
         match family {
             Family::Ipv4 => {
                 self.set(&mut b, fam, "vips", msg::TYPE_IPADDR, 4, 0, 1);
-                if !vmac {
-                    // (else made with the VMAC rules)
-                    self.base_chain(
-                        &mut b,
-                        fam,
-                        "out",
-                        msg::NF_INET_LOCAL_OUT,
-                        msg::NLM_F_CREATE | msg::NLM_F_EXCL,
-                    );
-                }
-                self.base_chain(
-                    &mut b,
-                    fam,
-                    "in",
-                    msg::NF_INET_LOCAL_IN,
-                    msg::NLM_F_CREATE | msg::NLM_F_EXCL,
-                );
+                self.strict_base_chains(&mut b, fam, vmac);
                 rule(&mut b, fam, &t, "in", &vip_drop(16, 4));
                 rule(&mut b, fam, &t, "out", &vip_drop(12, 4));
             }
             Family::Ipv6 => {
-                if !vmac {
-                    // (else made with the VMAC rules)
-                    self.base_chain(
-                        &mut b,
-                        fam,
-                        "out",
-                        msg::NF_INET_LOCAL_OUT,
-                        msg::NLM_F_CREATE | msg::NLM_F_EXCL,
-                    );
-                }
-                self.base_chain(
-                    &mut b,
-                    fam,
-                    "in",
-                    msg::NF_INET_LOCAL_IN,
-                    msg::NLM_F_CREATE | msg::NLM_F_EXCL,
-                );
+                self.strict_base_chains(&mut b, fam, vmac);
                 self.chain(&mut b, fam, "in_link_local");
                 self.chain(&mut b, fam, "out_link_local");
                 self.set(&mut b, fam, "vips", msg::TYPE_IP6ADDR, 16, 0, 1);
@@ -682,6 +650,16 @@ impl Nft {
                 a.u32(10, id); // NFTA_SET_ID
             },
         );
+    }
+
+    /// The strict table's `out` (unless the VMAC rules made it) and `in`
+    /// base chains, in that order.
+    fn strict_base_chains(&self, b: &mut Batch, fam: u8, vmac: bool) {
+        let new = msg::NLM_F_CREATE | msg::NLM_F_EXCL;
+        if !vmac {
+            self.base_chain(b, fam, "out", msg::NF_INET_LOCAL_OUT, new);
+        }
+        self.base_chain(b, fam, "in", msg::NF_INET_LOCAL_IN, new);
     }
 
     fn base_chain(&self, b: &mut Batch, fam: u8, name: &str, hook: u32, flags: u16) {
