@@ -37,18 +37,6 @@ impl Runtime {
         if needs.is_empty() || self.nft.is_some() {
             return;
         }
-        if self.cfg.global.nftables.is_none() {
-            log::info!(
-                "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
-            );
-        }
-        let table = self
-            .cfg
-            .global
-            .nftables
-            .clone()
-            .flatten()
-            .unwrap_or_else(|| nft::DEFAULT_TABLE.to_string());
         let mut fams = Vec::new();
         for v in &needs {
             for a in v
@@ -65,16 +53,10 @@ impl Runtime {
                 }
             }
         }
-        let mut n = match nft::Nft::open(&table, nft::DEFAULT_PRIORITY) {
-            Ok(n) => n,
-            Err(e) => {
-                log::error!("Unable to open nftables: {e}");
-                return;
-            }
-        };
+        let Some(mut n) = self.open_nft() else { return };
         for f in &fams {
             if let Err(e) = n.ensure_table(*f) {
-                log::error!("Unable to create nftables table {table}: {e}");
+                log::error!("Unable to create nftables table {}: {e}", n.table());
             }
         }
         for v in &needs {
@@ -82,6 +64,31 @@ impl Runtime {
         }
         self.nft_families = fams;
         self.nft = Some(n);
+    }
+
+    /// Open keepalived's nftables table (the `nftables` name, else the
+    /// default), with upstream's line when no firewall was configured; a
+    /// failure is logged and gives `None`.
+    pub(crate) fn open_nft(&self) -> Option<nft::Nft> {
+        if self.cfg.global.nftables.is_none() {
+            log::info!(
+                "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
+            );
+        }
+        let table = self
+            .cfg
+            .global
+            .nftables
+            .clone()
+            .flatten()
+            .unwrap_or_else(|| nft::DEFAULT_TABLE.to_string());
+        match nft::Nft::open(&table, nft::DEFAULT_PRIORITY) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                log::error!("Unable to open nftables: {e}");
+                None
+            }
+        }
     }
 
     /// The VIPs of instance `i` were added (MASTER).

@@ -311,25 +311,7 @@ impl Runtime {
             if !add {
                 return;
             }
-            if self.cfg.global.nftables.is_none() {
-                log::info!(
-                    "use_vmac or no_accept/strict specified, but no firewall configured - using nftables"
-                );
-            }
-            let table = self
-                .cfg
-                .global
-                .nftables
-                .clone()
-                .flatten()
-                .unwrap_or_else(|| nft::DEFAULT_TABLE.to_string());
-            match nft::Nft::open(&table, nft::DEFAULT_PRIORITY) {
-                Ok(n) => self.nft = Some(n),
-                Err(e) => {
-                    log::error!("Unable to open nftables: {e}");
-                    return;
-                }
-            }
+            self.nft = self.open_nft();
         }
         let Some(n) = self.nft.as_mut() else { return };
         let link = nft::VmacLink { family, vmac, base };
