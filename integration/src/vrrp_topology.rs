@@ -583,6 +583,21 @@ impl Inst {
     }
 }
 
+/// Runs a command inside namespace `ns`; (success, stdout).
+pub fn in_ns(ns: &str, args: &[&str]) -> (bool, String) {
+    match Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .output()
+    {
+        Ok(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        ),
+        Err(_) => (false, String::new()),
+    }
+}
+
 /// Runs scenarios in parallel threads (each builds its own namespaces) and
 /// panics listing the ones that failed.
 ///

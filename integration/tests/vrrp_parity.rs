@@ -9,25 +9,10 @@ mod vrrp_topology;
 
 use std::process::Command;
 use std::time::Duration;
-use vrrp_topology::{run_parallel, sole_holder_for, wait_holder, Daemon, Impl, Inst, Lan};
+use vrrp_topology::{in_ns, run_parallel, sole_holder_for, wait_holder, Daemon, Impl, Inst, Lan};
 
 const VIP: &str = "192.0.2.200";
 const VMAC: &str = "00:00:5e:00:01:33";
-
-/// Runs a command inside namespace `ns`; (success, stdout).
-fn in_ns(ns: &str, args: &[&str]) -> (bool, String) {
-    match Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .output()
-    {
-        Ok(o) => (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-        ),
-        Err(_) => (false, String::new()),
-    }
-}
 
 fn sysctl(ns: &str, key: &str) -> String {
     in_ns(ns, &["sysctl", "-n", key]).1.trim().to_string()

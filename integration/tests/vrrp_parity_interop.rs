@@ -22,27 +22,12 @@ mod vrrp_topology;
 
 use std::process::Command;
 use std::time::Duration;
-use vrrp_topology::{run_parallel, sole_holder_for, wait_holder, Daemon, Impl, Inst, Lan};
+use vrrp_topology::{in_ns, run_parallel, sole_holder_for, wait_holder, Daemon, Impl, Inst, Lan};
 
 const VIP4: &str = "192.0.2.200";
 const VIP6: &str = "2001:db8::200";
 const VMAC4: &str = "00:00:5e:00:01:33";
 const VMAC6: &str = "00:00:5e:00:02:34";
-
-/// Runs a command inside namespace `ns`; (success, stdout).
-fn in_ns(ns: &str, args: &[&str]) -> (bool, String) {
-    match Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .output()
-    {
-        Ok(o) => (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-        ),
-        Err(_) => (false, String::new()),
-    }
-}
 
 fn other(i: Impl) -> Impl {
     match i {
