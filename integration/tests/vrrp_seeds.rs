@@ -461,8 +461,12 @@ fn s004_notify() {
     let ok = lan.wait_for(Duration::from_secs(3), || notify_lines(&log2).len() >= 3);
     assert!(ok.is_some(), "{:?}", notify_lines(&log2));
     assert_eq!(notify_lines(&log2), ["backup", "master", "backup"]);
+    // notify runs off the loop after the VIP is added: wait for its line.
+    let ok = lan.wait_for(Duration::from_secs(3), || {
+        notify_lines(&log1).last().map(String::as_str) == Some("master")
+    });
     let l1 = notify_lines(&log1);
-    assert_eq!(l1.last().map(String::as_str), Some("master"), "{l1:?}");
+    assert!(ok.is_some(), "{l1:?}\n{}", d1.log_text());
     assert!(!l1.iter().any(|l| l == "fault"), "{l1:?}");
     assert!(lan.ip(1, &["link", "set", "eth0", "down"]));
     wait_holder(&lan, VIP, 2, Duration::from_secs(6)).expect("node2 did not take over");
