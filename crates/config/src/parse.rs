@@ -93,6 +93,15 @@ impl<'d> Parser<'d> {
         Vec<(String, String, Loc)>,
         Vec<(String, u8, std::path::PathBuf, Loc)>,
     ) {
+        // Exact capacity for the big lists (no regrowth copying 2,000
+        // virtual servers around).
+        let count = |kw: &str| nodes.iter().filter(|n| n.keyword() == kw).count();
+        self.cfg
+            .virtual_servers
+            .reserve_exact(count("virtual_server"));
+        self.cfg
+            .vrrp_instances
+            .reserve_exact(count("vrrp_instance"));
         for node in nodes {
             self.root(node);
         }
@@ -2281,7 +2290,7 @@ impl<'d> Parser<'d> {
         let mut quorum_loc = None;
         let mut sorry_kind = None;
         let mut sorry_inhibit = false;
-        let mut rs_nodes = Vec::new();
+        let mut rs_nodes = Vec::with_capacity(children.len());
         for c in children {
             if c.words.is_empty() {
                 continue;
@@ -2603,7 +2612,7 @@ impl<'d> Parser<'d> {
             checkers: Vec::new(),
         };
         let mut inh = vs_inh.clone();
-        let mut checker_nodes = Vec::new();
+        let mut checker_nodes = Vec::with_capacity(children.len());
         for c in children {
             if c.words.is_empty() {
                 continue;
@@ -2693,7 +2702,7 @@ impl<'d> Parser<'d> {
         let mut misc_timeout = None;
         let mut misc_dynamic = false;
         let mut user = None;
-        let mut helo = "smtpchecker.keepalived.org".to_string();
+        let mut helo: Option<String> = None;
         let mut dns = DnsCheck {
             qtype: DnsType::Soa,
             name: String::new(),
@@ -2709,12 +2718,11 @@ impl<'d> Parser<'d> {
             weight: None,
             reverse: false,
         };
-        let ctx = kind.to_string();
         for c in children {
             if c.words.is_empty() {
                 continue;
             }
-            let Some(kw) = self.kw(c, &ctx, set) else {
+            let Some(kw) = self.kw(c, kind, set) else {
                 continue;
             };
             match kw {
@@ -2761,7 +2769,7 @@ impl<'d> Parser<'d> {
                 "misc_timeout" => misc_timeout = self.timer1(c, 86400),
                 "misc_dynamic" => misc_dynamic = self.bool1(c).unwrap_or(true),
                 "user" => user = self.run_as(c),
-                "helo_name" => helo = self.str1(c).unwrap_or(helo),
+                "helo_name" => helo = self.str1(c).or(helo),
                 "host" => {
                     self.d.warn(c.loc(), "SMTP_CHECK 'host' blocks are deprecated and ignored by keepalived-rs - define one SMTP_CHECK per host with connect_ip/connect_port");
                 }
@@ -2880,7 +2888,9 @@ impl<'d> Parser<'d> {
                     user,
                 })
             }
-            "SMTP_CHECK" => CheckerKind::Smtp(SmtpCheck { helo_name: helo }),
+            "SMTP_CHECK" => CheckerKind::Smtp(SmtpCheck {
+                helo_name: helo.unwrap_or_else(|| "smtpchecker.keepalived.org".to_string()),
+            }),
             "DNS_CHECK" => CheckerKind::Dns(dns),
             "UDP_CHECK" => CheckerKind::Udp(udp),
             "FILE_CHECK" => {

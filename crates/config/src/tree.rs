@@ -8,8 +8,8 @@ use crate::lexer::{Item, Token};
 pub(crate) struct Node {
     /// Keyword and arguments (empty for a stray block).
     pub words: Vec<Token>,
-    /// `{ ... }` after the line.
-    pub block: Option<Box<Block>>,
+    /// `{ ... }` after the line (in place: one allocation less per block).
+    pub block: Option<Block>,
 }
 
 /// The contents of `{ ... }`.
@@ -38,10 +38,18 @@ impl Node {
 
 /// Builds the tree as the lexer produces items (no intermediate list).
 /// Unbalanced braces are reported here.
+///
+/// The lines of every open block wait on one shared stack (`pending`); a
+/// closing `}` moves its block's lines out into one exact-size vector, so
+/// building a 130,000-line tree makes one allocation per block and per line
+/// and no reallocation.
 #[derive(Debug)]
 pub(crate) struct Builder {
-    /// Frames: (children, open loc, words of the line that owns the block).
-    stack: Vec<(Vec<Node>, Loc, Vec<Token>)>,
+    /// Lines of the open blocks, innermost last.
+    pending: Vec<Node>,
+    /// Open blocks: (index of their first line in `pending`, open loc,
+    /// words of the line that owns the block). Frame 0 is the top level.
+    stack: Vec<(usize, Loc, Vec<Token>)>,
     last_was_words: bool,
     /// `{` beyond [`MAX_DEPTH`] not turned into frames (their `}` are matched against this).
     excess: usize,
@@ -54,7 +62,8 @@ pub(crate) const MAX_DEPTH: usize = 128;
 impl Default for Builder {
     fn default() -> Self {
         Builder {
-            stack: vec![(Vec::new(), Loc::default(), Vec::new())],
+            pending: Vec::new(),
+            stack: vec![(0, Loc::default(), Vec::new())],
             last_was_words: false,
             excess: 0,
         }
@@ -66,9 +75,7 @@ impl Builder {
     pub fn push(&mut self, item: Item, diags: &mut Diags) {
         match item {
             Item::Words(words) => {
-                if let Some(top) = self.stack.last_mut() {
-                    top.0.push(Node { words, block: None });
-                }
+                self.pending.push(Node { words, block: None });
                 self.last_was_words = true;
             }
             Item::Open(loc) => {
@@ -83,17 +90,14 @@ impl Builder {
                     self.last_was_words = false;
                     return;
                 }
+                // The previous item was a line of the current block: it owns this one.
                 let owner = if self.last_was_words {
-                    self.stack
-                        .last_mut()
-                        .and_then(|top| top.0.pop())
-                        .map(|n| n.words)
-                        .unwrap_or_default()
+                    self.pending.pop().map(|n| n.words).unwrap_or_default()
                 } else {
                     diags.error(loc, "Unexpected '{' - no keyword before it");
                     Vec::new()
                 };
-                self.stack.push((Vec::new(), loc, owner));
+                self.stack.push((self.pending.len(), loc, owner));
                 self.last_was_words = false;
             }
             Item::Close(loc) => {
@@ -101,16 +105,25 @@ impl Builder {
                     self.excess -= 1;
                 } else if self.stack.len() <= 1 {
                     diags.error(loc, "Extra '}' found");
-                } else if let Some((children, open, words)) = self.stack.pop() {
-                    if let Some(top) = self.stack.last_mut() {
-                        top.0.push(Node {
-                            words,
-                            block: Some(Box::new(Block { open, children })),
-                        });
-                    }
+                } else {
+                    self.close_top();
                 }
                 self.last_was_words = false;
             }
+        }
+    }
+
+    /// Close the innermost open block (never the top level).
+    fn close_top(&mut self) {
+        if self.stack.len() <= 1 {
+            return;
+        }
+        if let Some((start, open, words)) = self.stack.pop() {
+            let children: Vec<Node> = self.pending.drain(start..).collect();
+            self.pending.push(Node {
+                words,
+                block: Some(Block { open, children }),
+            });
         }
     }
 
@@ -122,26 +135,20 @@ impl Builder {
             diags.error(loc, format!("There are {unclosed} missing '}}'s or extra '{{'s (the first unclosed block starts here)"));
         }
         while self.stack.len() > 1 {
-            let Some((children, open, words)) = self.stack.pop() else {
-                break;
-            };
             if unclosed <= 10 {
-                let what = words
-                    .first()
-                    .map(|t| format!(" of '{}'", t.text))
-                    .unwrap_or_default();
-                diags.error(
-                    open,
-                    format!("Missing '}}': the block{what} opened here is never closed"),
-                );
+                if let Some((_, open, words)) = self.stack.last() {
+                    let what = words
+                        .first()
+                        .map(|t| format!(" of '{}'", t.text))
+                        .unwrap_or_default();
+                    diags.error(
+                        *open,
+                        format!("Missing '}}': the block{what} opened here is never closed"),
+                    );
+                }
             }
-            if let Some(top) = self.stack.last_mut() {
-                top.0.push(Node {
-                    words,
-                    block: Some(Box::new(Block { open, children })),
-                });
-            }
+            self.close_top();
         }
-        self.stack.pop().map(|f| f.0).unwrap_or_default()
+        self.pending
     }
 }

@@ -409,15 +409,22 @@ pub fn run(opts: WatchdogOptions) -> i32 {
 
 /// Load and validate; logs every diagnostic. `Err(exit code)`.
 fn load_config(opts: &LoadOptions) -> Result<Config, i32> {
+    load_config_deferred(opts).0
+}
+
+/// [`load_config`], handing back the syntax tree to free later (a reload
+/// frees it after the children have the new configuration, not before).
+fn load_config_deferred(opts: &LoadOptions) -> (Result<Config, i32>, Option<config::Leftovers>) {
     if !opts.path.exists() {
         log::error!(
             "Configuration file '{}' does not exist",
             opts.path.display()
         );
-        return Err(EXIT_NO_CONFIG);
+        return (Err(EXIT_NO_CONFIG), None);
     }
     let started = Instant::now();
-    match config::load(opts) {
+    let (result, leftovers) = config::load_deferred(opts);
+    let config = match result {
         Ok(loaded) => {
             for d in &loaded.diagnostics {
                 log::warn!("{d}");
@@ -437,7 +444,8 @@ fn load_config(opts: &LoadOptions) -> Result<Config, i32> {
             }
             Err(EXIT_CONFIG)
         }
-    }
+    };
+    (config, Some(leftovers))
 }
 
 impl Watchdog {
@@ -1153,7 +1161,10 @@ impl Watchdog {
             return;
         }
         log::info!("Reloading ...");
-        let mut config = match load_config(&self.opts.load) {
+        // The syntax tree is freed at the end, once the children have the
+        // new configuration (freeing it is ~20 % of a large load).
+        let (loaded, leftovers) = load_config_deferred(&self.opts.load);
+        let mut config = match loaded {
             Ok(c) => c,
             Err(_) => {
                 let msg =
@@ -1237,6 +1248,7 @@ impl Watchdog {
             }
         }
         drop(previous);
+        drop(leftovers);
         // A child that is now configured but not running is started (upstream core/main.c).
         self.start_configured_children();
         self.finish_reload_if_done();
