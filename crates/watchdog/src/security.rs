@@ -25,6 +25,7 @@
 
 use config::{Config, RunAs, Script};
 use notify::{check_script_secure, ExecMode, ScriptCheck};
+use std::collections::HashMap;
 
 /// The default script user of keepalived.
 pub const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
@@ -180,11 +181,21 @@ impl Users for SystemUsers {
     }
 }
 
+/// (user, group) as written in the configuration.
+type UserKey = (String, Option<String>);
+
 struct Ctx<'a> {
     users: &'a dyn Users,
     security: bool,
     default: Option<Default_>,
     report: Report,
+    /// Results of `check_script_secure` per (path, uid, gid) in this pass:
+    /// 20,000 real servers running the same MISC_CHECK script cost one
+    /// set of `stat` calls, not 20,000 (the messages are repeated as if
+    /// checked again).
+    checked: HashMap<(String, u32, u32), (Flags, Vec<String>)>,
+    /// `Users::lookup` answers in this pass.
+    looked_up: HashMap<UserKey, Option<(u32, u32)>>,
 }
 
 /// Where a script's identity comes from.
@@ -235,7 +246,7 @@ impl Ctx<'_> {
         script_user: Option<&RunAs>,
     ) -> Result<(u32, u32, Option<RunAs>), Who> {
         match who {
-            Who::Own(r) => match self.users.lookup(&r.user, r.group.as_deref()) {
+            Who::Own(r) => match self.lookup(&r.user, r.group.as_deref()) {
                 Some((u, g)) => Ok((u, g, Some(r))),
                 None => Err(Who::Own(r)),
             },
@@ -250,14 +261,41 @@ impl Ctx<'_> {
         }
     }
 
+    /// `Users::lookup`, once per (user, group) in a pass.
+    fn lookup(&mut self, user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+        let key = (user.to_string(), group.map(str::to_string));
+        if let Some(v) = self.looked_up.get(&key) {
+            return *v;
+        }
+        let v = self.users.lookup(user, group);
+        self.looked_up.insert(key, v);
+        v
+    }
+
     fn check(&mut self, argv0: &str, uid: u32, gid: u32) -> Flags {
-        let mut c = check_script_secure(argv0, uid, gid, self.security);
-        let f = Flags::of(&c);
+        let key = (argv0.to_string(), uid, gid);
+        let (f, messages) = match self.checked.get(&key) {
+            Some((f, m)) => {
+                // check_script_secure logs as it goes (info): say it again
+                // for this script, as a fresh check would.
+                for line in m {
+                    log::info!("{line}");
+                }
+                (*f, m.clone())
+            }
+            None => {
+                let mut c = check_script_secure(argv0, uid, gid, self.security);
+                let f = Flags::of(&c);
+                let m = std::mem::take(&mut c.messages);
+                self.checked.insert(key, (f, m.clone()));
+                (f, m)
+            }
+        };
         // Already logged by check_script_secure.
-        for m in c.messages.drain(..) {
+        for text in messages {
             self.report.lines.push(Line {
                 config_error: false,
-                text: m,
+                text,
             });
         }
         f
@@ -345,6 +383,8 @@ pub fn apply(config: &mut Config, scope: Scope, users: &dyn Users) -> Report {
         security,
         default: None,
         report: Report::default(),
+        checked: HashMap::new(),
+        looked_up: HashMap::new(),
     };
 
     // core/main.c: startup/shutdown scripts first.
@@ -387,6 +427,13 @@ fn check_scripts(ctx: &mut Ctx<'_>, config: &mut Config, su: Option<&RunAs>) {
     let mut acc = Acc::default();
     for vs in &mut config.virtual_servers {
         for rs in &mut vs.real_servers {
+            if !rs
+                .checkers
+                .iter()
+                .any(|c| matches!(c.kind, config::CheckerKind::Misc(_)))
+            {
+                continue;
+            }
             let mut keep = Vec::with_capacity(rs.checkers.len());
             for mut ck in std::mem::take(&mut rs.checkers) {
                 let config::CheckerKind::Misc(m) = &mut ck.kind else {
@@ -884,5 +931,68 @@ mod tests {
         );
         assert!(r.lines.is_empty());
         assert!(cfg.virtual_servers[0].quorum_up.is_some());
+    }
+
+    /// Counts `lookup` calls.
+    struct Counting(std::cell::Cell<usize>);
+
+    impl Users for Counting {
+        fn lookup(&self, user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+            self.0.set(self.0.get() + 1);
+            Fake {
+                with_default: false,
+            }
+            .lookup(user, group)
+        }
+        fn ours(&self) -> (u32, u32) {
+            (0, 0)
+        }
+    }
+
+    #[test]
+    fn one_script_on_many_real_servers_is_checked_once_per_pass() {
+        if !as_root() {
+            eprintln!("skipped: the permission checks need root-owned files");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ww = script(dir.path(), "ww.sh", 0o777);
+        let safe = script(dir.path(), "safe.sh", 0o755);
+        let mut text = String::from(
+            "global_defs {\n enable_script_security\n}\n\
+             virtual_server 192.0.2.10 80 {\n lb_kind NAT\n protocol TCP\n lb_algo rr\n",
+        );
+        for i in 0..50 {
+            text.push_str(&format!(
+                " real_server 192.0.2.{} 80 {{\n MISC_CHECK {{\n misc_path \"{ww} {i}\"\n user root\n }}\n\
+                 MISC_CHECK {{\n misc_path \"{safe}\"\n user root\n }}\n TCP_CHECK {{\n }}\n }}\n",
+                100 + i
+            ));
+        }
+        text.push_str("}\n");
+        let mut cfg = config(&text);
+        let users = Counting(std::cell::Cell::new(0));
+        let r = apply(&mut cfg, Scope::ALL, &users);
+        assert_eq!(users.0.get(), 1, "one lookup of root for 100 scripts");
+        // Every real server lost its insecure script and kept the others,
+        // each disabling said for its own script.
+        for (i, rs) in cfg.virtual_servers[0].real_servers.iter().enumerate() {
+            assert_eq!(rs.checkers.len(), 2, "real server {i}: {:?}", r.lines);
+            assert!(r
+                .lines
+                .iter()
+                .any(|l| l.text == format!("Disabling misc script {ww} {i} due to insecure")));
+        }
+        let cached = r
+            .lines
+            .iter()
+            .filter(|l| l.text.contains("ww.sh") && !l.text.starts_with("Disabling"))
+            .count();
+        assert_eq!(
+            cached % 50,
+            0,
+            "the check's own lines repeated per script: {cached}"
+        );
+        assert_eq!(r.disabled.len(), 50);
     }
 }
