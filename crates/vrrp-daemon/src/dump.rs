@@ -201,7 +201,7 @@ impl Runtime {
         let c = i.core.config();
         let s = i.core.stats();
         let set = i.core.vips_set();
-        let nvip = i.vcfg.virtual_ipaddress.len();
+        let nvip = i.vcfg.n_vips;
         let fmt = |v: &crate::map::VipLine| {
             let mut extra = Vec::new();
             if v.addr.addr.is_ipv6() {
@@ -278,11 +278,22 @@ impl Runtime {
 
     fn json_text(&self) -> String {
         let entries: Vec<status::legacy::JsonEntry> = (0..self.insts.len())
-            .map(|k| {
+            .filter_map(|k| {
                 let i = &self.insts[k];
-                let mut x = status::legacy::JsonExtras::from_config(&self.cfg, &i.vcfg);
+                // Kept serialised by the instance (see `map::InstCfg`).
+                let Some(block) = i.vcfg.block() else {
+                    log::error!(
+                        "({}) configuration block unreadable - not dumped",
+                        i.vcfg.name
+                    );
+                    return None;
+                };
+                let mut x = status::legacy::JsonExtras::from_config(&self.cfg, &block);
                 x.vipset = i.core.vips_set();
-                status::legacy::JsonEntry::from_status(&self.instance_status(k), &x)
+                Some(status::legacy::JsonEntry::from_status(
+                    &self.instance_status(k),
+                    &x,
+                ))
             })
             .collect();
         status::legacy::render_json(&entries)

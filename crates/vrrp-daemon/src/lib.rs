@@ -70,11 +70,13 @@ impl ChildHandler for VrrpRuntime {
             Some(rt) if reload => {
                 rt.flush_round(sched);
                 rt.reload(sched, config);
+                rt.arm_trim(sched);
                 self.reloads += 1;
             }
             _ => {
                 let mut rt = Runtime::new(sched, self.flags, config).map_err(|e| e.to_string())?;
                 rt.start(sched, config);
+                rt.arm_trim(sched);
                 self.rt = Some(rt);
             }
         }

@@ -40,7 +40,7 @@ impl Runtime {
             core,
             ifindex: self.ifindex_of(&key.interface),
             key,
-            vcfg: vi.clone(),
+            vcfg: map::InstCfg::new(vi),
             src: None,
             timers: [None; 4],
             vips: map::vip_lines(cfg, vi),
@@ -345,7 +345,7 @@ impl Runtime {
             self.reload_virtual_routes(i, vi);
         }
         let inst = &mut self.insts[i];
-        inst.vcfg = vi.clone();
+        inst.vcfg = fresh.vcfg;
         inst.group = fresh.group;
         inst.notify = fresh.notify;
         inst.smtp = fresh.smtp;

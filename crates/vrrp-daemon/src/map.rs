@@ -22,6 +22,106 @@ pub struct InstanceKey {
     pub interface: String,
 }
 
+/// What a running instance keeps of its `vrrp_instance` block.
+///
+/// The parsed block is 1,088 bytes plus its strings and lists, and most
+/// of it is only read to build the protocol core, which has its own copy
+/// of what it needs. An instance keeps the few fields read while it runs,
+/// the `virtual_routes` / `virtual_rules` (boxed, only when it has some)
+/// and the whole block in its serialised form (tens of bytes for an
+/// ordinary instance) for what is rare: the JSON dump.
+#[derive(Debug, Clone)]
+pub struct InstCfg {
+    /// Instance name.
+    pub name: String,
+    /// GARP/NA settings (repeat, delays, pacing intervals).
+    pub garp: config::GarpSettings,
+    /// `state` as configured.
+    pub state: config::InitialState,
+    /// `mcast_src_ip` / `unicast_src_ip` as configured (any family).
+    pub src_ip: Option<IpAddr>,
+    /// Number of `virtual_ipaddress` lines (the eVIPs not counted).
+    pub n_vips: usize,
+    /// [`VrrpInstance::needs_vip_firewall`].
+    firewall: bool,
+    /// `virtual_routes` and `virtual_rules`, when there are some.
+    routes: Option<Box<VirtualRoutes>>,
+    /// The whole block.
+    block: Block,
+}
+
+/// An instance's `virtual_routes` and `virtual_rules`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct VirtualRoutes {
+    routes: Vec<config::IpRoute>,
+    rules: Vec<config::IpRule>,
+}
+
+/// The whole `vrrp_instance` block, serialised (bincode, as the parent
+/// sends the configuration), or as is if it could not be.
+#[derive(Debug, Clone)]
+enum Block {
+    Encoded(Box<[u8]>),
+    Plain(Box<VrrpInstance>),
+}
+
+impl InstCfg {
+    /// Keeps what a running instance needs of `vi`.
+    pub fn new(vi: &VrrpInstance) -> InstCfg {
+        let block = match bincode::serde::encode_to_vec(vi, bincode::config::standard()) {
+            Ok(v) => Block::Encoded(v.into_boxed_slice()),
+            Err(_) => Block::Plain(Box::new(vi.clone())),
+        };
+        let routes = (!vi.virtual_routes.is_empty() || !vi.virtual_rules.is_empty()).then(|| {
+            Box::new(VirtualRoutes {
+                routes: vi.virtual_routes.clone(),
+                rules: vi.virtual_rules.clone(),
+            })
+        });
+        InstCfg {
+            name: vi.name.clone(),
+            garp: vi.garp.clone(),
+            state: vi.state,
+            src_ip: vi.src_ip,
+            n_vips: vi.virtual_ipaddress.len(),
+            firewall: vi.needs_vip_firewall(),
+            routes,
+            block,
+        }
+    }
+
+    /// The whole block again (`None` only if its serialised form cannot be
+    /// read back, which would be a bug).
+    pub fn block(&self) -> Option<VrrpInstance> {
+        match &self.block {
+            Block::Encoded(b) => bincode::serde::decode_from_slice(b, bincode::config::standard())
+                .ok()
+                .map(|(v, _)| v),
+            Block::Plain(v) => Some((**v).clone()),
+        }
+    }
+
+    /// [`VrrpInstance::needs_vip_firewall`].
+    pub fn needs_vip_firewall(&self) -> bool {
+        self.firewall
+    }
+
+    /// `virtual_routes` lines.
+    pub fn virtual_routes(&self) -> &[config::IpRoute] {
+        self.routes.as_ref().map_or(&[], |r| &r.routes)
+    }
+
+    /// `virtual_rules` lines.
+    pub fn virtual_rules(&self) -> &[config::IpRule] {
+        self.routes.as_ref().map_or(&[], |r| &r.rules)
+    }
+
+    /// Whether the instance has `virtual_routes` or `virtual_rules`.
+    pub fn has_routes(&self) -> bool {
+        self.routes.is_some()
+    }
+}
+
 /// The interface an instance runs on (`interface`, else
 /// `default_interface`, else `eth0` as keepalived's compiled default).
 pub fn interface_of(cfg: &Config, vi: &VrrpInstance) -> String {
@@ -437,5 +537,38 @@ mod tests {
         let ic = instance_config(&c, &c.vrrp_instances[0]);
         assert_eq!(ic.auth, Auth::Pass(*b"12345678"));
         assert_eq!(ic.version, Version::V2);
+    }
+    #[test]
+    fn instance_keeps_a_compact_block_that_reads_back_whole() {
+        let c = parse(
+            "vrrp_instance VI_7 {\n state MASTER\n interface eth0\n virtual_router_id 7\n priority 100\n\
+             advert_int 1\n mcast_src_ip 192.0.2.11\n garp_master_repeat 3\n\
+             virtual_ipaddress {\n 198.51.100.7/32\n 198.51.100.8/32\n }\n\
+             virtual_ipaddress_excluded {\n 198.51.100.9/32\n }\n}\n\
+             vrrp_instance VI_8 {\n interface eth0\n virtual_router_id 8\n priority 90\n\
+             virtual_ipaddress {\n 203.0.113.8/32\n }\n\
+             virtual_routes {\n 198.51.100.0/25 via 192.0.2.1 dev eth0\n }\n}\n",
+        );
+        let (a, b) = (&c.vrrp_instances[0], &c.vrrp_instances[1]);
+        let ka = InstCfg::new(a);
+        assert_eq!(ka.block().as_ref(), Some(a));
+        assert_eq!(ka.name, "VI_7");
+        assert_eq!(ka.state, config::InitialState::Master);
+        assert_eq!(ka.src_ip, Some("192.0.2.11".parse().unwrap()));
+        assert_eq!(ka.n_vips, 2);
+        assert_eq!(ka.garp.master_repeat, 3);
+        assert!(!ka.has_routes());
+        assert!(ka.virtual_routes().is_empty() && ka.virtual_rules().is_empty());
+        assert_eq!(ka.needs_vip_firewall(), a.needs_vip_firewall());
+        // An ordinary instance's block is small next to the parsed one.
+        match &ka.block {
+            Block::Encoded(bytes) => assert!(bytes.len() < 256, "{} bytes serialised", bytes.len()),
+            Block::Plain(_) => panic!("block not serialised"),
+        }
+        let kb = InstCfg::new(b);
+        assert_eq!(kb.block().as_ref(), Some(b));
+        assert!(kb.has_routes());
+        assert_eq!(kb.virtual_routes(), &b.virtual_routes[..]);
+        assert_eq!(kb.state, b.state);
     }
 }

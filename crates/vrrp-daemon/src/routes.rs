@@ -273,10 +273,13 @@ impl Runtime {
     /// After the VIPs of instance `i` were added: its routes, then rules.
     pub(crate) fn add_virtual_routes(&mut self, i: usize) {
         let v = &self.insts[i].vcfg;
+        if !v.has_routes() {
+            return;
+        }
         let (name, routes, rules) = (
             v.name.clone(),
-            v.virtual_routes.clone(),
-            v.virtual_rules.clone(),
+            v.virtual_routes().to_vec(),
+            v.virtual_rules().to_vec(),
         );
         self.add_routes(&name, &routes);
         self.add_rules(&name, &rules);
@@ -285,10 +288,13 @@ impl Runtime {
     /// Before the VIPs of instance `i` are removed: its rules, then routes.
     pub(crate) fn remove_virtual_routes(&mut self, i: usize) {
         let v = &self.insts[i].vcfg;
+        if !v.has_routes() {
+            return;
+        }
         let (name, routes, rules) = (
             v.name.clone(),
-            v.virtual_routes.clone(),
-            v.virtual_rules.clone(),
+            v.virtual_routes().to_vec(),
+            v.virtual_rules().to_vec(),
         );
         self.del_rules(&name, &rules);
         self.del_routes(&name, &routes);
@@ -300,13 +306,13 @@ impl Runtime {
         let old = self.insts[i].vcfg.clone();
         let name = old.name.clone();
         let gone_rules: Vec<IpRule> = old
-            .virtual_rules
+            .virtual_rules()
             .iter()
             .filter(|r| !new.virtual_rules.contains(r))
             .cloned()
             .collect();
         let gone_routes: Vec<IpRoute> = old
-            .virtual_routes
+            .virtual_routes()
             .iter()
             .filter(|r| !new.virtual_routes.contains(r))
             .cloned()
@@ -316,13 +322,13 @@ impl Runtime {
         let added_routes: Vec<IpRoute> = new
             .virtual_routes
             .iter()
-            .filter(|r| !old.virtual_routes.contains(r))
+            .filter(|r| !old.virtual_routes().contains(r))
             .cloned()
             .collect();
         let added_rules: Vec<IpRule> = new
             .virtual_rules
             .iter()
-            .filter(|r| !old.virtual_rules.contains(r))
+            .filter(|r| !old.virtual_rules().contains(r))
             .cloned()
             .collect();
         self.add_routes(&name, &added_routes);

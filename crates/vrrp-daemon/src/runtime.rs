@@ -21,6 +21,11 @@ use crate::net::Sockets;
 use crate::notifier::Notifier;
 use crate::trackers::Trackers;
 
+/// The second heap trim after a (re)configuration: past the first
+/// master-down (3 × advert + skew) and the second GARP burst
+/// (`vrrp_garp_master_delay`, 5 s) of ordinary configurations.
+const TRIM_AGAIN_AFTER: Duration = Duration::from_secs(15);
+
 /// mio token of the netlink event socket.
 pub const NETLINK_TOKEN: Token = Token(1);
 
@@ -45,6 +50,9 @@ pub(crate) enum TimerOwner {
     Flush,
     /// Wall-clock reading for `auth_hmac` instances.
     WallClock,
+    /// Give the heap's free memory back after a (re)configuration
+    /// ([`Runtime::arm_trim`]).
+    Trim,
 }
 
 /// One running `vrrp_instance`.
@@ -56,8 +64,8 @@ pub(crate) struct Inst {
     pub core: vrrp::Instance,
     /// Reload identity.
     pub key: InstanceKey,
-    /// The configuration block.
-    pub vcfg: config::VrrpInstance,
+    /// What the instance keeps of its configuration block.
+    pub vcfg: crate::map::InstCfg,
     /// Index of the instance's interface (None while it does not exist).
     pub ifindex: Option<u32>,
     /// Source address handed to the core (configured or primary).
@@ -80,7 +88,7 @@ pub(crate) struct Inst {
     /// Being removed by a reload (notify DELETED instead of STOP).
     pub deleting: bool,
     /// `use_vmac`.
-    pub vmac: Option<crate::vmac::Vmac>,
+    pub vmac: Option<Box<crate::vmac::Vmac>>,
     /// An `auth_hmac` key file could not be used: never started.
     pub disabled: bool,
 }
@@ -380,8 +388,7 @@ impl Runtime {
                 Action::AddVips => {
                     // Routes may name a VIP as source: with routes or rules
                     // the VIPs go in at once, else at the end of the round.
-                    let v = &self.insts[i].vcfg;
-                    let defer = v.virtual_routes.is_empty() && v.virtual_rules.is_empty();
+                    let defer = !self.insts[i].vcfg.has_routes();
                     self.add_vips(i, defer);
                     self.add_virtual_routes(i);
                     self.firewall_add(i);
@@ -394,9 +401,7 @@ impl Runtime {
                     // master stepping down for a peer's advert drops its VIPs
                     // at once, so both nodes hold them for as short a time
                     // as possible.
-                    let v = &self.insts[i].vcfg;
-                    let defer =
-                        self.stopping && v.virtual_routes.is_empty() && v.virtual_rules.is_empty();
+                    let defer = self.stopping && !self.insts[i].vcfg.has_routes();
                     self.firewall_del(i);
                     self.remove_virtual_routes(i);
                     self.remove_vips(i, defer);
@@ -452,6 +457,7 @@ impl Runtime {
             TimerOwner::Startup => self.start_all(sched),
             TimerOwner::Flush => self.flush_round(sched),
             TimerOwner::WallClock => self.read_wall_clock(sched, t),
+            TimerOwner::Trim => self.trim(sched, t),
         }
     }
 
@@ -630,6 +636,25 @@ impl Runtime {
         }
     }
 
+    /// After a (re)configuration: the configuration the parent sent is
+    /// dropped by ipc once `configure` returns, and the transitions that
+    /// follow the start (master-down, first GARP burst, its repeat
+    /// `garp_master_delay` later) allocate and free their batches. What they
+    /// freed stays resident in the C heap unless given back: once on the
+    /// next loop turn, once again after the start-up transients.
+    pub fn arm_trim(&mut self, sched: &mut Sched) {
+        for after in [Duration::ZERO, TRIM_AGAIN_AFTER] {
+            let t = sched.timer_after(after);
+            self.timer_owner.insert(t, TimerOwner::Trim);
+        }
+    }
+
+    fn trim(&mut self, sched: &mut Sched, t: TimerId) {
+        sched.cancel(t);
+        self.timer_owner.remove(&t);
+        sys::mem::trim_heap();
+    }
+
     /// Rebuilds [`Runtime::vip_set`] (start, reload).
     pub fn rebuild_vip_set(&mut self) {
         self.vip_set = self
@@ -645,5 +670,28 @@ impl Runtime {
             sched.cancel(*t);
             self.timer_owner.remove(t);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every instance is one element of `Runtime::insts`: what is inline
+    /// there is paid 200 times with 200 instances. Rarely used parts are
+    /// boxed (notify scripts, VMAC, auth_hmac state) and the configuration
+    /// block is kept compact (`map::InstCfg`); this keeps it that way.
+    #[test]
+    fn an_instance_stays_small() {
+        use std::mem::size_of;
+        assert!(
+            size_of::<super::Inst>() <= 1024,
+            "{}",
+            size_of::<super::Inst>()
+        );
+        assert!(
+            size_of::<vrrp::Instance>() <= 680,
+            "{}",
+            size_of::<vrrp::Instance>()
+        );
+        assert!(size_of::<crate::map::InstCfg>() <= 136);
     }
 }

@@ -75,11 +75,12 @@ pub fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, kind, vrid]
 }
 
-/// The VMAC settings of an instance (`None` without `use_vmac`).
-pub fn vmac_of(cfg: &config::Config, vi: &config::VrrpInstance) -> Option<Vmac> {
+/// The VMAC settings of an instance (`None` without `use_vmac`; boxed,
+/// most instances have none).
+pub fn vmac_of(cfg: &config::Config, vi: &config::VrrpInstance) -> Option<Box<Vmac>> {
     let v = vi.use_vmac.as_ref()?;
     let family = crate::map::family_of(vi);
-    Some(Vmac {
+    Some(Box::new(Vmac {
         name: v
             .name
             .clone()
@@ -89,7 +90,7 @@ pub fn vmac_of(cfg: &config::Config, vi: &config::VrrpInstance) -> Option<Vmac> 
             .unwrap_or_else(|| virtual_mac(family, vi.virtual_router_id)),
         xmit_base: v.xmit_base,
         ifindex: None,
-    })
+    }))
 }
 
 /// Formats a MAC as `00:00:5e:00:01:33`.
@@ -336,7 +337,7 @@ impl Runtime {
     /// its interface.
     pub(crate) fn rx_ifindex(&self, i: usize) -> Option<u32> {
         let inst = &self.insts[i];
-        match &inst.vmac {
+        match inst.vmac.as_deref() {
             Some(Vmac {
                 ifindex: Some(x), ..
             }) => Some(*x),
@@ -360,7 +361,7 @@ impl Runtime {
     /// happens. Otherwise the old VMAC goes (with the addresses on it) and
     /// the new one is created, before the VIP lines are compared (they name
     /// the VMAC). Returns whether anything changed.
-    pub(crate) fn reload_vmac(&mut self, i: usize, new: Option<Vmac>) -> bool {
+    pub(crate) fn reload_vmac(&mut self, i: usize, new: Option<Box<Vmac>>) -> bool {
         let same = match (&self.insts[i].vmac, &new) {
             (None, None) => true,
             (Some(a), Some(b)) => a.name == b.name && a.mac == b.mac && a.xmit_base == b.xmit_base,
