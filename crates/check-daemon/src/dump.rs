@@ -29,7 +29,10 @@ pub fn data_text(rt: &CheckRuntime) -> String {
     };
     let _ = writeln!(out, "------< Health checkers >------");
     let _ = writeln!(out, " Virtual servers = {}", mapped.plans.len());
-    for (vi, (vs, plan)) in mapped.engine.iter().zip(&mapped.plans).enumerate() {
+    for (vi, plan) in mapped.plans.iter().enumerate() {
+        let Some(vs) = engine.vs_config(vi) else {
+            continue;
+        };
         let _ = writeln!(out, " VS = {}", plan.name);
         let _ = writeln!(
             out,
@@ -55,7 +58,10 @@ pub fn data_text(rt: &CheckRuntime) -> String {
             );
         }
         let table = engine.desired_table(vi);
-        for (ri, rs) in vs.real_servers.iter().enumerate() {
+        for ri in 0..engine.rs_len(vi) {
+            let Some(rs) = engine.rs_config(vi, ri) else {
+                continue;
+            };
             let name = check::RsAddr {
                 addr: rs.addr,
                 proto: vs.proto,
@@ -78,13 +84,17 @@ pub fn data_text(rt: &CheckRuntime) -> String {
             if rs.inhibit_on_failure {
                 let _ = writeln!(out, "     inhibit_on_failure");
             }
-            for (ci, c) in rs.checkers.iter().enumerate() {
+            for ci in 0..engine.checker_len(vi, ri) {
                 let id = check::CheckerId {
                     vs: vi,
                     rs: ri,
                     checker: ci,
                 };
-                let up = engine.checker(id).is_some_and(|c| c.is_up());
+                let Some(checker) = engine.checker(id) else {
+                    continue;
+                };
+                let up = checker.is_up();
+                let c = checker.config();
                 let kind = match &c.kind {
                     check::CheckKind::Tcp => "TCP_CHECK",
                     check::CheckKind::Http { ssl: true, .. } => "SSL_GET",
@@ -130,22 +140,34 @@ pub fn status_json(rt: &CheckRuntime) -> String {
     let (Some(mapped), Some(engine)) = (rt.mapped(), rt.engine()) else {
         return snap.to_json();
     };
-    for (vi, (vs, plan)) in mapped.engine.iter().zip(&mapped.plans).enumerate() {
+    for (vi, plan) in mapped.plans.iter().enumerate() {
+        let Some(vs) = engine.vs_config(vi) else {
+            continue;
+        };
         let table = engine.desired_table(vi);
         let mut alive_weight = 0u64;
         let mut real_servers = Vec::new();
-        for (ri, rs) in vs.real_servers.iter().enumerate() {
+        for ri in 0..engine.rs_len(vi) {
+            let Some(rs) = engine.rs_config(vi, ri) else {
+                continue;
+            };
             let alive = engine.rs_alive(vi, ri);
             if alive {
                 alive_weight += u64::from(rs.weight);
             }
             let d = table.get(ri);
-            let checkers = rs
-                .checkers
-                .iter()
-                .enumerate()
-                .map(|(ci, c)| CheckerStatus {
-                    kind: match &c.kind {
+            let checkers = (0..engine.checker_len(vi, ri))
+                .filter_map(|ci| {
+                    engine
+                        .checker(check::CheckerId {
+                            vs: vi,
+                            rs: ri,
+                            checker: ci,
+                        })
+                        .map(|c| (c.config().kind.clone(), c.is_up()))
+                })
+                .map(|(kind, up)| CheckerStatus {
+                    kind: match &kind {
                         check::CheckKind::Tcp => "TCP_CHECK",
                         check::CheckKind::Http { ssl: true, .. } => "SSL_GET",
                         check::CheckKind::Http { .. } => "HTTP_GET",
@@ -157,13 +179,7 @@ pub fn status_json(rt: &CheckRuntime) -> String {
                         check::CheckKind::File { .. } => "FILE_CHECK",
                     }
                     .into(),
-                    up: engine
-                        .checker(check::CheckerId {
-                            vs: vi,
-                            rs: ri,
-                            checker: ci,
-                        })
-                        .is_some_and(|c| c.is_up()),
+                    up,
                     checks_total: 0,
                     failures_total: 0,
                     last_duration_secs: None,

@@ -295,8 +295,7 @@ impl CheckRuntime {
             };
             for (rs, rplan) in cfg.real_servers.iter_mut().zip(&plan.real_servers) {
                 let found = current.dests.iter().find(|d| {
-                    d.key.addr == rplan.dest.key.addr
-                        && (plan.group || d.key.port == rplan.dest.key.port)
+                    d.key.addr == rplan.dest.addr && (plan.group || d.key.port == rplan.dest.port)
                 });
                 let down = match found {
                     None => true,
@@ -309,10 +308,12 @@ impl CheckRuntime {
         }
     }
 
-    fn start_engine(&mut self, sched: &mut Sched, mapped: Mapped) {
+    fn start_engine(&mut self, sched: &mut Sched, mut mapped: Mapped) {
         let now = self.now();
         let vips = Self::vip_flags(&mapped);
-        let mut configs = mapped.engine.clone();
+        // The engine owns the checker configurations; the kept plan does
+        // not duplicate them (its `engine` list is left empty).
+        let mut configs = std::mem::take(&mut mapped.engine);
         self.seed_from_table(&mapped, &mut configs);
         self.mapped = Some(mapped);
         let mut rng = self.rng;
@@ -441,7 +442,11 @@ impl CheckRuntime {
     }
 
     fn alert(&self, n: Notify) {
-        let (Some(al), Some(mapped)) = (self.alerts.as_ref(), self.mapped.as_ref()) else {
+        let (Some(al), Some(mapped), Some(engine)) = (
+            self.alerts.as_ref(),
+            self.mapped.as_ref(),
+            self.engine.as_ref(),
+        ) else {
             return;
         };
         match n {
@@ -452,10 +457,10 @@ impl CheckRuntime {
                     .and_then(|v| v.1.get(rs))
                     .copied()
                     .unwrap_or(false);
-                let (Some(v), Some(p)) = (mapped.engine.get(vs), mapped.plans.get(vs)) else {
+                let (Some(v), Some(p)) = (engine.vs_config(vs), mapped.plans.get(vs)) else {
                     return;
                 };
-                let Some(r) = v.real_servers.get(rs) else {
+                let Some(r) = engine.rs_config(vs, rs) else {
                     return;
                 };
                 if on {
@@ -464,7 +469,8 @@ impl CheckRuntime {
                         addr: r.addr,
                         proto: v.proto,
                     };
-                    let body = alerts::rs_body(r.checkers.first().map(|c| &c.kind), up);
+                    let first = engine.checker(CheckerId { vs, rs, checker: 0 });
+                    let body = alerts::rs_body(first.map(|c| &c.config().kind), up);
                     al.rs(&name.to_string(), &p.name.to_string(), up, &body);
                 }
             }
@@ -642,12 +648,12 @@ impl CheckRuntime {
                 .plans
                 .get(vs)
                 .and_then(|p| p.real_servers.get(rs))
-                .and_then(|r| r.notify_up.clone()),
+                .and_then(|r| r.notify_up.as_deref().cloned()),
             Notify::RsDown { vs, rs } => mapped
                 .plans
                 .get(vs)
                 .and_then(|p| p.real_servers.get(rs))
-                .and_then(|r| r.notify_down.clone()),
+                .and_then(|r| r.notify_down.as_deref().cloned()),
             Notify::QuorumUp { vs } => mapped.plans.get(vs).and_then(|p| p.quorum_up.clone()),
             Notify::QuorumDown { vs } => mapped.plans.get(vs).and_then(|p| p.quorum_down.clone()),
         };
@@ -659,6 +665,18 @@ impl CheckRuntime {
         }
     }
 
+    /// How to probe a checker.
+    fn probe_spec(&self, id: CheckerId) -> Option<&mapping::ProbeSpec> {
+        self.mapped
+            .as_ref()?
+            .plans
+            .get(id.vs)?
+            .real_servers
+            .get(id.rs)?
+            .probes
+            .get(id.checker)
+    }
+
     /// Starts a probe; `Some(outcome)` when it finished at once.
     fn start_probe(
         &mut self,
@@ -666,16 +684,13 @@ impl CheckRuntime {
         id: CheckerId,
         probe: ProbeRequest,
     ) -> Option<ProbeOutcome> {
-        let spec = self
-            .mapped
-            .as_ref()?
-            .plans
-            .get(id.vs)?
-            .real_servers
-            .get(id.rs)?
-            .probes
-            .get(id.checker)?
-            .clone();
+        // What to prepare, without copying the spec (once per probe).
+        let (misc, ssl, quiet) = match &self.probe_spec(id)?.kind {
+            ProbeKind::Misc(m) => (Some((**m).clone()), false, false),
+            ProbeKind::Http(h) => (None, h.ssl, false),
+            ProbeKind::Udp(u) => (None, false, !u.expect.require_reply),
+            _ => (None, false, false),
+        };
         self.seq = self.seq.wrapping_add(1);
         let mut active = Active {
             id,
@@ -683,57 +698,49 @@ impl CheckRuntime {
             script: None,
             quiet_success_at: None,
         };
-        match &spec.kind {
-            ProbeKind::Misc {
-                argv,
-                user,
-                timeout,
-            } => {
-                let s = Script {
-                    argv: argv.clone(),
-                    user: user.as_ref().map(|u| u.0.clone()),
-                    group: user.as_ref().and_then(|u| u.1.clone()),
-                };
-                let spec = script_spec(&s, Some(*timeout));
-                match self.runner.spawn(&spec, Instant::now()) {
-                    Ok(h) => {
-                        self.scripts.insert(h, probe.token);
-                        active.script = Some(h);
-                    }
-                    Err(e) => {
-                        self.emit(&e.to_string());
-                        return Some(ProbeOutcome::Misc(check::MiscExit::Exited(127)));
-                    }
+        if let Some(m) = misc {
+            let s = Script {
+                argv: m.argv,
+                user: m.user.as_ref().map(|u| u.0.clone()),
+                group: m.user.as_ref().and_then(|u| u.1.clone()),
+            };
+            let spec = script_spec(&s, Some(m.timeout));
+            match self.runner.spawn(&spec, Instant::now()) {
+                Ok(h) => {
+                    self.scripts.insert(h, probe.token);
+                    active.script = Some(h);
+                }
+                Err(e) => {
+                    self.emit(&e.to_string());
+                    return Some(ProbeOutcome::Misc(check::MiscExit::Exited(127)));
                 }
             }
-            kind => {
-                if matches!(kind, ProbeKind::Http { ssl: true, .. }) && self.tls.is_none() {
-                    match check::tls::client_config() {
-                        Ok(c) => self.tls = Some(c),
-                        Err(e) => log::info!("SSL_GET: TLS configuration failed: {e}"),
-                    }
+        } else {
+            if ssl && self.tls.is_none() {
+                match check::tls::client_config() {
+                    Ok(c) => self.tls = Some(c),
+                    Err(e) => log::info!("SSL_GET: TLS configuration failed: {e}"),
                 }
-                if let ProbeKind::Udp { expect, .. } = kind {
-                    if !expect.require_reply {
-                        let deadline = self.instant(probe.deadline);
-                        active.quiet_success_at = Some(
-                            deadline
-                                .checked_sub(Duration::from_millis(2))
-                                .unwrap_or(deadline),
-                        );
-                    }
-                }
-                match probe::start(
-                    &spec,
-                    probe.url,
-                    Token(probe.token as usize),
-                    sched.registry(),
-                    self.tls.as_ref(),
-                    self.seq,
-                ) {
-                    Started::Io(io) => active.io = Some(io),
-                    Started::Done(o) => return Some(o),
-                }
+            }
+            if quiet {
+                let deadline = self.instant(probe.deadline);
+                active.quiet_success_at = Some(
+                    deadline
+                        .checked_sub(Duration::from_millis(2))
+                        .unwrap_or(deadline),
+                );
+            }
+            let spec = self.probe_spec(id)?;
+            match probe::start(
+                spec,
+                probe.url,
+                Token(probe.token as usize),
+                sched.registry(),
+                self.tls.as_ref(),
+                self.seq,
+            ) {
+                Started::Io(io) => active.io = Some(io),
+                Started::Done(o) => return Some(o),
             }
         }
         self.active.insert(probe.token, active);
@@ -884,7 +891,7 @@ impl CheckRuntime {
         let mut lines = Vec::new();
         if let Some(engine) = self.engine.as_ref() {
             for (vi, p) in mapped.plans.iter().enumerate() {
-                let proto = mapped.engine.get(vi).map(|v| v.proto);
+                let proto = engine.vs_config(vi).map(|v| v.proto);
                 for (ri, d) in engine.desired_table(vi).iter().enumerate() {
                     if d.present && !d.sorry && ri < p.real_servers.len() {
                         if let Some(proto) = proto {
@@ -991,7 +998,7 @@ impl ChildHandler for CheckRuntime {
                 .collect();
             let now = self.now();
             let vips = Self::vip_flags(&mapped);
-            let configs = mapped.engine.clone();
+            let configs = std::mem::take(&mut mapped.engine);
             let n = mapped.plans.len();
             self.mapped = Some(mapped);
             self.lvs_flush_on_stop = config.global.lvs_flush_on_stop == Some(true);

@@ -10,7 +10,9 @@
 //! what belongs to the run time: `misc_timeout` (default delay_loop), the
 //! probe addresses, the kernel services of each virtual server.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use check::http::{HttpProtocol as ChkHttpProtocol, StatusCodes, UrlCheck};
@@ -39,7 +41,9 @@ pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
 /// Everything the daemon derives from a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapped {
-    /// Input of [`check::Engine`], one entry per virtual server.
+    /// Input of [`check::Engine`], one entry per virtual server. The
+    /// runtime moves it into its engine: empty in `CheckRuntime::mapped()`
+    /// (read the configurations through `Engine::vs_config` and friends).
     pub engine: Vec<VirtualServerConfig>,
     /// Run-time plan of each virtual server (same order as `engine`).
     pub plans: Vec<VsPlan>,
@@ -74,17 +78,45 @@ pub struct VsPlan {
     pub group: bool,
 }
 
-/// One real server's run-time plan.
+/// One real server's run-time plan (kept for the daemon's life: small, the
+/// address is the engine's and the rare parts are boxed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RsPlan {
     /// The destination template (weight set at run time).
-    pub dest: Destination,
+    pub dest: DestTemplate,
     /// `notify_up`.
-    pub notify_up: Option<Script>,
+    pub notify_up: Option<Box<Script>>,
     /// `notify_down`.
-    pub notify_down: Option<Script>,
+    pub notify_down: Option<Box<Script>>,
     /// Probe settings, parallel to the engine's checkers.
-    pub probes: Vec<ProbeSpec>,
+    pub probes: Box<[ProbeSpec]>,
+}
+
+/// What a real server's IPVS destination is made of, without the weight
+/// and the dump-only counters of [`Destination`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DestTemplate {
+    /// Address.
+    pub addr: IpAddr,
+    /// Port as programmed (keepalived's port fix-ups applied).
+    pub port: u16,
+    /// Forwarding method.
+    pub forward: Forward,
+    /// `uthreshold`.
+    pub u_threshold: u32,
+    /// `lthreshold`.
+    pub l_threshold: u32,
+}
+
+impl DestTemplate {
+    /// The destination with this weight.
+    pub fn destination(&self, weight: u32) -> Destination {
+        let mut d = Destination::new(self.addr, self.port, self.forward);
+        d.weight = weight;
+        d.u_threshold = self.u_threshold;
+        d.l_threshold = self.l_threshold;
+        d
+    }
 }
 
 /// How to probe one checker.
@@ -92,14 +124,71 @@ pub struct RsPlan {
 pub struct ProbeSpec {
     /// `connect_ip`/`connect_port`, default the real server.
     pub target: SocketAddr,
+    /// `bindto`/`bind_port`, `fwmark`, `bind_if` when any is set.
+    pub opts: Option<Box<SockOpts>>,
+    /// Type-specific part.
+    pub kind: ProbeKind,
+}
+
+/// The probe socket's options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SockOpts {
     /// `bindto`/`bind_port`.
     pub bind: Option<SocketAddr>,
     /// `fwmark` (SO_MARK) of the probe socket.
     pub fwmark: Option<u32>,
     /// `bind_if` (SO_BINDTODEVICE).
     pub bind_if: Option<String>,
-    /// Type-specific part.
-    pub kind: ProbeKind,
+}
+
+impl ProbeSpec {
+    /// `bindto`/`bind_port`.
+    pub fn bind(&self) -> Option<SocketAddr> {
+        self.opts.as_ref().and_then(|o| o.bind)
+    }
+    /// `fwmark`.
+    pub fn fwmark(&self) -> Option<u32> {
+        self.opts.as_ref().and_then(|o| o.fwmark)
+    }
+    /// `bind_if`.
+    pub fn bind_if(&self) -> Option<&str> {
+        self.opts.as_ref().and_then(|o| o.bind_if.as_deref())
+    }
+}
+
+/// HTTP_GET / SSL_GET settings, shared by every checker with the same ones.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HttpSpec {
+    /// SSL_GET.
+    pub ssl: bool,
+    /// The url blocks.
+    pub urls: Vec<UrlCheck>,
+    /// `http_protocol`.
+    pub protocol: ChkHttpProtocol,
+    /// Resolved checker/real_server/virtual_server virtualhost.
+    pub virtualhost: Option<String>,
+    /// SNI name (SSL_GET with `enable_sni`): `sni_name` or the virtualhost.
+    pub sni: Option<String>,
+}
+
+/// UDP_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpSpec {
+    /// `payload`.
+    pub payload: Vec<u8>,
+    /// What a reply must look like.
+    pub expect: UdpExpect,
+}
+
+/// MISC_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiscSpec {
+    /// `misc_path` words.
+    pub argv: Vec<String>,
+    /// `user USER [GROUP]` (or the script's own user words).
+    pub user: Option<(String, Option<String>)>,
+    /// `misc_timeout` (default delay_loop).
+    pub timeout: Duration,
 }
 
 /// Type-specific probe settings.
@@ -108,50 +197,54 @@ pub enum ProbeKind {
     /// TCP_CHECK.
     Tcp,
     /// HTTP_GET / SSL_GET.
-    Http {
-        /// SSL_GET.
-        ssl: bool,
-        /// The url blocks.
-        urls: Vec<UrlCheck>,
-        /// `http_protocol`.
-        protocol: ChkHttpProtocol,
-        /// Resolved checker/real_server/virtual_server virtualhost.
-        virtualhost: Option<String>,
-        /// SNI name (SSL_GET with `enable_sni`): `sni_name` or the virtualhost.
-        sni: Option<String>,
-    },
+    Http(Arc<HttpSpec>),
     /// SMTP_CHECK.
     Smtp {
         /// `helo_name`.
-        helo: String,
+        helo: Box<str>,
     },
     /// DNS_CHECK.
     Dns {
         /// Query type.
         qtype: check::dns::DnsType,
         /// Query name.
-        name: String,
+        name: Box<str>,
     },
     /// PING_CHECK.
     Ping,
     /// UDP_CHECK.
-    Udp {
-        /// `payload`.
-        payload: Vec<u8>,
-        /// What a reply must look like.
-        expect: UdpExpect,
-    },
+    Udp(Box<UdpSpec>),
     /// MISC_CHECK.
-    Misc {
-        /// `misc_path` words.
-        argv: Vec<String>,
-        /// `user USER [GROUP]` (or the script's own user words).
-        user: Option<(String, Option<String>)>,
-        /// `misc_timeout` (default delay_loop).
-        timeout: Duration,
-    },
+    Misc(Box<MiscSpec>),
     /// FILE_CHECK: nothing to probe; the runtime watches the file.
     File,
+}
+
+/// Shares identical HTTP settings and url path lists between checkers
+/// (1,000 HTTP_GETs with the same url block keep one copy).
+#[derive(Default)]
+struct Interner {
+    http: HashSet<Arc<HttpSpec>>,
+    paths: HashSet<Arc<[String]>>,
+}
+
+impl Interner {
+    fn http(&mut self, spec: HttpSpec) -> Arc<HttpSpec> {
+        if let Some(a) = self.http.get(&spec) {
+            return Arc::clone(a);
+        }
+        let a = Arc::new(spec);
+        self.http.insert(Arc::clone(&a));
+        a
+    }
+    fn paths(&mut self, paths: Vec<String>) -> Arc<[String]> {
+        if let Some(a) = self.paths.get(paths.as_slice()) {
+            return Arc::clone(a);
+        }
+        let a: Arc<[String]> = paths.into();
+        self.paths.insert(Arc::clone(&a));
+        a
+    }
 }
 
 fn dur(m: Micros) -> Duration {
@@ -484,7 +577,9 @@ pub fn set_track_file_values(mapped: &mut Mapped, value: &dyn Fn(&str) -> Option
                         None => {
                             rs.checkers.remove(i);
                             if i < rplan.probes.len() {
-                                rplan.probes.remove(i);
+                                let mut p = std::mem::take(&mut rplan.probes).into_vec();
+                                p.remove(i);
+                                rplan.probes = p.into_boxed_slice();
                             }
                             continue;
                         }
@@ -501,8 +596,9 @@ pub fn map_config(cfg: &Config) -> Mapped {
     let mut engine = Vec::with_capacity(cfg.virtual_servers.len());
     let mut plans = Vec::with_capacity(cfg.virtual_servers.len());
     let mut warnings = Vec::new();
+    let mut interner = Interner::default();
     for vs in &cfg.virtual_servers {
-        let (e, p) = map_vs(cfg, vs, &mut warnings);
+        let (e, p) = map_vs(cfg, vs, &mut warnings, &mut interner);
         engine.push(e);
         plans.push(p);
     }
@@ -517,6 +613,7 @@ fn map_vs(
     cfg: &Config,
     vs: &VirtualServer,
     warnings: &mut Vec<String>,
+    interner: &mut Interner,
 ) -> (VirtualServerConfig, VsPlan) {
     let name = vs_name(vs);
     let proto = name_proto(cfg, vs);
@@ -573,12 +670,10 @@ fn map_vs(
                     } else {
                         None
                     };
+                    let paths = interner.paths(urls.iter().map(|u| u.path.clone()).collect());
                     (
-                        CheckKind::Http {
-                            ssl,
-                            paths: urls.iter().map(|u| u.path.clone()).collect(),
-                        },
-                        ProbeKind::Http {
+                        CheckKind::Http { ssl, paths },
+                        ProbeKind::Http(interner.http(HttpSpec {
                             ssl,
                             urls,
                             protocol: match h.http_protocol {
@@ -588,7 +683,7 @@ fn map_vs(
                             },
                             virtualhost: vhost,
                             sni,
-                        },
+                        })),
                     )
                 }
                 CheckerKind::Misc(m) => {
@@ -604,24 +699,24 @@ fn map_vs(
                             script: m.script.argv.first().cloned().unwrap_or_default(),
                             dynamic: m.dynamic,
                         },
-                        ProbeKind::Misc {
+                        ProbeKind::Misc(Box::new(MiscSpec {
                             argv: m.script.argv.clone(),
                             user,
                             timeout,
-                        },
+                        })),
                     )
                 }
                 CheckerKind::Smtp(s) => (
                     CheckKind::Smtp { server: target },
                     ProbeKind::Smtp {
-                        helo: s.helo_name.clone(),
+                        helo: s.helo_name.as_str().into(),
                     },
                 ),
                 CheckerKind::Dns(d) => (
                     CheckKind::Dns,
                     ProbeKind::Dns {
                         qtype: dns_type(d.qtype),
-                        name: d.name.clone(),
+                        name: d.name.as_str().into(),
                     },
                 ),
                 CheckerKind::Ping => (CheckKind::Ping, ProbeKind::Ping),
@@ -645,10 +740,10 @@ fn map_vs(
                     }
                     (
                         CheckKind::Udp,
-                        ProbeKind::Udp {
+                        ProbeKind::Udp(Box::new(UdpSpec {
                             payload: u.payload.clone(),
                             expect,
-                        },
+                        })),
                     )
                 }
                 CheckerKind::File(f) => {
@@ -683,18 +778,27 @@ fn map_vs(
                 alpha: common.alpha,
                 log_all_failures: common.log_all_failures,
             });
+            let opts = (bind.is_some() || common.fwmark.is_some() || common.bind_if.is_some())
+                .then(|| {
+                    Box::new(SockOpts {
+                        bind,
+                        fwmark: common.fwmark,
+                        bind_if: common.bind_if.clone(),
+                    })
+                });
             probes.push(ProbeSpec {
                 target,
-                bind,
-                fwmark: common.fwmark,
-                bind_if: common.bind_if.clone(),
+                opts,
                 kind: pkind,
             });
         }
-        let mut dest = Destination::new(rs.addr, rs_addr.port(), fwd);
-        dest.weight = rs.weight;
-        dest.u_threshold = rs.uthreshold.unwrap_or(0);
-        dest.l_threshold = rs.lthreshold.unwrap_or(0);
+        let dest = DestTemplate {
+            addr: rs.addr,
+            port: rs_addr.port(),
+            forward: fwd,
+            u_threshold: rs.uthreshold.unwrap_or(0),
+            l_threshold: rs.lthreshold.unwrap_or(0),
+        };
         rs_cfgs.push(RealServerConfig {
             addr: rs_addr,
             weight: rs.weight,
@@ -703,9 +807,9 @@ fn map_vs(
         });
         rs_plans.push(RsPlan {
             dest,
-            notify_up: rs.notify_up.clone(),
-            notify_down: rs.notify_down.clone(),
-            probes,
+            notify_up: rs.notify_up.clone().map(Box::new),
+            notify_down: rs.notify_down.clone().map(Box::new),
+            probes: probes.into_boxed_slice(),
         });
     }
     // check_data.c: quorum capped to the sum of weights, hysteresis < quorum.
@@ -771,14 +875,18 @@ pub fn desired_services(plan: &VsPlan, table: &[check::DesiredDest]) -> Vec<Virt
         if !d.present {
             continue;
         }
-        let template = if d.sorry {
-            plan.sorry.as_ref()
+        let dest = if d.sorry {
+            plan.sorry.as_ref().map(|t| {
+                let mut dest = t.clone();
+                dest.weight = d.weight;
+                dest
+            })
         } else {
-            plan.real_servers.get(i).map(|r| &r.dest)
+            plan.real_servers
+                .get(i)
+                .map(|r| r.dest.destination(d.weight))
         };
-        let Some(t) = template else { continue };
-        let mut dest = t.clone();
-        dest.weight = d.weight;
+        let Some(dest) = dest else { continue };
         dests.push(dest);
     }
     plan.services

@@ -79,7 +79,8 @@ pub struct HttpIo {
     sock: TcpStream,
     connected: bool,
     http: Option<HttpProbe>,
-    tls: Option<ClientConnection>,
+    /// SSL_GET only (boxed: a plain HTTP probe does not carry its ~1 KB).
+    tls: Option<Box<ClientConnection>>,
     request_queued: bool,
 }
 
@@ -121,10 +122,10 @@ fn new_socket(spec: &ProbeSpec, ty: SockType, proto: Option<SockProtocol>) -> io
         proto,
     )
     .map_err(errno_io)?;
-    if let Some(mark) = spec.fwmark {
+    if let Some(mark) = spec.fwmark() {
         ns::setsockopt(&fd, ns::sockopt::Mark, &mark).map_err(errno_io)?;
     }
-    if let Some(ifname) = &spec.bind_if {
+    if let Some(ifname) = spec.bind_if() {
         ns::setsockopt(
             &fd,
             ns::sockopt::BindToDevice,
@@ -132,7 +133,7 @@ fn new_socket(spec: &ProbeSpec, ty: SockType, proto: Option<SockProtocol>) -> io
         )
         .map_err(errno_io)?;
     }
-    if let Some(b) = spec.bind {
+    if let Some(b) = spec.bind() {
         if b.port() != 0 {
             ns::setsockopt(&fd, ns::sockopt::ReuseAddr, &true).map_err(errno_io)?;
         }
@@ -152,7 +153,7 @@ fn tcp_connect(spec: &ProbeSpec) -> io::Result<TcpStream> {
 
 fn udp_connect(spec: &ProbeSpec) -> io::Result<UdpSocket> {
     let fd = new_socket(spec, SockType::Datagram, None)?;
-    if spec.bind.is_none() {
+    if spec.bind().is_none() {
         let any = SocketAddr::new(unspecified(&spec.target), 0);
         ns::bind(fd.as_raw_fd(), &SockaddrStorage::from(any)).map_err(errno_io)?;
     }
@@ -194,29 +195,23 @@ pub fn start(
             },
             Err(e) => fail_now(&e),
         },
-        ProbeKind::Http {
-            ssl,
-            urls,
-            protocol,
-            virtualhost,
-            sni,
-        } => {
-            let Some(u) = urls.get(url) else {
+        ProbeKind::Http(h) => {
+            let Some(u) = h.urls.get(url) else {
                 return Started::Done(ProbeOutcome::Failure(ProbeFailure::Io));
             };
-            let vh = u.virtualhost.as_deref().or(virtualhost.as_deref());
+            let vh = u.virtualhost.as_deref().or(h.virtualhost.as_deref());
             let host = match vh {
                 Some(v) => RequestHost::VirtualHost(v),
                 None => RequestHost::Addr(spec.target),
             };
-            let http = HttpProbe::new(u.clone(), *protocol, &host, DEFAULT_MAX_BODY_BYTES);
-            let tls_conn = if *ssl {
+            let http = HttpProbe::new(u, h.protocol, &host, DEFAULT_MAX_BODY_BYTES);
+            let tls_conn = if h.ssl {
                 let Some(cfg) = tls else {
                     return Started::Done(ProbeOutcome::Failure(ProbeFailure::Io));
                 };
-                let name = check::tls::server_name(spec.target.ip(), sni.as_deref());
+                let name = check::tls::server_name(spec.target.ip(), h.sni.as_deref());
                 match ClientConnection::new(Arc::clone(cfg), name) {
-                    Ok(c) => Some(c),
+                    Ok(c) => Some(Box::new(c)),
                     Err(e) => {
                         log::info!("SSL_GET: cannot create TLS session: {e}");
                         return Started::Done(ProbeOutcome::Failure(ProbeFailure::Io));
@@ -274,15 +269,15 @@ pub fn start(
                 Err(e) => fail_now(&e),
             }
         }
-        ProbeKind::Udp { payload, expect } => match udp_connect(spec) {
+        ProbeKind::Udp(u) => match udp_connect(spec) {
             Ok(mut s) => {
-                if s.send(payload).is_err() {
+                if s.send(&u.payload).is_err() {
                     return Started::Done(ProbeOutcome::Failure(ProbeFailure::ConnectFailed));
                 }
                 match registry.register(&mut s, token, Interest::READABLE) {
                     Ok(()) => Started::Io(ProbeIo::Udp {
                         sock: s,
-                        expect: expect.clone(),
+                        expect: u.expect.clone(),
                     }),
                     Err(e) => fail_now(&e),
                 }
@@ -304,7 +299,7 @@ pub fn start(
             }
             Err(e) => fail_now(&e),
         },
-        ProbeKind::Misc { .. } | ProbeKind::File => {
+        ProbeKind::Misc(_) | ProbeKind::File => {
             Started::Done(ProbeOutcome::Failure(ProbeFailure::Io))
         }
     }

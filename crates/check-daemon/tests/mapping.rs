@@ -203,9 +203,9 @@ fn samples_with_virtual_servers() {
     // HTTP_GET sample: url, 3 s delay_before_retry default unless set.
     let m = sample("001-http-get.conf");
     match &m.plans[0].real_servers[0].probes[0].kind {
-        ProbeKind::Http { ssl, urls, .. } => {
-            assert!(!ssl);
-            assert!(!urls.is_empty());
+        ProbeKind::Http(h) => {
+            assert!(!h.ssl);
+            assert!(!h.urls.is_empty());
         }
         k => panic!("{k:?}"),
     }
@@ -391,8 +391,8 @@ fn fwmark_group_ipv6_persistence() {
     assert_eq!(t[0].dests[0].weight, 5);
     assert_eq!(m.engine[0].name.to_string(), "[2001:db8::1]:tcp:443");
     assert!(matches!(
-        m.plans[0].real_servers[0].probes[0].kind,
-        ProbeKind::Http { ssl: true, .. }
+        &m.plans[0].real_servers[0].probes[0].kind,
+        ProbeKind::Http(h) if h.ssl
     ));
 
     let m = one_vs(
@@ -447,7 +447,7 @@ fn checker_defaults_and_quorum_clamps() {
     assert_eq!((c[6].retry, c[6].delay_before_retry), (4, s(1)));
     let p = &m.plans[0].real_servers[0].probes;
     assert_eq!(p[3].target, "192.0.2.50:25".parse::<SocketAddr>().unwrap());
-    assert_eq!(p[3].bind, Some("192.0.2.2:0".parse().unwrap()));
+    assert_eq!(p[3].bind(), Some("192.0.2.2:0".parse().unwrap()));
     assert_eq!(
         c[3].kind,
         CheckKind::Smtp {
@@ -455,18 +455,18 @@ fn checker_defaults_and_quorum_clamps() {
         }
     );
     match &p[0].kind {
-        ProbeKind::Http { urls, .. } => {
-            assert!(urls[0].status_codes.contains(204));
-            assert!(!urls[0].status_codes.contains(205));
+        ProbeKind::Http(h) => {
+            assert!(h.urls[0].status_codes.contains(204));
+            assert!(!h.urls[0].status_codes.contains(205));
         }
         k => panic!("{k:?}"),
     }
     match &p[4].kind {
-        ProbeKind::Udp { payload, expect } => {
-            assert_eq!(payload, &vec![0x0a, 0x0b]);
-            assert!(expect.require_reply);
-            assert!(expect.reply_ok(&[0x0a, 0x01]));
-            assert!(!expect.reply_ok(&[0x0b]));
+        ProbeKind::Udp(u) => {
+            assert_eq!(u.payload, vec![0x0a, 0x0b]);
+            assert!(u.expect.require_reply);
+            assert!(u.expect.reply_ok(&[0x0a, 0x01]));
+            assert!(!u.expect.reply_ok(&[0x0b]));
         }
         k => panic!("{k:?}"),
     }

@@ -29,8 +29,9 @@ pub enum CheckKind {
     Http {
         /// Whether this is SSL_GET.
         ssl: bool,
-        /// The `url { path }` of each url block, at least one.
-        paths: Vec<String>,
+        /// The `url { path }` of each url block, at least one (shared by
+        /// identical checkers).
+        paths: std::sync::Arc<[String]>,
     },
     /// MISC_CHECK: run a script; the timeout is `misc_timeout`.
     Misc {
@@ -191,6 +192,16 @@ pub struct CheckerStep {
     pub abort: Option<u64>,
 }
 
+/// The names a checker's log lines use: its real server and virtual
+/// server (kept once by the engine, not in every checker).
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    /// The real server, `[ip]:proto:port`.
+    pub rs: &'a RsAddr,
+    /// The virtual server.
+    pub vs: &'a VsName,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Waiting {
@@ -207,8 +218,6 @@ enum Phase {
 #[derive(Debug, Clone)]
 pub struct Checker {
     cfg: CheckerConfig,
-    rs: RsAddr,
-    vs: VsName,
     is_up: bool,
     has_run: bool,
     retry_it: u32,
@@ -225,13 +234,7 @@ pub struct Checker {
 impl Checker {
     /// A checker at daemon start. `warmup_jitter` is the random part of the
     /// first delay, chosen by the caller in `0..=warmup` (clamped).
-    pub fn new(
-        cfg: CheckerConfig,
-        rs: RsAddr,
-        vs: VsName,
-        now: Millis,
-        warmup_jitter: Duration,
-    ) -> Checker {
+    pub fn new(cfg: CheckerConfig, now: Millis, warmup_jitter: Duration) -> Checker {
         let jitter = warmup_jitter.min(cfg.warmup);
         if let CheckKind::File {
             weight,
@@ -256,8 +259,6 @@ impl Checker {
                 last_exit: None,
                 file: Some(st),
                 cfg,
-                rs,
-                vs,
             };
         }
         Checker {
@@ -276,8 +277,6 @@ impl Checker {
             last_exit: None,
             file: None,
             cfg,
-            rs,
-            vs,
         }
     }
 
@@ -356,12 +355,12 @@ impl Checker {
 
     /// Enables or disables probing (ha_suspend). Returns the log line
     /// when the state changed. A disabled checker keeps its state.
-    pub fn set_enabled(&mut self, enabled: bool) -> Option<LogLine> {
+    pub fn set_enabled(&mut self, enabled: bool, names: Names<'_>) -> Option<LogLine> {
         if self.enabled == enabled {
             return None;
         }
         self.enabled = enabled;
-        Some(log::checker_activity(enabled, &self.rs, &self.vs))
+        Some(log::checker_activity(enabled, names.rs, names.vs))
     }
 
     pub(crate) fn set_enabled_quiet(&mut self, enabled: bool) {
@@ -420,7 +419,7 @@ impl Checker {
 
     /// Timer handling: starts a probe when due (with `token`, which the
     /// caller keeps unique across all checkers), or fails it at its deadline.
-    pub fn on_timer(&mut self, now: Millis, token: u64) -> CheckerStep {
+    pub fn on_timer(&mut self, now: Millis, token: u64, names: Names<'_>) -> CheckerStep {
         match self.phase {
             Phase::Waiting { at } if now >= at => {
                 if !self.enabled {
@@ -452,7 +451,7 @@ impl Checker {
                 } else {
                     ProbeOutcome::Failure(ProbeFailure::Timeout)
                 };
-                let mut step = self.on_result(now, token, outcome);
+                let mut step = self.on_result(now, token, outcome, names);
                 step.abort = Some(token);
                 step
             }
@@ -461,7 +460,13 @@ impl Checker {
     }
 
     /// A probe finished. Results with a stale token are ignored.
-    pub fn on_result(&mut self, now: Millis, token: u64, outcome: ProbeOutcome) -> CheckerStep {
+    pub fn on_result(
+        &mut self,
+        now: Millis,
+        token: u64,
+        outcome: ProbeOutcome,
+        names: Names<'_>,
+    ) -> CheckerStep {
         let Phase::Probing {
             token: cur,
             started,
@@ -475,18 +480,20 @@ impl Checker {
         }
         let mut step = CheckerStep::default();
         let delay = match (&self.cfg.kind, outcome) {
-            (CheckKind::Misc { .. }, ProbeOutcome::Misc(exit)) => self.misc(exit, &mut step),
+            (CheckKind::Misc { .. }, ProbeOutcome::Misc(exit)) => self.misc(exit, &mut step, names),
             (CheckKind::Misc { .. }, ProbeOutcome::Success(_)) => {
-                self.misc(MiscExit::Exited(0), &mut step)
+                self.misc(MiscExit::Exited(0), &mut step, names)
             }
             (CheckKind::Misc { .. }, ProbeOutcome::Failure(_)) => {
-                self.misc(MiscExit::TimedOut, &mut step)
+                self.misc(MiscExit::TimedOut, &mut step, names)
             }
-            (CheckKind::Http { .. }, ProbeOutcome::Success(s)) => self.http_success(s, &mut step),
-            (_, ProbeOutcome::Success(_)) => self.success(&mut step),
-            (_, ProbeOutcome::Failure(f)) => self.failure(&f, &mut step),
-            (_, ProbeOutcome::Misc(MiscExit::Exited(0))) => self.success(&mut step),
-            (_, ProbeOutcome::Misc(_)) => self.failure(&ProbeFailure::Io, &mut step),
+            (CheckKind::Http { .. }, ProbeOutcome::Success(s)) => {
+                self.http_success(s, &mut step, names)
+            }
+            (_, ProbeOutcome::Success(_)) => self.success(&mut step, names),
+            (_, ProbeOutcome::Failure(f)) => self.failure(&f, &mut step, names),
+            (_, ProbeOutcome::Misc(MiscExit::Exited(0))) => self.success(&mut step, names),
+            (_, ProbeOutcome::Misc(_)) => self.failure(&ProbeFailure::Io, &mut step, names),
         };
         // MISC_CHECK schedules from the script's start (`last_ran`), the
         // others from the end of the probe.
@@ -507,13 +514,13 @@ impl Checker {
         }
     }
 
-    fn success(&mut self, step: &mut CheckerStep) -> Duration {
+    fn success(&mut self, step: &mut CheckerStep, names: Names<'_>) -> Duration {
         if !self.is_up || !self.has_run {
             match &self.cfg.kind {
-                CheckKind::Tcp => step.logs.push(log::tcp_success(&self.rs)),
-                CheckKind::Udp => step.logs.push(log::udp_success(&self.rs)),
-                CheckKind::Ping => step.logs.push(log::icmp_success(&self.rs)),
-                CheckKind::Smtp { .. } => step.logs.push(log::smtp_success(&self.rs)),
+                CheckKind::Tcp => step.logs.push(log::tcp_success(names.rs)),
+                CheckKind::Udp => step.logs.push(log::udp_success(names.rs)),
+                CheckKind::Ping => step.logs.push(log::icmp_success(names.rs)),
+                CheckKind::Smtp { .. } => step.logs.push(log::smtp_success(names.rs)),
                 CheckKind::Dns
                 | CheckKind::Http { .. }
                 | CheckKind::Misc { .. }
@@ -526,21 +533,26 @@ impl Checker {
         self.cfg.delay_loop
     }
 
-    fn http_success(&mut self, what: Option<UrlSuccess>, step: &mut CheckerStep) -> Duration {
+    fn http_success(
+        &mut self,
+        what: Option<UrlSuccess>,
+        step: &mut CheckerStep,
+        names: Names<'_>,
+    ) -> Duration {
         let CheckKind::Http { paths, .. } = &self.cfg.kind else {
-            return self.success(step);
+            return self.success(step, names);
         };
         let n = paths.len().max(1);
         if !self.is_up {
             let path = paths.get(self.url_it).map(String::as_str).unwrap_or("");
             let what = what.unwrap_or(UrlSuccess::StatusCode).as_str();
-            step.logs.push(log::http_url_success(what, &self.rs, path));
+            step.logs.push(log::http_url_success(what, names.rs, path));
         }
         self.url_it += 1;
         self.retry_it = 0;
         if self.url_it >= n && self.failed_url.is_none() {
             if !self.is_up || !self.has_run {
-                step.logs.push(log::http_server_success(&self.rs));
+                step.logs.push(log::http_server_success(names.rs));
                 self.set_state(true, step);
                 self.has_run = true;
             }
@@ -556,19 +568,19 @@ impl Checker {
         self.cfg.delay_loop
     }
 
-    fn failure_detail(&self, f: &ProbeFailure, step: &mut CheckerStep) {
+    fn failure_detail(&self, f: &ProbeFailure, step: &mut CheckerStep, rs: &RsAddr) {
         if !self.cfg.log_all_failures {
             return;
         }
         match (&self.cfg.kind, f) {
             (CheckKind::Tcp, ProbeFailure::Timeout) if self.is_up => {
-                step.logs.push(log::tcp_timeout(&self.rs))
+                step.logs.push(log::tcp_timeout(rs))
             }
-            (CheckKind::Tcp, _) if self.is_up => step.logs.push(log::tcp_failed_conn(&self.rs)),
+            (CheckKind::Tcp, _) if self.is_up => step.logs.push(log::tcp_failed_conn(rs)),
             (CheckKind::Udp, ProbeFailure::ReplyMismatch) if self.is_up => {
-                step.logs.push(log::udp_mismatch(&self.rs))
+                step.logs.push(log::udp_mismatch(rs))
             }
-            (CheckKind::Udp, _) if self.is_up => step.logs.push(log::udp_failed_conn(&self.rs)),
+            (CheckKind::Udp, _) if self.is_up => step.logs.push(log::udp_failed_conn(rs)),
             (CheckKind::Http { .. }, f) if self.is_up || !self.has_run => {
                 let msg = match f {
                     ProbeFailure::Timeout => "Timeout connecting".to_string(),
@@ -577,14 +589,14 @@ impl Checker {
                     ProbeFailure::Http(h) => h.to_string(),
                     _ => "Error connecting".to_string(),
                 };
-                step.logs.push(log::http_failure_detail(&msg, &self.rs));
+                step.logs.push(log::http_failure_detail(&msg, rs));
             }
             _ => {}
         }
     }
 
-    fn failure(&mut self, f: &ProbeFailure, step: &mut CheckerStep) -> Duration {
-        self.failure_detail(f, step);
+    fn failure(&mut self, f: &ProbeFailure, step: &mut CheckerStep, names: Names<'_>) -> Duration {
+        self.failure_detail(f, step, names.rs);
         let eligible = self.is_up || !self.has_run;
         let kind = self.cfg.kind.clone();
         if !eligible {
@@ -628,7 +640,7 @@ impl Checker {
                     _ => "failed to read socket".to_string(),
                 };
                 let retries = (self.has_run && is_final).then_some(self.cfg.retry);
-                step.logs.push(log::dns_failure(&self.rs, &msg, retries));
+                step.logs.push(log::dns_failure(names.rs, &msg, retries));
             }
             _ => {}
         }
@@ -648,17 +660,17 @@ impl Checker {
         match &kind {
             CheckKind::Tcp => step
                 .logs
-                .push(log::check_failed("TCP_CHECK", &self.rs, &self.vs, n)),
+                .push(log::check_failed("TCP_CHECK", names.rs, names.vs, n)),
             CheckKind::Udp => step
                 .logs
-                .push(log::check_failed("UDP_CHECK", &self.rs, &self.vs, n)),
+                .push(log::check_failed("UDP_CHECK", names.rs, names.vs, n)),
             CheckKind::Ping => {
                 step.logs
-                    .push(log::check_failed("ICMP CHECK", &self.rs, &self.vs, n))
+                    .push(log::check_failed("ICMP CHECK", names.rs, names.vs, n))
             }
             CheckKind::Http { .. } => {
                 step.logs
-                    .push(log::check_failed("HTTP_CHECK", &self.rs, &self.vs, n));
+                    .push(log::check_failed("HTTP_CHECK", names.rs, names.vs, n));
                 self.failed_url = Some(self.url_it);
             }
             _ => {}
@@ -672,7 +684,7 @@ impl Checker {
         }
     }
 
-    fn misc(&mut self, exit: MiscExit, step: &mut CheckerStep) -> Duration {
+    fn misc(&mut self, exit: MiscExit, step: &mut CheckerStep, names: Names<'_>) -> Duration {
         let CheckKind::Misc { script, dynamic } = self.cfg.kind.clone() else {
             return self.cfg.delay_loop;
         };
@@ -696,8 +708,8 @@ impl Checker {
             }
             if !self.is_up || !self.has_run {
                 step.logs.push(log::misc_result(
-                    &self.rs,
-                    &self.vs,
+                    names.rs,
+                    names.vs,
                     &script,
                     "succeeded",
                     "",
@@ -738,8 +750,8 @@ impl Checker {
                 format!(" after {retry} {}", plural(retry))
             };
             step.logs.push(log::misc_result(
-                &self.rs,
-                &self.vs,
+                names.rs,
+                names.vs,
                 &script,
                 what,
                 &format!("{extra}{reason}"),

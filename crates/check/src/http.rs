@@ -28,7 +28,7 @@ pub const STATUS_CODE_MIN: u16 = 100;
 pub const STATUS_CODE_MAX: u16 = 599;
 
 /// `http_protocol` of an HTTP_GET / SSL_GET checker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum HttpProtocol {
     /// `1.0` (default): HTTP/1.0 without `Connection: close`.
     #[default]
@@ -86,7 +86,7 @@ pub fn build_request(path: &str, protocol: HttpProtocol, host: &RequestHost<'_>)
 }
 
 /// Set of accepted status codes (`status_code 200 301-302 ...`), 100..=599.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct StatusCodes {
     bits: [u64; 8],
 }
@@ -453,7 +453,7 @@ pub fn extract_content_length(header: &[u8]) -> Option<u64> {
 }
 
 /// One `url { }` block of an HTTP_GET / SSL_GET checker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UrlCheck {
     /// `path`.
     pub path: String,
@@ -516,6 +516,14 @@ pub fn evaluate(
     url: &UrlCheck,
     response: Result<&HttpResponse, &HttpParseError>,
 ) -> Result<UrlSuccess, HttpFailure> {
+    judge(&url.status_codes, url.digest, response)
+}
+
+fn judge(
+    status_codes: &StatusCodes,
+    digest: Option<[u8; 16]>,
+    response: Result<&HttpResponse, &HttpParseError>,
+) -> Result<UrlSuccess, HttpFailure> {
     let resp = match response {
         Ok(r) => r,
         Err(HttpParseError::NoData) | Err(HttpParseError::Finished) => {
@@ -523,10 +531,10 @@ pub fn evaluate(
         }
         Err(_) => return Err(HttpFailure::TooLarge),
     };
-    if !url.status_codes.contains(resp.status) {
+    if !status_codes.contains(resp.status) {
         return Err(HttpFailure::StatusCode(resp.status));
     }
-    match url.digest {
+    match digest {
         None => Ok(UrlSuccess::StatusCode),
         Some(want) if resp.digest == Some(want) => Ok(UrlSuccess::Digest),
         Some(_) => Err(HttpFailure::Digest),
@@ -553,7 +561,8 @@ pub struct HttpProbe {
     request: Vec<u8>,
     written: usize,
     parser: ResponseParser,
-    url: UrlCheck,
+    status_codes: StatusCodes,
+    digest: Option<[u8; 16]>,
     failed: Option<HttpFailure>,
 }
 
@@ -561,7 +570,7 @@ impl HttpProbe {
     /// Prepares the request for `url`; `host` is the chosen virtualhost or
     /// the connect address.
     pub fn new(
-        url: UrlCheck,
+        url: &UrlCheck,
         protocol: HttpProtocol,
         host: &RequestHost<'_>,
         max_body: u64,
@@ -570,7 +579,8 @@ impl HttpProbe {
             request: build_request(&url.path, protocol, host),
             written: 0,
             parser: ResponseParser::new(url.digest.is_some(), max_body),
-            url,
+            status_codes: url.status_codes.clone(),
+            digest: url.digest,
             failed: None,
         }
     }
@@ -605,7 +615,7 @@ impl HttpProbe {
             return Err(f);
         }
         let r = self.parser.finish();
-        evaluate(&self.url, r.as_ref())
+        judge(&self.status_codes, self.digest, r.as_ref())
     }
 }
 
@@ -822,7 +832,7 @@ mod tests {
         let vh = choose_virtualhost(None, None, Some("rs.example"), Some("vs.example"));
         assert_eq!(vh, Some("rs.example"));
         let mut p = HttpProbe::new(
-            url.clone(),
+            &url,
             HttpProtocol::V1_0,
             &RequestHost::VirtualHost(vh.unwrap()),
             100,
@@ -838,7 +848,7 @@ mod tests {
         assert_eq!(p.received(b"HTTP/1.0 200 OK\r\n\r\nab"), None);
         assert_eq!(p.received(b"c"), None);
         assert_eq!(p.eof(), Ok(UrlSuccess::Digest));
-        let mut p = HttpProbe::new(url, HttpProtocol::V1_0, &RequestHost::VirtualHost("h"), 2);
+        let mut p = HttpProbe::new(&url, HttpProtocol::V1_0, &RequestHost::VirtualHost("h"), 2);
         assert_eq!(
             p.received(b"HTTP/1.0 200 OK\r\n\r\nabc"),
             Some(HttpFailure::TooLarge)

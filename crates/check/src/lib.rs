@@ -24,7 +24,7 @@ pub mod tls;
 pub mod udp;
 
 pub use checker::{
-    CheckKind, Checker, CheckerConfig, CheckerStep, MiscExit, ProbeFailure, ProbeOutcome,
+    CheckKind, Checker, CheckerConfig, CheckerStep, MiscExit, Names, ProbeFailure, ProbeOutcome,
     ProbeRequest,
 };
 pub use pool::{
