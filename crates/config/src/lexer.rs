@@ -45,6 +45,13 @@ impl Text {
             Text::Heap(s.into())
         }
     }
+    /// The bytes of the text (no UTF-8 check: for comparisons).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Inline(n, b) => &b[..(*n as usize).min(b.len())],
+            Text::Heap(s) => s.as_bytes(),
+        }
+    }
     /// The text.
     pub fn as_str(&self) -> &str {
         match self {
@@ -76,7 +83,7 @@ impl std::fmt::Debug for Text {
 
 impl PartialEq<&str> for Text {
     fn eq(&self, o: &&str) -> bool {
-        self.as_str() == *o
+        self.as_bytes() == o.as_bytes()
     }
 }
 
@@ -264,12 +271,20 @@ impl<'d> Lexer<'d> {
         let file = self.diags.add_file(path);
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         self.stack.push(canon);
-        let text = String::from_utf8_lossy(bytes);
+        // The usual file is valid UTF-8 (checked much faster than the
+        // lossy conversion walks it); ASCII without `\` or NUL lets every
+        // line skip its own checks.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
+        let has_nul = text.contains('\0');
+        let simple = text.is_ascii() && !text.contains('\\');
         let outer_nbsp = (self.nbsp.take(), std::mem::take(&mut self.nbsp_count));
         for (i, raw) in text.split('\n').enumerate() {
             let line = (i + 1) as u32;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
-            if raw.contains('\0') {
+            if has_nul && raw.contains('\0') {
                 self.diags.warn(
                     Loc { file, line, col: 1 },
                     "configuration appears to have embedded NULs - ignoring line",
@@ -281,7 +296,7 @@ impl<'d> Lexer<'d> {
                     .error(Loc { file, line, col: 1 }, "line too long - ignoring");
                 continue;
             }
-            self.physical_line(raw, file, line, path);
+            self.physical_line(raw, simple, file, line, path);
         }
         if let Some((name, value)) = self.pending_def.take() {
             self.defs.insert(name, value);
@@ -299,8 +314,9 @@ impl<'d> Lexer<'d> {
         self.stack.pop();
     }
 
-    fn physical_line(&mut self, raw: &str, file: u32, line: u32, path: &Path) {
-        let Some(lb) = self.decomment(raw, file, line) else {
+    /// `simple`: the whole file is ASCII without `\` (so is this line).
+    fn physical_line(&mut self, raw: &str, simple: bool, file: u32, line: u32, path: &Path) {
+        let Some(lb) = self.decomment(raw, simple, file, line) else {
             return;
         };
         // Continuation of a multi-line $NAME= definition.
@@ -413,10 +429,16 @@ impl<'d> Lexer<'d> {
     }
 
     /// Strip comments outside quotes, handle `\#`/`\!`, trim. None = error reported, drop.
-    fn decomment<'r>(&mut self, raw: &'r str, file: u32, line: u32) -> Option<LineBuf<'r>> {
+    fn decomment<'r>(
+        &mut self,
+        raw: &'r str,
+        simple: bool,
+        file: u32,
+        line: u32,
+    ) -> Option<LineBuf<'r>> {
         // Fast path: ASCII without escapes: cut at the first comment
         // character outside quotes, no per-byte column table.
-        if raw.is_ascii() && !raw.contains('\\') {
+        if simple || (raw.is_ascii() && !raw.contains('\\')) {
             let b = raw.as_bytes();
             let mut in_quote = false;
             let mut quote_col = 0;

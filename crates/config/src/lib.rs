@@ -135,26 +135,107 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Failed> {
 /// caller in a hurry (the daemon's reload) drops it once the result is on
 /// its way.
 pub struct Leftovers {
-    _nodes: Vec<tree::Node>,
+    _nodes: Vec<Vec<tree::Node>>,
 }
 
 impl fmt::Debug for Leftovers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Leftovers({} top-level nodes)", self._nodes.len())
+        let n: usize = self._nodes.iter().map(Vec::len).sum();
+        write!(f, "Leftovers({n} top-level nodes)")
     }
 }
 
 /// [`load`], handing the syntax tree back instead of freeing it before
 /// returning (see [`Leftovers`]).
+///
+/// Reading (lexer + tree) runs on a helper thread and hands finished
+/// top-level blocks to the parser on the calling thread as it goes, so
+/// the two overlap on a machine with two CPUs. The diagnostics are the
+/// same, in the same order, as reading everything first: the reader's come
+/// before the parser's, then all are sorted by position. When no thread
+/// can be created, everything runs on the calling thread.
 pub fn load_deferred(opts: &LoadOptions) -> (Result<Loaded, Failed>, Leftovers) {
+    let config_id = opts.config_id.clone().unwrap_or_else(default_config_id);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<tree::Node>>(16);
+    let id = config_id.clone();
+    std::thread::scope(|s| {
+        let reader = std::thread::Builder::new()
+            .name("ka-config-read".into())
+            .spawn_scoped(s, move || read(opts, id, Some(tx)));
+        let Ok(reader) = reader else {
+            return load_here(opts, config_id);
+        };
+        let mut pdiags = diag::Diags {
+            lenient: opts.lenient,
+            ..Default::default()
+        };
+        let mut parser = parse::Parser::new(&mut pdiags);
+        let mut batches = Vec::new();
+        for batch in rx.iter() {
+            parser.roots(&batch);
+            batches.push(batch);
+        }
+        let read = reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        if !read.ok {
+            return (
+                Err(Failed {
+                    diagnostics: read.diags.into_diagnostics(),
+                }),
+                Leftovers { _nodes: batches },
+            );
+        }
+        parser.roots(&read.rest);
+        let parsed = parser.done();
+        batches.push(read.rest);
+        let mut diags = read.diags;
+        diags.list.append(&mut pdiags.list);
+        result(parsed, diags, batches)
+    })
+}
+
+/// The reader's output.
+struct Read {
+    /// The main file could be read.
+    ok: bool,
+    /// Top-level lines not handed to the sink.
+    rest: Vec<tree::Node>,
+    /// The reader's diagnostics and file table.
+    diags: diag::Diags,
+}
+
+/// Lexer + tree over the whole file tree; finished top-level lines go to
+/// `sink` when there is one.
+fn read(
+    opts: &LoadOptions,
+    config_id: String,
+    sink: Option<std::sync::mpsc::SyncSender<Vec<tree::Node>>>,
+) -> Read {
     let mut diags = diag::Diags {
         lenient: opts.lenient,
         ..Default::default()
     };
-    let config_id = opts.config_id.clone().unwrap_or_else(default_config_id);
     let mut lx = lexer::Lexer::new(&mut diags, config_id);
-    if !lx.read_main(&opts.path) {
-        drop(lx);
+    if let Some(sink) = sink {
+        lx.tree.set_sink(sink);
+    }
+    let ok = lx.read_main(&opts.path);
+    let builder = std::mem::take(&mut lx.tree);
+    drop(lx);
+    let rest = if ok {
+        builder.finish(&mut diags)
+    } else {
+        Vec::new()
+    };
+    Read { ok, rest, diags }
+}
+
+/// Everything on the calling thread: read, then parse.
+fn load_here(opts: &LoadOptions, config_id: String) -> (Result<Loaded, Failed>, Leftovers) {
+    let read = read(opts, config_id, None);
+    let mut diags = read.diags;
+    if !read.ok {
         return (
             Err(Failed {
                 diagnostics: diags.into_diagnostics(),
@@ -162,10 +243,17 @@ pub fn load_deferred(opts: &LoadOptions) -> (Result<Loaded, Failed>, Leftovers) 
             Leftovers { _nodes: Vec::new() },
         );
     }
-    let builder = std::mem::take(&mut lx.tree);
-    drop(lx);
-    let nodes = builder.finish(&mut diags);
-    let (config, if_refs, key_refs) = parse::Parser::new(&mut diags).run(&nodes);
+    let parsed = parse::Parser::new(&mut diags).run(&read.rest);
+    result(parsed, diags, vec![read.rest])
+}
+
+/// The parser's output and every diagnostic → what [`load_deferred`] returns.
+fn result(
+    parsed: parse::Parsed,
+    diags: diag::Diags,
+    nodes: Vec<Vec<tree::Node>>,
+) -> (Result<Loaded, Failed>, Leftovers) {
+    let (config, if_refs, key_refs) = parsed;
     let key_files = key_refs
         .into_iter()
         .map(|(instance, id, path, loc)| auth::KeyFileRef {
@@ -262,4 +350,95 @@ pub(crate) fn suggest_iter<'a>(
 /// [`suggest_iter`] over a slice.
 pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     suggest_iter(word, candidates.iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ways of loading give the same configuration and the same
+    /// diagnostics in the same order.
+    fn same_both_ways(path: &std::path::Path, lenient: bool) {
+        let opts = LoadOptions {
+            path: path.to_path_buf(),
+            config_id: Some("node1".into()),
+            lenient,
+        };
+        let (threaded, _) = load_deferred(&opts);
+        let (here, _) = load_here(&opts, "node1".into());
+        match (threaded, here) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.config, b.config, "{}", path.display());
+                assert_eq!(a.diagnostics, b.diagnostics, "{}", path.display());
+                assert_eq!(a.interfaces, b.interfaces, "{}", path.display());
+            }
+            (Err(a), Err(b)) => assert_eq!(a.diagnostics, b.diagnostics, "{}", path.display()),
+            (a, b) => panic!(
+                "{}: threaded ok={} here ok={}",
+                path.display(),
+                a.is_ok(),
+                b.is_ok()
+            ),
+        }
+    }
+
+    #[test]
+    fn threaded_load_matches_reading_then_parsing() {
+        let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../etc/samples");
+        let mut n = 0;
+        for e in std::fs::read_dir(samples).unwrap() {
+            let p = e.unwrap().path();
+            same_both_ways(&p, false);
+            same_both_ways(&p, true);
+            n += 1;
+        }
+        assert!(n >= 20, "{n} samples");
+        // Many top-level blocks (several batches) with errors and warnings
+        // spread over them, an error inside the last one, an unclosed block.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.conf");
+        let mut text = String::from("global_defs {\n router_id X\n}\n");
+        for i in 0..300 {
+            text.push_str(&format!(
+                "virtual_server 192.0.2.{} {} {{\n lb_algo rr\n{}{} real_server 198.51.100.{} 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n",
+                i % 250 + 1,
+                1000 + i,
+                if i % 7 == 0 { "" } else { " lb_kind NAT\n" },
+                if i % 50 == 3 { " bogus_keyword 1\n" } else { " protocol TCP\n" },
+                i % 250 + 1,
+            ));
+            if i % 97 == 5 {
+                text.push_str("}\n");
+            }
+        }
+        std::fs::write(&p, &text).unwrap();
+        same_both_ways(&p, false);
+        same_both_ways(&p, true);
+        text.push_str("virtual_server 192.0.2.1 9 {\n lb_algo rr\n");
+        std::fs::write(&p, &text).unwrap();
+        same_both_ways(&p, false);
+        // Warnings only (loads).
+        let mut ok = String::new();
+        for i in 0..100 {
+            ok.push_str(&format!(
+                "virtual_server 192.0.2.{} 80 {{\n real_server 198.51.100.1 80 {{\n }}\n}}\n",
+                i + 1
+            ));
+        }
+        std::fs::write(&p, &ok).unwrap();
+        same_both_ways(&p, false);
+        let (r, _) = load_deferred(&LoadOptions {
+            path: p.clone(),
+            ..Default::default()
+        });
+        let loaded = r.unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+        assert_eq!(loaded.config.virtual_servers.len(), 100);
+        assert_eq!(
+            loaded.diagnostics.len(),
+            300,
+            "3 default warnings per service"
+        );
+        // A missing main file.
+        same_both_ways(&dir.path().join("missing.conf"), false);
+    }
 }

@@ -58,6 +58,15 @@ pub(crate) struct Parser<'d> {
     garp_lower_prio_inst: (bool, bool),
 }
 
+/// What [`Parser::run`] returns: the configuration, the interfaces named
+/// (name, used by, where) and the `auth_hmac` key files (instance, id,
+/// path, where).
+pub(crate) type Parsed = (
+    Config,
+    Vec<(String, String, Loc)>,
+    Vec<(String, u8, std::path::PathBuf, Loc)>,
+);
+
 /// Unknown keywords that get a "did you mean" search.
 const MAX_SUGGESTIONS: usize = 50;
 
@@ -84,15 +93,7 @@ impl<'d> Parser<'d> {
     }
 
     /// Parse the root level and run cross-reference checks.
-    #[allow(clippy::type_complexity)]
-    pub fn run(
-        mut self,
-        nodes: &[Node],
-    ) -> (
-        Config,
-        Vec<(String, String, Loc)>,
-        Vec<(String, u8, std::path::PathBuf, Loc)>,
-    ) {
+    pub fn run(mut self, nodes: &[Node]) -> Parsed {
         // Exact capacity for the big lists (no regrowth copying 2,000
         // virtual servers around).
         let count = |kw: &str| nodes.iter().filter(|n| n.keyword() == kw).count();
@@ -102,9 +103,19 @@ impl<'d> Parser<'d> {
         self.cfg
             .vrrp_instances
             .reserve_exact(count("vrrp_instance"));
+        self.roots(nodes);
+        self.done()
+    }
+
+    /// Parse some root-level lines (in file order; call again for the next ones).
+    pub fn roots(&mut self, nodes: &[Node]) {
         for node in nodes {
             self.root(node);
         }
+    }
+
+    /// After the last [`Parser::roots`]: cross-reference checks, and the result.
+    pub fn done(mut self) -> Parsed {
         self.finish();
         (self.cfg, self.if_refs, self.key_files)
     }
@@ -139,10 +150,17 @@ impl<'d> Parser<'d> {
     /// The canonical keyword of `node` in a block, or None (reported) when unknown.
     fn kw<'a>(&mut self, node: &'a Node, ctx: &str, set: &KeywordSet) -> Option<&'a str> {
         let word = node.words.first()?;
-        let k = word.text.as_str();
-        if set.known.contains(&k) || set.raw.contains(&k) {
+        // Compared as bytes: the set's own (static) spelling is returned.
+        let b = word.text.as_bytes();
+        if let Some(k) = set
+            .known
+            .iter()
+            .chain(set.raw.iter())
+            .find(|k| k.as_bytes() == b)
+        {
             return Some(k);
         }
+        let k = word.text.as_str();
         if let Some((_, new)) = set.deprecated.iter().find(|(old, _)| *old == k) {
             self.d.warn(
                 word.loc,

@@ -53,7 +53,13 @@ pub(crate) struct Builder {
     last_was_words: bool,
     /// `{` beyond [`MAX_DEPTH`] not turned into frames (their `}` are matched against this).
     excess: usize,
+    /// Where finished top-level lines go as they are read (the parser, on
+    /// another thread); None: everything stays until [`Builder::finish`].
+    sink: Option<std::sync::mpsc::SyncSender<Vec<Node>>>,
 }
+
+/// Top-level lines handed to the sink at a time.
+const BATCH: usize = 32;
 
 /// Deepest block nesting accepted (keepalived's grammar needs 5; the limit
 /// keeps recursion in `Drop` and elsewhere bounded).
@@ -66,17 +72,45 @@ impl Default for Builder {
             stack: vec![(0, Loc::default(), Vec::new())],
             last_was_words: false,
             excess: 0,
+            sink: None,
         }
     }
 }
 
 impl Builder {
+    /// Hand finished top-level lines to `sink` in batches while reading
+    /// ([`Builder::finish`] still returns the last ones).
+    pub fn set_sink(&mut self, sink: std::sync::mpsc::SyncSender<Vec<Node>>) {
+        self.sink = Some(sink);
+    }
+
+    /// Send the finished top-level lines, all but the last one (the next
+    /// item may be the `{` of its block).
+    fn flush(&mut self) {
+        if self.stack.len() != 1 || self.pending.len() <= BATCH {
+            return;
+        }
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        let last = self.pending.pop();
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH + 1));
+        self.pending.extend(last);
+        if let Err(std::sync::mpsc::SendError(batch)) = sink.send(batch) {
+            // The parser is gone: keep everything here.
+            self.sink = None;
+            let last = std::mem::replace(&mut self.pending, batch);
+            self.pending.extend(last);
+        }
+    }
+
     /// Add one item.
     pub fn push(&mut self, item: Item, diags: &mut Diags) {
         match item {
             Item::Words(words) => {
                 self.pending.push(Node { words, block: None });
                 self.last_was_words = true;
+                self.flush();
             }
             Item::Open(loc) => {
                 if self.stack.len() > MAX_DEPTH {
@@ -109,6 +143,7 @@ impl Builder {
                     self.close_top();
                 }
                 self.last_was_words = false;
+                self.flush();
             }
         }
     }
@@ -129,6 +164,7 @@ impl Builder {
 
     /// Close what is still open (each an error) and return the top level.
     pub fn finish(mut self, diags: &mut Diags) -> Vec<Node> {
+        self.sink = None;
         let unclosed = self.stack.len() - 1 + self.excess;
         if unclosed > 10 {
             let loc = self.stack.get(1).map(|f| f.1).unwrap_or_default();
