@@ -42,7 +42,7 @@ impl Runtime {
             key,
             vcfg: map::InstCfg::new(vi),
             src: None,
-            timers: [None; 4],
+            timer: None,
             vips: map::vip_lines(cfg, vi),
             group: map::group_of(cfg, &vi.name).map(|g| g.name.clone()),
             want_master: false,

@@ -17,7 +17,7 @@ use std::net::{IpAddr, SocketAddrV4};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use mio::{Interest, Registry, Token};
-use netlink::{VrrpSocket, VrrpSocketConfig};
+use netlink::{Received, VrrpSocket, VrrpSocketConfig};
 use nix::sys::socket::{sendto, setsockopt, sockopt, MsgFlags, SockaddrIn};
 use vrrp::wire::Family;
 
@@ -68,21 +68,6 @@ pub enum RxKind {
     Ah(OwnedFd),
 }
 
-/// One received datagram's metadata.
-#[derive(Debug, Clone, Copy)]
-pub struct RxMeta {
-    /// Bytes in the buffer.
-    pub len: usize,
-    /// Did not fit.
-    pub truncated: bool,
-    /// Source.
-    pub src: IpAddr,
-    /// Destination (pktinfo).
-    pub dst: Option<IpAddr>,
-    /// TTL / hop limit.
-    pub hop_limit: Option<u8>,
-}
-
 impl RxKind {
     fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         match self {
@@ -101,36 +86,6 @@ impl RxKind {
             _ => Ok(()),
         }
     }
-
-    /// Receives one datagram; `Ok(None)` when nothing is queued.
-    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RxMeta>, NetError> {
-        match self {
-            RxKind::Vrrp(s) => Ok(s.recv(buf)?.map(|r| RxMeta {
-                len: r.len,
-                truncated: r.truncated,
-                src: r.src,
-                dst: r.dst,
-                hop_limit: r.hop_limit,
-            })),
-            RxKind::Ah(f) => loop {
-                match sys::net::recv_msg(f.as_fd(), buf) {
-                    Ok(m) => {
-                        let Some(src) = m.src else { continue };
-                        return Ok(Some(RxMeta {
-                            len: m.len,
-                            truncated: m.truncated,
-                            src,
-                            dst: m.dst,
-                            hop_limit: m.hop_limit,
-                        }));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(NetError::Io("receive AH advert", e)),
-                }
-            },
-        }
-    }
 }
 
 fn open_ah_rx(ifindex: u32) -> Result<OwnedFd, NetError> {
@@ -145,8 +100,8 @@ fn open_ah_rx(ifindex: u32) -> Result<OwnedFd, NetError> {
         ifindex as i32,
         "SO_BINDTOIFINDEX",
     )?;
-    opt(libc::IPPROTO_IP, libc::IP_PKTINFO, 1, "IP_PKTINFO")?;
-    opt(libc::IPPROTO_IP, libc::IP_RECVTTL, 1, "IP_RECVTTL")?;
+    // TTL and destination are read from the IP header the raw socket
+    // delivers (no IP_PKTINFO / IP_RECVTTL control messages).
     opt(
         libc::IPPROTO_IP,
         libc::IP_MULTICAST_ALL,
@@ -172,6 +127,29 @@ pub struct RxSocket {
     groups: Vec<IpAddr>,
 }
 
+impl RxSocket {
+    /// Receives up to [`netlink::RX_BATCH`] queued datagrams with one
+    /// `recvmmsg` ([`netlink::recv_batch`]): datagram `i` is in
+    /// `buf[i * slot..]`, `out[i]` its metadata. `Ok(0)`: nothing queued; a
+    /// count below the number of slots: the queue was found empty.
+    pub fn recv_batch(
+        &self,
+        buf: &mut [u8],
+        slot: usize,
+        out: &mut [Option<Received>; netlink::RX_BATCH],
+    ) -> Result<usize, NetError> {
+        let fam = nl_family(self.family);
+        Ok(netlink::recv_batch(
+            self.sock.fd(),
+            fam,
+            self.ifindex,
+            buf,
+            slot,
+            out,
+        )?)
+    }
+}
+
 /// Every socket of the child.
 #[derive(Debug, Default)]
 pub struct Sockets {
@@ -188,6 +166,22 @@ impl Sockets {
     /// The receive socket with this token.
     pub fn rx_by_token(&self, t: Token) -> Option<&RxSocket> {
         self.rx.iter().find(|r| r.token == t)
+    }
+
+    /// Re-registers the receive socket with this token, so that epoll
+    /// reports it again if datagrams are still queued (the receive loop
+    /// stopped at its per-wake bound; edge-triggered polling would
+    /// otherwise wait for the next datagram).
+    pub fn rearm_rx(&self, reg: &Registry, t: Token) {
+        if let Some(r) = self.rx_by_token(t) {
+            if let Err(e) = reg.reregister(
+                &mut mio::unix::SourceFd(&r.sock.fd().as_raw_fd()),
+                t,
+                Interest::READABLE,
+            ) {
+                log::info!("VRRP socket re-register: {e}");
+            }
+        }
     }
 
     /// Makes sure a receive socket exists for (ifindex, family) and is a

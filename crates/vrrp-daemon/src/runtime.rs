@@ -32,8 +32,9 @@ pub const NETLINK_TOKEN: Token = Token(1);
 /// Who a sched timer belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TimerOwner {
-    /// A protocol timer of an instance.
-    Inst(u64, TimerKind),
+    /// The protocol timers of an instance (one sched timer at the
+    /// earliest of the core's deadlines, see [`Runtime::sync_timer`]).
+    Inst(u64),
     /// The next run of a `vrrp_script`.
     Script(String),
     /// Script / notify timeouts.
@@ -70,8 +71,10 @@ pub(crate) struct Inst {
     pub ifindex: Option<u32>,
     /// Source address handed to the core (configured or primary).
     pub src: Option<IpAddr>,
-    /// sched timers of the core's timer kinds.
-    pub timers: [Option<TimerId>; 4],
+    /// The sched timer at the core's earliest deadline (one per instance,
+    /// not one per timer kind: each sched timer costs a heap entry, an
+    /// armed-map entry and a `timer_owner` entry).
+    pub timer: Option<TimerId>,
     /// VIP and eVIP lines.
     pub vips: Vec<VipLine>,
     /// Sync group name.
@@ -93,14 +96,10 @@ pub(crate) struct Inst {
     pub disabled: bool,
 }
 
-fn kind_index(k: TimerKind) -> usize {
-    match k {
-        TimerKind::Advert => 0,
-        TimerKind::MasterDown => 1,
-        TimerKind::GarpDelay => 2,
-        TimerKind::GarpLowerPrio => 3,
-    }
-}
+/// At most this many of an instance's timer kinds are handled in one
+/// expiry (there are four; the bound only guards against a core that would
+/// keep re-arming in the past).
+const EXPIRIES_PER_WAKE: usize = 8;
 
 /// Sync-group bookkeeping.
 #[derive(Debug)]
@@ -348,6 +347,7 @@ impl Runtime {
                 self.insts[i].want_master = false;
             }
         }
+        let mut timers_changed = false;
         for a in actions {
             let Some(i) = self.idx(id) else { return };
             match a {
@@ -368,23 +368,7 @@ impl Runtime {
                         }
                     }
                 }
-                Action::ArmTimer { kind, at } => {
-                    let when = self.std_at(at);
-                    let k = kind_index(kind);
-                    match self.insts[i].timers[k] {
-                        Some(t) => sched.rearm_at(t, when),
-                        None => {
-                            let t = sched.timer_at(when);
-                            self.insts[i].timers[k] = Some(t);
-                            self.timer_owner.insert(t, TimerOwner::Inst(id, kind));
-                        }
-                    }
-                }
-                Action::CancelTimer { kind } => {
-                    if let Some(t) = self.insts[i].timers[kind_index(kind)] {
-                        sched.cancel(t);
-                    }
-                }
+                Action::ArmTimer { .. } | Action::CancelTimer { .. } => timers_changed = true,
                 Action::AddVips => {
                     // Routes may name a VIP as source: with routes or rules
                     // the VIPs go in at once, else at the end of the round.
@@ -437,9 +421,52 @@ impl Runtime {
                 Action::Log(l) => self.log_line(l.level, &l.text),
             }
         }
+        if timers_changed {
+            self.sync_timer(sched, id);
+        }
         if !self.pending_addrs.is_empty() {
             self.arm_flush(sched);
         }
+    }
+
+    /// Keeps instance `id`'s sched timer at its core's earliest deadline
+    /// (disarmed when the core has none).
+    pub fn sync_timer(&mut self, sched: &mut Sched, id: u64) {
+        let Some(i) = self.idx(id) else { return };
+        match self.insts[i].core.next_deadline() {
+            Some((_, at)) => {
+                let when = self.std_at(at);
+                match self.insts[i].timer {
+                    Some(t) => sched.rearm_at(t, when),
+                    None => {
+                        let t = sched.timer_at(when);
+                        self.insts[i].timer = Some(t);
+                        self.timer_owner.insert(t, TimerOwner::Inst(id));
+                    }
+                }
+            }
+            None => {
+                if let Some(t) = self.insts[i].timer {
+                    sched.cancel(t);
+                }
+            }
+        }
+    }
+
+    /// Instance `id`'s sched timer fired: every core timer that is due
+    /// expires, earliest first, then the sched timer follows the core's
+    /// next deadline.
+    fn instance_timer(&mut self, sched: &mut Sched, id: u64) {
+        for _ in 0..EXPIRIES_PER_WAKE {
+            let Some(i) = self.idx(id) else { return };
+            match self.insts[i].core.next_deadline() {
+                Some((kind, at)) if at <= self.now() => {
+                    self.drive(sched, id, Input::TimerExpired(kind));
+                }
+                _ => break,
+            }
+        }
+        self.sync_timer(sched, id);
     }
 
     /// A timer fired.
@@ -448,7 +475,7 @@ impl Runtime {
             return;
         };
         match owner {
-            TimerOwner::Inst(id, kind) => self.drive(sched, id, Input::TimerExpired(kind)),
+            TimerOwner::Inst(id) => self.instance_timer(sched, id),
             TimerOwner::Script(name) => self.run_script(sched, &name),
             TimerOwner::Runner => self.poll_children(sched),
             TimerOwner::Garp => self.flush_gratuitous(sched),
@@ -666,9 +693,9 @@ impl Runtime {
 
     /// Drops the sched timers of instance `i` (before removing it).
     pub fn drop_timers(&mut self, sched: &mut Sched, i: usize) {
-        for t in self.insts[i].timers.iter().flatten() {
-            sched.cancel(*t);
-            self.timer_owner.remove(t);
+        if let Some(t) = self.insts[i].timer {
+            sched.cancel(t);
+            self.timer_owner.remove(&t);
         }
     }
 }
