@@ -96,7 +96,18 @@ pub struct CheckRuntime {
     /// Per virtual server: sends SMTP alerts; per real server likewise.
     alert_flags: Vec<(bool, Vec<bool>)>,
     last_quorum_line: String,
+    /// The heap is trimmed at the first event after `configure` (ipc drops
+    /// the configuration it passed only once `configure` has returned).
+    trim_pending: bool,
+    /// Next periodic trim (probe buffers churn the heap).
+    next_trim: Instant,
 }
+
+/// The checker's C heap mmap threshold (glibc's default before it adapts).
+const MMAP_THRESHOLD: usize = 128 * 1024;
+
+/// How often the heap's free pages are given back while probing.
+const TRIM_INTERVAL: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for CheckRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -205,6 +216,8 @@ impl CheckRuntime {
             track_files: None,
             alert_flags: Vec::new(),
             last_quorum_line: String::new(),
+            trim_pending: false,
+            next_trim: Instant::now() + TRIM_INTERVAL,
         }
     }
 
@@ -1030,12 +1043,19 @@ impl ChildHandler for CheckRuntime {
         self.setup_addr_events(sched);
         self.rearm(sched);
         // The configuration received, mapped and diffed leaves megabytes of
-        // freed heap behind (JSON text, temporaries): give it back.
+        // freed heap behind (temporaries, and the `Config` itself once ipc
+        // drops it after this returns): give it back now and at the next event.
         sys::mem::trim_heap();
+        self.trim_pending = true;
         Ok(())
     }
 
     fn event(&mut self, sched: &mut Sched, event: &Event) {
+        if self.trim_pending || Instant::now() >= self.next_trim {
+            self.trim_pending = false;
+            self.next_trim = Instant::now() + TRIM_INTERVAL;
+            sys::mem::trim_heap();
+        }
         match event {
             Event::Io(io) if io.token == ADDR_EVENTS_TOKEN => self.on_addr_events(sched),
             Event::Io(io) if io.token == FILE_EVENTS_TOKEN => self.on_file_events(sched),
@@ -1092,6 +1112,9 @@ impl ChildHandler for CheckRuntime {
 
 /// Main of the checker child; returns the exit code.
 pub fn run(opts: &ChildOptions) -> i32 {
+    // Before the configuration is decoded: its large buffers get their own
+    // mappings and leave no holes in the heap once dropped.
+    sys::mem::set_mmap_threshold(MMAP_THRESHOLD);
     let mut rt = CheckRuntime::new(opts.flags, opts.pid_file.clone());
     rt.exit_on_fatal = true;
     ipc::run_child(opts, &mut rt)

@@ -158,13 +158,19 @@ pub struct DesiredDest {
 #[derive(Debug)]
 struct RsState {
     cfg: RealServerConfig,
-    name: RsAddr,
     alive: bool,
     effective_weight: i64,
     checkers: Vec<Checker>,
 }
 
 impl RsState {
+    /// The name in log lines (`proto` is the virtual server's).
+    fn name(&self, proto: Proto) -> RsAddr {
+        RsAddr {
+            addr: self.cfg.addr,
+            proto,
+        }
+    }
     fn all_up(&self) -> bool {
         self.checkers.iter().all(Checker::is_up)
     }
@@ -277,6 +283,7 @@ impl VsState {
 
     /// `perform_svr_state`.
     fn set_rs_alive(&mut self, vs: usize, rs: usize, alive: bool, out: &mut Vec<Action>) {
+        let proto = self.cfg.proto;
         let r = &mut self.rss[rs];
         if r.alive == alive {
             return;
@@ -284,7 +291,7 @@ impl VsState {
         out.push(Action::Log(log::service_change(
             alive,
             r.cfg.inhibit_on_failure,
-            &r.name,
+            &r.name(proto),
             &self.cfg.name,
         )));
         r.alive = alive;
@@ -301,6 +308,7 @@ impl VsState {
 
     /// `update_svr_wgt`.
     fn set_rs_weight(&mut self, vs: usize, rs: usize, new: i64, out: &mut Vec<Action>) {
+        let proto = self.cfg.proto;
         let r = &mut self.rss[rs];
         let old_w = real_weight(r.effective_weight);
         let new_w = real_weight(new);
@@ -312,7 +320,7 @@ impl VsState {
             old_w,
             new_w,
             r.alive,
-            &r.name,
+            &r.name(proto),
             &self.cfg.name,
         )));
         if r.alive && !self.sorry_active {
@@ -404,10 +412,6 @@ impl Engine {
             let rss = rs_cfgs
                 .into_iter()
                 .map(|mut rc| {
-                    let name = RsAddr {
-                        addr: rc.addr,
-                        proto: cfg.proto,
-                    };
                     // The checkers own their configuration: not kept twice.
                     let checkers = std::mem::take(&mut rc.checkers)
                         .into_iter()
@@ -419,7 +423,6 @@ impl Engine {
                     let mut r = RsState {
                         effective_weight: i64::from(rc.weight),
                         cfg: rc,
-                        name,
                         alive: false,
                         checkers,
                     };
@@ -447,11 +450,12 @@ impl Engine {
             let enabled = !vs.cfg.ha_suspend || vs.vip_count > 0;
             let _ = vi;
             for r in &mut vs.rss {
+                let name = r.name(vs.cfg.proto);
                 for c in r.checkers.iter_mut().filter(|c| c.scheduled()) {
                     c.set_enabled_quiet(enabled);
                     out.push(Action::Log(log::checker_start(
                         enabled,
-                        &r.name,
+                        &name,
                         &vs.cfg.name,
                     )));
                 }
@@ -508,10 +512,6 @@ impl Engine {
             let rs_cfgs = std::mem::take(&mut cfg.real_servers);
             let mut rss = Vec::with_capacity(rs_cfgs.len());
             for mut rc in rs_cfgs {
-                let name = RsAddr {
-                    addr: rc.addr,
-                    proto: cfg.proto,
-                };
                 let mut checkers: Vec<Checker> = std::mem::take(&mut rc.checkers)
                     .into_iter()
                     .map(|c| {
@@ -529,7 +529,6 @@ impl Engine {
                         effective_weight: i64::from(rc.weight),
                         alive: checkers.iter().all(Checker::is_up),
                         cfg: rc,
-                        name,
                         checkers,
                     };
                     r.effective_weight = r.dynamic_effective_weight();
@@ -556,12 +555,11 @@ impl Engine {
                     effective_weight: prev.effective_weight,
                     alive: prev.alive,
                     cfg: rc,
-                    name,
                     checkers,
                 });
             }
             for gone in &ovs.rss {
-                out.push(Action::Log(log::service_gone(&gone.name)));
+                out.push(Action::Log(log::service_gone(&gone.name(ovs.cfg.proto))));
             }
             let mut vs = VsState {
                 rss,
@@ -774,11 +772,12 @@ impl Engine {
     ) -> Option<R> {
         let vs = self.vss.get_mut(id.vs)?;
         let r = vs.rss.get_mut(id.rs)?;
+        let name = r.name(vs.cfg.proto);
         let c = r.checkers.get_mut(id.checker)?;
         Some(f(
             c,
             Names {
-                rs: &r.name,
+                rs: &name,
                 vs: &vs.cfg.name,
             },
         ))
@@ -892,8 +891,9 @@ impl Engine {
         }
         let count = v.vip_count;
         for r in &mut v.rss {
+            let name = r.name(v.cfg.proto);
             let names = Names {
-                rs: &r.name,
+                rs: &name,
                 vs: &v.cfg.name,
             };
             for c in r.checkers.iter_mut().filter(|c| c.scheduled()) {

@@ -19,6 +19,30 @@ pub fn trim_heap() -> bool {
     }
 }
 
+/// Fixes the C heap's mmap threshold: blocks of at least `bytes` get a
+/// mapping of their own, given back to the kernel as soon as they are freed,
+/// so large short-lived buffers (a configuration being decoded) never leave
+/// holes in the heap between long-lived allocations. A fixed value also
+/// stops glibc from raising the threshold (and the trim threshold with it)
+/// after such a block is freed. Returns whether it was applied (false on C
+/// libraries without `mallopt`).
+pub fn set_mmap_threshold(bytes: usize) -> bool {
+    #[cfg(target_env = "gnu")]
+    {
+        let Ok(v) = libc::c_int::try_from(bytes) else {
+            return false;
+        };
+        // SAFETY: mallopt takes two integers and only changes the
+        // allocator's parameters under its lock; no pointer is passed.
+        unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, v) == 1 }
+    }
+    #[cfg(not(target_env = "gnu"))]
+    {
+        let _ = bytes;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -28,5 +52,17 @@ mod tests {
         let _ = super::trim_heap();
         let w = vec![7u8; 1 << 20];
         assert_eq!(w[12345], 7);
+    }
+
+    #[test]
+    fn mmap_threshold_is_accepted_and_large_blocks_still_work() {
+        #[cfg(target_env = "gnu")]
+        assert!(super::set_mmap_threshold(64 * 1024));
+        assert!(!super::set_mmap_threshold(usize::MAX));
+        let big = vec![3u8; 256 * 1024];
+        assert_eq!(big[200_000], 3);
+        drop(big);
+        let small: Vec<u32> = (0..1000).collect();
+        assert_eq!(small[999], 999);
     }
 }
