@@ -18,7 +18,19 @@ use std::time::Duration;
 
 /// A duration in microseconds (keepalived reads timers with µs resolution).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
 )]
 pub struct Micros(pub u64);
 
@@ -41,7 +53,19 @@ impl Micros {
 
 /// A duration in centiseconds (VRRPv3 advertisement interval unit, RFC 5798 §5.2.7).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
 )]
 pub struct Centis(pub u32);
 
@@ -61,7 +85,18 @@ impl Centis {
 }
 
 /// Address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum Family {
     /// IPv4 (`inet`).
     Inet,
@@ -81,7 +116,7 @@ impl Family {
 
 /// A keyword line the reader accepted but does not model (yet): kept so that
 /// nothing an operator wrote is silently lost. `args` excludes the keyword.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RawStatement {
     /// The keyword as written.
     pub keyword: String,
@@ -90,7 +125,7 @@ pub struct RawStatement {
 }
 
 /// A command to run (`notify_*`, `script`, `misc_path`, `quorum_up`, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Script {
     /// Program and arguments, after keepalived's quoting rules.
     pub argv: Vec<String>,
@@ -101,7 +136,7 @@ pub struct Script {
 }
 
 /// `script_user USER [GROUP]` and the `user` keyword of scripts/checkers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RunAs {
     /// User name.
     pub user: String,
@@ -110,7 +145,7 @@ pub struct RunAs {
 }
 
 /// A host given as an address or as a name (`smtp_server`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum Host {
     /// Numeric address.
     Ip(IpAddr),
@@ -119,7 +154,7 @@ pub enum Host {
 }
 
 /// `smtp_server HOST [PORT]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct SmtpServer {
     /// Server.
     pub host: Host,
@@ -128,7 +163,7 @@ pub struct SmtpServer {
 }
 
 /// `notify_fifo FILE [USER [GROUP]]` plus its `*_script`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct NotifyFifo {
     /// FIFO path.
     pub path: PathBuf,
@@ -139,7 +174,7 @@ pub struct NotifyFifo {
 }
 
 /// `lvs_sync_daemon IFNAME [inst VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group IP]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct LvsSyncDaemon {
     /// Interface for the sync multicast.
     pub interface: String,
@@ -158,7 +193,9 @@ pub struct LvsSyncDaemon {
 }
 
 /// `lvs_timeouts tcp N tcpfin N udp N` (seconds; `None` = leave the kernel value).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct LvsTimeouts {
     /// TCP established timeout.
     pub tcp: Option<Micros>,
@@ -169,7 +206,7 @@ pub struct LvsTimeouts {
 }
 
 /// GARP / unsolicited-NA timing of one VRRP instance (`garp_*`; defaults from `global_defs`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct GarpSettings {
     /// Delay before the second burst after becoming master (default 5 s).
     pub master_delay: Micros,
@@ -208,7 +245,7 @@ impl Default for GarpSettings {
 }
 
 /// `global_defs { ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct GlobalDefs {
     /// `router_id` (default: host name, resolved by the daemon).
     pub router_id: Option<String>,
@@ -349,7 +386,7 @@ impl Default for GlobalDefs {
 }
 
 /// `vrrp_script NAME { ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct VrrpScript {
     /// Name referenced by `track_script`.
     pub name: String,
@@ -374,7 +411,7 @@ pub struct VrrpScript {
 }
 
 /// `track_file NAME { ... }` (also the deprecated `vrrp_track_file`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackFile {
     /// Name referenced by `track_file` in instances and FILE_CHECK.
     pub name: String,
@@ -389,7 +426,7 @@ pub struct TrackFile {
 }
 
 /// `vrrp_track_process NAME { ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackProcess {
     /// Name referenced by `track_process`.
     pub name: String,
@@ -418,7 +455,18 @@ pub struct TrackProcess {
 }
 
 /// How `process` parameters are compared with a running command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum ParamMatch {
     /// All parameters equal.
     Exact,
@@ -429,7 +477,18 @@ pub enum ParamMatch {
 }
 
 /// VRRP protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum VrrpVersion {
     /// RFC 3768.
     V2,
@@ -438,7 +497,18 @@ pub enum VrrpVersion {
 }
 
 /// `state MASTER|BACKUP`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum InitialState {
     /// `MASTER`.
     Master,
@@ -447,7 +517,18 @@ pub enum InitialState {
 }
 
 /// `scope` of an address (rt_scopes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum Scope {
     /// `global` / `universe` (0).
     Global,
@@ -478,7 +559,18 @@ impl Scope {
 }
 
 /// `brd ADDR|+|-`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum Broadcast {
     /// An explicit address.
     Addr(Ipv4Addr),
@@ -489,7 +581,18 @@ pub enum Broadcast {
 }
 
 /// `preferred_lft N|forever`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum PreferredLft {
     /// `forever`.
     Forever,
@@ -498,7 +601,7 @@ pub enum PreferredLft {
 }
 
 /// One `virtual_ipaddress` / `virtual_ipaddress_excluded` / `static_ipaddress` line (anatomy §2.4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct VirtualIp {
     /// The address.
     pub addr: IpAddr,
@@ -533,7 +636,7 @@ pub struct VirtualIp {
 }
 
 /// `unicast_peer { IP [min_ttl N] [max_ttl N] }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct UnicastPeer {
     /// Peer address.
     pub addr: IpAddr,
@@ -545,7 +648,7 @@ pub struct UnicastPeer {
 
 /// A tracked object reference with weight: `track_interface`, `track_script`,
 /// `track_file`, `track_process`, `track_bfd` entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackRef {
     /// Interface / vrrp_script / track_file / process / bfd name.
     pub name: String,
@@ -556,7 +659,9 @@ pub struct TrackRef {
 }
 
 /// `notify_*` scripts of an instance or sync group.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct NotifyScripts {
     /// `notify_master`.
     pub master: Option<Script>,
@@ -575,7 +680,18 @@ pub struct NotifyScripts {
 }
 
 /// `auth_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum AuthType {
     /// Simple password (RFC 2338 type 1).
     Pass,
@@ -584,7 +700,7 @@ pub enum AuthType {
 }
 
 /// `authentication { auth_type ...; auth_pass ... }` (VRRPv2 only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Authentication {
     /// PASS or AH.
     pub auth_type: AuthType,
@@ -595,7 +711,7 @@ pub struct Authentication {
 /// keepalived 2.4 `auth_hmac { }` (HMAC-SHA256 advert trailer,
 /// draft-cassen-vrrp-auth-hmac). Defaults resolved: `mode enforce`,
 /// `anti_replay time`, `time_window` = max(3 x advert_int, 5) s.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct AuthHmac {
     /// `key ID VALUE` lines, in order.
     pub keys: Vec<HmacKey>,
@@ -610,7 +726,9 @@ pub struct AuthHmac {
 }
 
 /// `auth_hmac` modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub enum HmacMode {
     /// Sign, and refuse adverts without a valid trailer (default).
     Enforce,
@@ -621,7 +739,7 @@ pub enum HmacMode {
 }
 
 /// One `key ID VALUE`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct HmacKey {
     /// 1..255.
     pub id: u8,
@@ -632,7 +750,7 @@ pub struct HmacKey {
 /// A key's value: inline (`hex:...` decoded, or ASCII), or a file the
 /// daemon reads (`file:PATH`, holding `hex:...` or ASCII; see
 /// [`crate::auth::read_key_file`]).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum HmacKeyValue {
     /// Key octets (32..64).
     Inline(Vec<u8>),
@@ -664,7 +782,7 @@ impl std::fmt::Debug for HmacKeyValue {
 }
 
 /// `use_vmac [NAME] [MAC]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Vmac {
     /// Interface name (None = `vmac_prefix`.VRID).
     pub name: Option<String>,
@@ -675,7 +793,7 @@ pub struct Vmac {
 }
 
 /// `vrrp_instance NAME { ... }` with keepalived's defaults applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct VrrpInstance {
     /// Instance name.
     pub name: String,
@@ -797,7 +915,7 @@ impl VrrpInstance {
 }
 
 /// `vrrp_sync_group NAME { ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct VrrpSyncGroup {
     /// Group name.
     pub name: String,
@@ -822,7 +940,7 @@ pub struct VrrpSyncGroup {
 }
 
 /// One entry of a `virtual_server_group`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum VsgEntry {
     /// `IP PORT`, `IP-LAST PORT`, `IP1-IP2 PORT` or `IP/PREFIX PORT` (first == last for one address).
     Range {
@@ -843,7 +961,7 @@ pub enum VsgEntry {
 }
 
 /// `virtual_server_group NAME { ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct VirtualServerGroup {
     /// Group name.
     pub name: String,
@@ -852,7 +970,9 @@ pub struct VirtualServerGroup {
 }
 
 /// What a virtual_server is keyed on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub enum VsKey {
     /// `virtual_server IP PORT`.
     Addr {
@@ -868,7 +988,18 @@ pub enum VsKey {
 }
 
 /// `lb_algo` / `lvs_sched`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum LbAlgo {
     /// Round robin.
     Rr,
@@ -923,7 +1054,18 @@ impl LbAlgo {
 }
 
 /// IPVS tunnel encapsulation (`lb_kind TUN type ...`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum TunnelType {
     /// IP-in-IP (default).
     Ipip,
@@ -937,7 +1079,18 @@ pub enum TunnelType {
 }
 
 /// `lb_kind` / `lvs_method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum LbKind {
     /// Masquerading (default).
     Nat,
@@ -948,7 +1101,18 @@ pub enum LbKind {
 }
 
 /// `protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum Protocol {
     /// TCP.
     Tcp,
@@ -959,7 +1123,18 @@ pub enum Protocol {
 }
 
 /// `persistence_granularity`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum Granularity {
     /// IPv4 netmask.
     Mask(Ipv4Addr),
@@ -968,7 +1143,7 @@ pub enum Granularity {
 }
 
 /// `sorry_server IP PORT`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct SorryServer {
     /// Address.
     pub addr: IpAddr,
@@ -981,7 +1156,7 @@ pub struct SorryServer {
 }
 
 /// `virtual_server ... { ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct VirtualServer {
     /// Address/port, fwmark or group.
     pub key: VsKey,
@@ -1044,7 +1219,7 @@ pub struct VirtualServer {
 }
 
 /// `real_server IP PORT { ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RealServer {
     /// Address.
     pub addr: IpAddr,
@@ -1077,7 +1252,7 @@ pub struct RealServer {
 }
 
 /// Settings every checker has (values resolved: checker → real_server → virtual_server → default).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct CheckerCommon {
     /// `connect_ip` (default the RS address).
     pub connect_ip: Option<IpAddr>,
@@ -1108,7 +1283,18 @@ pub struct CheckerCommon {
 }
 
 /// `http_protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum HttpProtocol {
     /// HTTP/1.0 without `Connection: close` (default).
     Http10,
@@ -1119,7 +1305,7 @@ pub enum HttpProtocol {
 }
 
 /// `url { ... }` of HTTP_GET / SSL_GET.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct HttpUrl {
     /// `path`.
     pub path: String,
@@ -1136,7 +1322,7 @@ pub struct HttpUrl {
 }
 
 /// HTTP_GET / SSL_GET settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct HttpCheck {
     /// `url` blocks; all must pass.
     pub urls: Vec<HttpUrl>,
@@ -1155,7 +1341,7 @@ pub struct HttpCheck {
 }
 
 /// MISC_CHECK settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct MiscCheck {
     /// `misc_path`.
     pub script: Script,
@@ -1168,14 +1354,25 @@ pub struct MiscCheck {
 }
 
 /// SMTP_CHECK settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct SmtpCheck {
     /// `helo_name` (default `smtpchecker.keepalived.org`).
     pub helo_name: String,
 }
 
 /// DNS query type of DNS_CHECK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum DnsType {
     /// A.
     A,
@@ -1198,7 +1395,7 @@ pub enum DnsType {
 }
 
 /// DNS_CHECK settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct DnsCheck {
     /// `type` (default SOA).
     pub qtype: DnsType,
@@ -1207,7 +1404,7 @@ pub struct DnsCheck {
 }
 
 /// UDP_CHECK settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct UdpCheck {
     /// `payload HEX`.
     pub payload: Vec<u8>,
@@ -1220,7 +1417,7 @@ pub struct UdpCheck {
 }
 
 /// FILE_CHECK settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct FileCheck {
     /// `track_file NAME` (exists in `Config::track_files`).
     pub track_file: String,
@@ -1231,7 +1428,7 @@ pub struct FileCheck {
 }
 
 /// The kind of a checker and its specific settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum CheckerKind {
     /// `TCP_CHECK`.
     Tcp,
@@ -1254,7 +1451,7 @@ pub enum CheckerKind {
 }
 
 /// One checker block inside a `real_server`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Checker {
     /// Common settings.
     pub common: CheckerCommon,
@@ -1263,7 +1460,7 @@ pub struct Checker {
 }
 
 /// The whole typed configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Config {
     /// `global_defs`.
     pub global: GlobalDefs,
@@ -1318,7 +1515,7 @@ impl Default for Config {
 
 /// Where the configuration names a network interface (for `-t`'s
 /// "WARNING - interface %s for %s doesn't exist", which needs the host).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct InterfaceRef {
     /// Interface name as written.
     pub name: String,

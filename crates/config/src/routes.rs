@@ -25,7 +25,9 @@ pub const RULE_START_PRIORITY: u32 = 16384;
 /// A routing table: a number, or a name from `/etc/iproute2/rt_tables`
 /// that the daemon resolves (`main`, `local`, `default`, `unspec` are
 /// resolved here).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub enum TableRef {
     /// Table id (main = 254, local = 255, default = 253).
     Id(u32),
@@ -39,7 +41,18 @@ impl TableRef {
 }
 
 /// `rtm_type` of a route (`find_rttables_rtntype`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum RouteType {
     /// `unicast` (1, the default).
     Unicast,
@@ -97,7 +110,9 @@ impl RouteType {
 }
 
 /// One hop of a multipath route (`or ADDR` or `nexthop via ADDR dev IF weight N onlink`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct NextHop {
     /// `via`.
     pub via: Option<IpAddr>,
@@ -114,7 +129,9 @@ pub struct NextHop {
 /// `window`, `cwnd`, `ssthresh`, `realms`, `rto_min`, `initcwnd`,
 /// `initrwnd`, `hoplimit`, `quickack`, `congctl`, `features`, `pref`,
 /// `ttl-propagate`, `fastopen_no_cookie`, `expires`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct RouteOption {
     /// Keyword.
     pub name: String,
@@ -125,7 +142,9 @@ pub struct RouteOption {
 }
 
 /// One `virtual_routes` / `static_routes` line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct IpRoute {
     /// Family (from `inet`/`inet6` or the addresses; IPv4 when nothing says).
     pub family: Family,
@@ -168,7 +187,9 @@ pub struct IpRoute {
 }
 
 /// A rule's action.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub enum RuleAction {
     /// `table` / `lookup` T.
     Table(TableRef),
@@ -187,7 +208,9 @@ pub enum RuleAction {
 }
 
 /// One `virtual_rules` / `static_rules` line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct IpRule {
     /// Family (IPv4 when nothing says).
     pub family: Family,
