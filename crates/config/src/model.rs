@@ -1427,27 +1427,29 @@ pub struct FileCheck {
     pub reverse: bool,
 }
 
-/// The kind of a checker and its specific settings.
+/// The kind of a checker and its specific settings. The settings are boxed:
+/// a TCP_CHECK (the common case, 20,000 of them in a large configuration)
+/// costs 16 bytes here instead of the largest variant's 144.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum CheckerKind {
     /// `TCP_CHECK`.
     Tcp,
     /// `HTTP_GET`.
-    Http(HttpCheck),
+    Http(Box<HttpCheck>),
     /// `SSL_GET`.
-    Ssl(HttpCheck),
+    Ssl(Box<HttpCheck>),
     /// `MISC_CHECK`.
-    Misc(MiscCheck),
+    Misc(Box<MiscCheck>),
     /// `SMTP_CHECK`.
-    Smtp(SmtpCheck),
+    Smtp(Box<SmtpCheck>),
     /// `DNS_CHECK`.
-    Dns(DnsCheck),
+    Dns(Box<DnsCheck>),
     /// `PING_CHECK`.
     Ping,
     /// `UDP_CHECK`.
-    Udp(UdpCheck),
+    Udp(Box<UdpCheck>),
     /// `FILE_CHECK`.
-    File(FileCheck),
+    File(Box<FileCheck>),
 }
 
 /// One checker block inside a `real_server`.

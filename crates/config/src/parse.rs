@@ -2888,9 +2888,9 @@ impl<'d> Parser<'d> {
                     http.virtualhost = rs.virtualhost.clone().or(vs.virtualhost.clone());
                 }
                 if kind == "HTTP_GET" {
-                    CheckerKind::Http(http)
+                    CheckerKind::Http(Box::new(http))
                 } else {
-                    CheckerKind::Ssl(http)
+                    CheckerKind::Ssl(Box::new(http))
                 }
             }
             "MISC_CHECK" => {
@@ -2899,25 +2899,25 @@ impl<'d> Parser<'d> {
                         .error(loc, "MISC_CHECK: no 'misc_path' - a script is required");
                     return None;
                 };
-                CheckerKind::Misc(MiscCheck {
+                CheckerKind::Misc(Box::new(MiscCheck {
                     script,
                     timeout: misc_timeout,
                     dynamic: misc_dynamic,
                     user,
-                })
+                }))
             }
-            "SMTP_CHECK" => CheckerKind::Smtp(SmtpCheck {
+            "SMTP_CHECK" => CheckerKind::Smtp(Box::new(SmtpCheck {
                 helo_name: helo.unwrap_or_else(|| "smtpchecker.keepalived.org".to_string()),
-            }),
-            "DNS_CHECK" => CheckerKind::Dns(dns),
-            "UDP_CHECK" => CheckerKind::Udp(udp),
+            })),
+            "DNS_CHECK" => CheckerKind::Dns(Box::new(dns)),
+            "UDP_CHECK" => CheckerKind::Udp(Box::new(udp)),
             "FILE_CHECK" => {
                 if file.track_file.is_empty() {
                     self.d
                         .error(loc, "FILE_CHECK: no 'track_file' - one is required");
                     return None;
                 }
-                CheckerKind::File(file)
+                CheckerKind::File(Box::new(file))
             }
             _ => return None,
         };
