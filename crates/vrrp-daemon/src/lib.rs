@@ -42,13 +42,23 @@ pub struct VrrpRuntime {
     flags: ChildFlags,
     rt: Option<Runtime>,
     reloads: u64,
+    /// The receive buffer, allocated before the configuration arrives (see
+    /// [`VrrpRuntime::new`]); moved into the runtime at the first
+    /// configuration.
+    rxbuf: Vec<u8>,
 }
 
 impl VrrpRuntime {
     /// A runtime with the command-line switches of the process.
+    ///
+    /// The receive buffer is allocated here, before anything was freed: the
+    /// C allocator's threshold for giving a large block its own mapping
+    /// rises when such a block is freed (the decoded configuration's), and
+    /// the buffer must stay above it (see [`runtime::RX_BUFFER`]).
     pub fn new(flags: ChildFlags) -> Self {
         VrrpRuntime {
             flags,
+            rxbuf: runtime::rx_buffer(),
             ..Default::default()
         }
     }
@@ -74,7 +84,12 @@ impl ChildHandler for VrrpRuntime {
                 self.reloads += 1;
             }
             _ => {
-                let mut rt = Runtime::new(sched, self.flags, config).map_err(|e| e.to_string())?;
+                let rxbuf = match std::mem::take(&mut self.rxbuf) {
+                    b if b.len() == runtime::RX_BUFFER => b,
+                    _ => runtime::rx_buffer(),
+                };
+                let mut rt =
+                    Runtime::new(sched, self.flags, config, rxbuf).map_err(|e| e.to_string())?;
                 rt.start(sched, config);
                 rt.arm_trim(sched);
                 self.rt = Some(rt);

@@ -40,7 +40,7 @@ impl Runtime {
             core,
             ifindex: self.ifindex_of(&key.interface),
             key,
-            vcfg: map::InstCfg::new(vi),
+            vcfg: map::InstCfg::new(vi, self.insts.last().map(|l| &l.vcfg)),
             src: None,
             timer: None,
             vips: map::vip_lines(cfg, vi),

@@ -34,8 +34,9 @@ pub struct InstanceKey {
 pub struct InstCfg {
     /// Instance name.
     pub name: String,
-    /// GARP/NA settings (repeat, delays, pacing intervals).
-    pub garp: config::GarpSettings,
+    /// GARP/NA settings (repeat, delays, pacing intervals); one copy
+    /// shared by the instances that have the same (usually all).
+    pub garp: std::sync::Arc<config::GarpSettings>,
     /// `state` as configured.
     pub state: config::InitialState,
     /// `mcast_src_ip` / `unicast_src_ip` as configured (any family).
@@ -66,8 +67,9 @@ enum Block {
 }
 
 impl InstCfg {
-    /// Keeps what a running instance needs of `vi`.
-    pub fn new(vi: &VrrpInstance) -> InstCfg {
+    /// Keeps what a running instance needs of `vi`; shares `like`'s GARP
+    /// settings when they are the same.
+    pub fn new(vi: &VrrpInstance, like: Option<&InstCfg>) -> InstCfg {
         let block = match bincode::serde::encode_to_vec(vi, bincode::config::standard()) {
             Ok(v) => Block::Encoded(v.into_boxed_slice()),
             Err(_) => Block::Plain(Box::new(vi.clone())),
@@ -80,7 +82,10 @@ impl InstCfg {
         });
         InstCfg {
             name: vi.name.clone(),
-            garp: vi.garp.clone(),
+            garp: match like {
+                Some(l) if *l.garp == vi.garp => l.garp.clone(),
+                _ => std::sync::Arc::new(vi.garp.clone()),
+            },
             state: vi.state,
             src_ip: vi.src_ip,
             n_vips: vi.virtual_ipaddress.len(),
@@ -550,7 +555,7 @@ mod tests {
              virtual_routes {\n 198.51.100.0/25 via 192.0.2.1 dev eth0\n }\n}\n",
         );
         let (a, b) = (&c.vrrp_instances[0], &c.vrrp_instances[1]);
-        let ka = InstCfg::new(a);
+        let ka = InstCfg::new(a, None);
         assert_eq!(ka.block().as_ref(), Some(a));
         assert_eq!(ka.name, "VI_7");
         assert_eq!(ka.state, config::InitialState::Master);
@@ -565,7 +570,11 @@ mod tests {
             Block::Encoded(bytes) => assert!(bytes.len() < 256, "{} bytes serialised", bytes.len()),
             Block::Plain(_) => panic!("block not serialised"),
         }
-        let kb = InstCfg::new(b);
+        let kb = InstCfg::new(b, Some(&ka));
+        assert!(!std::sync::Arc::ptr_eq(&ka.garp, &kb.garp));
+        // Same GARP settings: one shared copy.
+        let kc = InstCfg::new(b, Some(&kb));
+        assert!(std::sync::Arc::ptr_eq(&kb.garp, &kc.garp));
         assert_eq!(kb.block().as_ref(), Some(b));
         assert!(kb.has_routes());
         assert_eq!(kb.virtual_routes(), &b.virtual_routes[..]);

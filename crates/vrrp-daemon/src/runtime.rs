@@ -26,6 +26,20 @@ use crate::trackers::Trackers;
 /// (`vrrp_garp_master_delay`, 5 s) of ordinary configurations.
 const TRIM_AGAIN_AFTER: Duration = Duration::from_secs(15);
 
+/// Size of the receive buffer: any IP datagram (65,535 bytes at most) fits
+/// in it, and it is larger than the C allocator's threshold for serving a
+/// block from its own anonymous mapping (128 KiB at start-up), so that the
+/// block is not carved out of the heap: the kernel's zero pages stay
+/// unmapped until a datagram is read into them, and only the first page or
+/// two become resident. Served from the heap, the zeroed block was 64 KiB
+/// resident for good.
+pub const RX_BUFFER: usize = 132 * 1024;
+
+/// A zeroed receive buffer of [`RX_BUFFER`] bytes.
+pub fn rx_buffer() -> Vec<u8> {
+    vec![0u8; RX_BUFFER]
+}
+
 /// mio token of the netlink event socket.
 pub const NETLINK_TOKEN: Token = Token(1);
 
@@ -202,10 +216,12 @@ pub(crate) fn vrrp_view(cfg: &Config) -> Config {
 
 impl Runtime {
     /// Opens netlink and the announcer; no instance yet.
+    /// `rxbuf` is the receive buffer ([`rx_buffer`]).
     pub fn new(
         sched: &mut Sched,
         flags: ChildFlags,
         cfg: &Config,
+        rxbuf: Vec<u8>,
     ) -> Result<Runtime, RuntimeError> {
         let rtnl = Rtnl::new().map_err(RuntimeError::Netlink)?;
         let mut events = EventSocket::new().map_err(RuntimeError::Netlink)?;
@@ -245,7 +261,7 @@ impl Runtime {
             groups: HashMap::new(),
             pending: VecDeque::new(),
             stopping: false,
-            rxbuf: vec![0u8; 65536],
+            rxbuf,
             vip_set: std::collections::HashSet::new(),
             saved_sysctls: Vec::new(),
             processes: crate::process::Processes::default(),
@@ -710,15 +726,15 @@ mod tests {
     fn an_instance_stays_small() {
         use std::mem::size_of;
         assert!(
-            size_of::<super::Inst>() <= 1024,
+            size_of::<super::Inst>() <= 832,
             "{}",
             size_of::<super::Inst>()
         );
         assert!(
-            size_of::<vrrp::Instance>() <= 680,
+            size_of::<vrrp::Instance>() <= 592,
             "{}",
             size_of::<vrrp::Instance>()
         );
-        assert!(size_of::<crate::map::InstCfg>() <= 136);
+        assert!(size_of::<crate::map::InstCfg>() <= 88);
     }
 }

@@ -42,6 +42,25 @@ enum Block {
     Init,
 }
 
+/// An optional point in time in 8 bytes (`Option<Instant>` takes 16, and
+/// an instance keeps eleven): `u64::MAX` stands for "none". A time of
+/// exactly `u64::MAX` µs (what saturated arithmetic gives, half a million
+/// years away) is kept as `u64::MAX - 1`, so nothing set becomes unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct When(u64);
+
+impl When {
+    const NONE: When = When(u64::MAX);
+
+    fn from(t: Option<Instant>) -> When {
+        t.map_or(When::NONE, |t| When(t.as_micros().min(u64::MAX - 1)))
+    }
+
+    fn get(self) -> Option<Instant> {
+        (self != When::NONE).then_some(Instant::from_micros(self.0))
+    }
+}
+
 /// A VRRP instance.
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -54,10 +73,10 @@ pub struct Instance {
     master_adver_int: Centis,
     /// µs, keepalived `ms_down_timer`.
     ms_down_timer: u32,
-    timers: [Option<Instant>; 4],
-    announced: [Option<Instant>; 4],
-    garp_refresh_at: Option<Instant>,
-    preempt_time: Option<Instant>,
+    timers: [When; 4],
+    announced: [When; 4],
+    garp_refresh_at: When,
+    preempt_time: When,
     master_saddr: Option<IpAddr>,
     master_priority: u8,
     vipset: bool,
@@ -70,7 +89,7 @@ pub struct Instance {
     src: Option<IpAddr>,
     interface_up: bool,
     sync_fault: bool,
-    delayed_start: Option<Instant>,
+    delayed_start: When,
     track_status: Vec<TrackStatus>,
     stats: Stats,
     /// `auth_hmac` state (sequence, replay marks). Boxed: most instances
@@ -97,10 +116,10 @@ impl Instance {
             effective_priority: prio,
             master_adver_int: adv,
             ms_down_timer: 0,
-            timers: [None; 4],
-            announced: [None; 4],
-            garp_refresh_at: None,
-            preempt_time: None,
+            timers: [When::NONE; 4],
+            announced: [When::NONE; 4],
+            garp_refresh_at: When::NONE,
+            preempt_time: When::NONE,
             master_saddr: None,
             master_priority: 0,
             vipset: false,
@@ -111,7 +130,7 @@ impl Instance {
             src,
             interface_up: true,
             sync_fault: false,
-            delayed_start: None,
+            delayed_start: When::NONE,
             track_status: vec![TrackStatus::Unknown; n],
             stats: Stats::default(),
             hmac: None,
@@ -194,7 +213,7 @@ impl Instance {
     pub fn next_deadline(&self) -> Option<(TimerKind, Instant)> {
         TimerKind::ALL
             .into_iter()
-            .filter_map(|k| self.timers[k.index()].map(|t| (k, t)))
+            .filter_map(|k| self.timers[k.index()].get().map(|t| (k, t)))
             .min_by_key(|(_, t)| *t)
     }
     /// Current Skew_Time in µs.
@@ -298,14 +317,14 @@ impl Instance {
     }
 
     fn set_timer(&mut self, kind: TimerKind, at: Option<Instant>) {
-        self.timers[kind.index()] = at;
+        self.timers[kind.index()] = When::from(at);
     }
 
     fn sync_timers(&mut self, out: &mut Vec<Action>) {
         for k in TimerKind::ALL {
             let i = k.index();
             if self.timers[i] != self.announced[i] {
-                match self.timers[i] {
+                match self.timers[i].get() {
                     Some(at) => out.push(Action::ArmTimer { kind: k, at }),
                     None => out.push(Action::CancelTimer { kind: k }),
                 }
@@ -326,10 +345,10 @@ impl Instance {
             }
             State::Backup => {
                 self.set_timer(TimerKind::Advert, None);
-                let base = match self.delayed_start {
+                let base = match self.delayed_start.get() {
                     Some(ds) if now < ds => ds,
                     _ => {
-                        self.delayed_start = None;
+                        self.delayed_start = When::NONE;
                         now
                     }
                 };
@@ -412,7 +431,7 @@ impl Instance {
         let old_down = self.ms_down_timer;
         self.ms_down_timer = self.master_down_interval_us();
         if self.state == State::Backup {
-            if let Some(t) = self.timers[TimerKind::MasterDown.index()] {
+            if let Some(t) = self.timers[TimerKind::MasterDown.index()].get() {
                 let shifted = if old_down < self.ms_down_timer {
                     t.add_micros(u64::from(self.ms_down_timer - old_down))
                 } else {
@@ -433,7 +452,7 @@ impl Instance {
             return;
         }
         if !self.cfg.startup_delay.is_zero() {
-            self.delayed_start = Some(now.add_duration(self.cfg.startup_delay));
+            self.delayed_start = When::from(Some(now.add_duration(self.cfg.startup_delay)));
         }
         let block = self.block();
         if let Some(b) = &block {
@@ -566,7 +585,7 @@ impl Instance {
             );
             self.set_state(State::Backup, out);
             out.push(Action::Notify(NotifyEvent::Backup));
-            self.preempt_time = None;
+            self.preempt_time = When::NONE;
         }
         self.master_adver_int = self.cfg.adver_int;
         self.ms_down_timer = self.master_down_interval_us();
@@ -623,12 +642,13 @@ impl Instance {
                     Some(now.add_duration(self.cfg.garp_master_delay)),
                 );
             }
-        } else if let Some(at) = self.garp_refresh_at {
+        } else if let Some(at) = self.garp_refresh_at.get() {
             if now > at {
                 out.push(Action::SendGratuitous {
                     repeat: self.cfg.garp_master_refresh_repeat,
                 });
-                self.garp_refresh_at = Some(now.add_duration(self.cfg.garp_master_refresh));
+                self.garp_refresh_at =
+                    When::from(Some(now.add_duration(self.cfg.garp_master_refresh)));
             }
         }
     }
@@ -656,11 +676,11 @@ impl Instance {
                 repeat: self.cfg.garp_master_repeat,
             });
         }
-        self.garp_refresh_at = if self.cfg.garp_master_refresh.is_zero() {
+        self.garp_refresh_at = When::from(if self.cfg.garp_master_refresh.is_zero() {
             None
         } else {
             Some(now.add_duration(self.cfg.garp_master_refresh))
-        };
+        });
         out.push(Action::Notify(NotifyEvent::Master));
     }
 
@@ -673,7 +693,7 @@ impl Instance {
                     LogLevel::Info,
                     format!("({}) Entering BACKUP STATE", self.cfg.name),
                 );
-                self.preempt_time = None;
+                self.preempt_time = When::NONE;
             }
             _ => {
                 self.log(
@@ -712,7 +732,7 @@ impl Instance {
         }
         self.set_timer(TimerKind::GarpDelay, None);
         self.set_timer(TimerKind::GarpLowerPrio, None);
-        self.garp_refresh_at = None;
+        self.garp_refresh_at = When::NONE;
         if self.vipset {
             out.push(Action::RemoveVips);
             self.vipset = false;
@@ -722,13 +742,13 @@ impl Instance {
     // ===== timers =====
 
     fn timer(&mut self, now: Instant, kind: TimerKind, out: &mut Vec<Action>) {
-        match self.timers[kind.index()] {
+        match self.timers[kind.index()].get() {
             Some(at) if at <= now => {}
             _ => return, // stale or early
         }
         // The daemon's timer is consumed by this expiry.
         self.set_timer(kind, None);
-        self.announced[kind.index()] = None;
+        self.announced[kind.index()] = When::NONE;
         match (kind, self.state) {
             (TimerKind::MasterDown, State::Backup) => {
                 self.log(
@@ -830,7 +850,7 @@ impl Instance {
                 if self.cfg.nopreempt
                     || adv.priority >= self.effective_priority
                     || (!self.cfg.preempt_delay.is_zero()
-                        && self.preempt_time.is_none_or(|t| t > now)) =>
+                        && self.preempt_time.get().is_none_or(|t| t > now)) =>
             {
                 if self.cfg.version == Version::V3 && self.master_adver_int != adv.adver_int {
                     self.update_master_adver_int(adv.adver_int, out);
@@ -840,15 +860,15 @@ impl Instance {
                 self.master_priority = adv.priority;
                 if !self.cfg.preempt_delay.is_zero() {
                     if adv.priority >= self.effective_priority {
-                        if self.preempt_time.is_some() {
+                        if self.preempt_time.get().is_some() {
                             self.log(
                                 out,
                                 LogLevel::Detail,
                                 format!("({}) stop preempt delay", self.cfg.name),
                             );
-                            self.preempt_time = None;
+                            self.preempt_time = When::NONE;
                         }
-                    } else if self.preempt_time.is_none() {
+                    } else if self.preempt_time.get().is_none() {
                         let d = self.cfg.preempt_delay;
                         self.log(
                             out,
@@ -860,7 +880,7 @@ impl Instance {
                                 d.subsec_micros()
                             ),
                         );
-                        self.preempt_time = Some(now.add_duration(d));
+                        self.preempt_time = When::from(Some(now.add_duration(d)));
                     }
                 }
                 self.wantstate = State::Backup;
@@ -879,8 +899,9 @@ impl Instance {
             }
         }
         if ignore {
-            let left =
-                self.timers[TimerKind::MasterDown.index()].map_or(0, |t| t.micros_since(now));
+            let left = self.timers[TimerKind::MasterDown.index()]
+                .get()
+                .map_or(0, |t| t.micros_since(now));
             self.ms_down_timer = u32::try_from(left).unwrap_or(u32::MAX);
         }
         self.init_sands(now);
@@ -1536,7 +1557,7 @@ impl Instance {
         }
         self.set_state(State::Stopped, out);
         out.push(Action::Notify(NotifyEvent::Stop));
-        self.timers = [None; 4];
+        self.timers = [When::NONE; 4];
     }
 }
 
