@@ -21,7 +21,7 @@
 //! * [`get_if_sysctl`] / [`set_if_sysctl`]: per-interface IP sysctls
 //!   (VMAC set-up).
 //! * [`VrrpSocket`]: raw protocol-112 socket, [`VrrpSocket::send_to`],
-//!   [`VrrpSocket::recv`].
+//!   [`VrrpSocket::recv`], [`VrrpSocket::recv_batch`] (`recvmmsg`).
 //!
 //! ```no_run
 //! use keepalived_netlink::{IfAddr, Rtnl, AddOutcome};
@@ -62,5 +62,6 @@ pub use types::{
     Scope,
 };
 pub use vrrp_socket::{
-    Received, VrrpSocket, VrrpSocketConfig, IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6,
+    recv_batch, Received, VrrpSocket, VrrpSocketConfig, IPPROTO_VRRP, RX_BATCH, VRRP_GROUP_V4,
+    VRRP_GROUP_V6,
 };

@@ -10,6 +10,10 @@
 //! The source address (`mcast_src_ip` / `unicast_src_ip`) is set per packet
 //! with an `IP_PKTINFO` / `IPV6_PKTINFO` control message, so the socket is
 //! not bound to an address and still receives multicast and unicast.
+//! Received IPv4 datagrams carry their IP header, from which the TTL and
+//! the destination are read (no receive control messages); IPv6 ones get
+//! `IPV6_PKTINFO` / `IPV6_HOPLIMIT`. [`VrrpSocket::recv_batch`] takes up to
+//! [`RX_BATCH`] queued datagrams with one `recvmmsg`.
 //!
 //! ```no_run
 //! use keepalived_netlink::{Family, Rtnl, VrrpSocket, VrrpSocketConfig};
@@ -36,6 +40,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{
     sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6,
 };
+use sys::net::RecvMeta;
 
 use crate::error::{Error, Result};
 use crate::types::Family;
@@ -118,11 +123,12 @@ pub struct Received {
     pub truncated: bool,
     /// Source address.
     pub src: IpAddr,
-    /// Destination address (group or our unicast address).
+    /// Destination address (group or our unicast address). IPv4: from
+    /// the IP header (`None` if it is shorter than 20 bytes).
     pub dst: Option<IpAddr>,
-    /// Receiving interface.
+    /// Receiving interface. IPv4: the interface the socket is bound to.
     pub ifindex: Option<u32>,
-    /// TTL (IPv4) / hop limit (IPv6).
+    /// TTL (IPv4, from the IP header) / hop limit (IPv6).
     pub hop_limit: Option<u8>,
 }
 
@@ -222,8 +228,10 @@ impl VrrpSocket {
             };
             sys::net::ipv4_multicast_if(b, cfg.ifindex, src)
                 .map_err(|e| Error::io("IP_MULTICAST_IF", e))?;
-            setsockopt(&fd, sockopt::Ipv4PacketInfo, &true).map_err(io("IP_PKTINFO"))?;
-            int_opt(b, "IP_RECVTTL", libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
+            // No IP_PKTINFO / IP_RECVTTL: a raw IPv4 socket delivers the IP
+            // header, which has the TTL and the destination (what keepalived
+            // reads too); the interface is the one the socket is bound to.
+            // Saves the kernel two control messages per datagram.
             if let Some(tos) = cfg.tos {
                 int_opt(b, "IP_TOS", libc::IPPROTO_IP, libc::IP_TOS, tos.into())?;
             }
@@ -338,25 +346,89 @@ impl VrrpSocket {
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<Received>> {
         loop {
             match sys::net::recv_msg(self.fd.as_fd(), buf) {
-                Ok(m) => {
-                    let Some(src) = m.src else {
-                        continue; // no source address: not an IP datagram
-                    };
-                    return Ok(Some(Received {
-                        len: m.len,
-                        truncated: m.truncated,
-                        src,
-                        dst: m.dst,
-                        ifindex: m.ifindex,
-                        hop_limit: m.hop_limit,
-                    }));
-                }
+                Ok(m) => match received(self.family, self.ifindex, &m, &buf[..m.len]) {
+                    Some(r) => return Ok(Some(r)),
+                    None => continue, // no source address: not an IP datagram
+                },
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::io("receive VRRP advert", e)),
             }
         }
     }
+
+    /// Receives up to [`RX_BATCH`] queued datagrams in one system call
+    /// (`recvmmsg`): see [`recv_batch`]. `Ok(0)` when nothing is queued.
+    pub fn recv_batch(
+        &self,
+        buf: &mut [u8],
+        slot: usize,
+        out: &mut [Option<Received>; RX_BATCH],
+    ) -> Result<usize> {
+        recv_batch(self.fd.as_fd(), self.family, self.ifindex, buf, slot, out)
+    }
+}
+
+/// Most datagrams [`recv_batch`] returns per call.
+pub const RX_BATCH: usize = sys::net::RECV_BATCH_MAX;
+
+/// Receives up to [`RX_BATCH`] datagrams from a raw IP socket of `family`
+/// bound to `ifindex` (a [`VrrpSocket`], or keepalived's protocol-51
+/// socket for `auth_type AH`) with one `recvmmsg`. Datagram `i` is in
+/// `buf[i * slot..][..len]`; `out[i]` is its metadata, `None` for a
+/// datagram without an IP source (never seen on raw IP sockets). Returns
+/// the count; `0` when nothing is queued.
+///
+/// IPv4: `dst` and `hop_limit` come from the IP header the kernel
+/// delivers (so the socket needs no `IP_PKTINFO`/`IP_RECVTTL`), `ifindex`
+/// is the socket's. IPv6: from `IPV6_PKTINFO`/`IPV6_HOPLIMIT`.
+///
+/// A count below the number of slots (`buf.len() / slot`, at most
+/// [`RX_BATCH`]) means the kernel found the queue empty: a caller woken by
+/// an edge-triggered poll may stop reading there (see the receive loop of
+/// the VRRP child for why that is safe).
+pub fn recv_batch(
+    fd: BorrowedFd<'_>,
+    family: Family,
+    ifindex: u32,
+    buf: &mut [u8],
+    slot: usize,
+    out: &mut [Option<Received>; RX_BATCH],
+) -> Result<usize> {
+    let mut metas = [RecvMeta::default(); RX_BATCH];
+    let n = sys::net::recv_mmsg(fd, buf, slot, &mut metas)
+        .map_err(|e| Error::io("receive VRRP advert", e))?;
+    for (i, m) in metas.iter().take(n).enumerate() {
+        let data = &buf[i * slot..i * slot + m.len];
+        out[i] = received(family, ifindex, m, data);
+    }
+    Ok(n)
+}
+
+/// Metadata of one datagram: IPv4 from its header, IPv6 from the control
+/// messages. `None` without a source address.
+fn received(family: Family, ifindex: u32, m: &RecvMeta, data: &[u8]) -> Option<Received> {
+    let src = m.src?;
+    let mut r = Received {
+        len: m.len,
+        truncated: m.truncated,
+        src,
+        dst: m.dst,
+        ifindex: m.ifindex,
+        hop_limit: m.hop_limit,
+    };
+    if family == Family::V4 {
+        r.ifindex = r.ifindex.or(Some(ifindex));
+        // A header shorter than 20 bytes is left to the protocol core to
+        // reject (it checks the length before anything else).
+        if let (Some(&ttl), Some(d)) = (data.get(8), data.get(16..20)) {
+            r.hop_limit = r.hop_limit.or(Some(ttl));
+            r.dst = r
+                .dst
+                .or(Some(IpAddr::V4(Ipv4Addr::new(d[0], d[1], d[2], d[3]))));
+        }
+    }
+    Some(r)
 }
 
 impl AsRawFd for VrrpSocket {

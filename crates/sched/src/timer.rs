@@ -12,7 +12,31 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
+
+/// Hasher for the timer ids (sequential `u64`s we hand out ourselves, so
+/// no untrusted keys): one multiplication (Fibonacci hashing) instead of
+/// SipHash, on every arm, fire and loop turn.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by u64 keys; kept correct for any other input.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 /// Handle of one timer; stays valid (re-armable) after it fires or is cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,7 +63,7 @@ struct Entry {
 pub struct TimerHeap {
     heap: BinaryHeap<Reverse<Entry>>,
     /// Armed timers: id -> (seq of the live entry, deadline).
-    armed: HashMap<u64, (u64, Instant)>,
+    armed: HashMap<u64, (u64, Instant), BuildHasherDefault<IdHasher>>,
     next_id: u64,
     seq: u64,
 }

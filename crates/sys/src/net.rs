@@ -1,8 +1,8 @@
 //! Socket-level system calls that nix does not cover (or covers only
 //! partially): multicast membership by interface index (`ip_mreqn`),
 //! AF_PACKET send/receive with `sockaddr_ll`, integer socket options by
-//! number, and `recvmsg` returning the IPv4/IPv6 packet-info and hop-limit
-//! ancillary data the VRRP receive path needs.
+//! number, and `recvmsg` / `recvmmsg` returning the IPv4/IPv6 packet-info
+//! and hop-limit ancillary data the VRRP receive path needs.
 //!
 //! Every function takes a borrowed fd ([`BorrowedFd`]) so the caller keeps
 //! ownership; every `unsafe` block carries a `// SAFETY:` comment.
@@ -232,44 +232,14 @@ pub struct RecvMeta {
     pub hop_limit: Option<u8>,
 }
 
-/// `recvmsg(2)` on an IPv4 or IPv6 datagram/raw socket with room for
-/// ancillary data; decodes `IP_PKTINFO`, `IP_TTL`, `IPV6_PKTINFO` and
-/// `IPV6_HOPLIMIT` control messages when the socket has them enabled.
-/// Returns `WouldBlock` on a non-blocking socket with nothing queued.
-pub fn recv_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RecvMeta> {
-    // u64 alignment is enough for cmsghdr on Linux.
-    let mut cbuf = [0u64; 32];
-    // SAFETY: sockaddr_storage and msghdr are plain C structs; all-zero is valid.
-    let mut storage: libc::sockaddr_storage = unsafe { MaybeUninit::zeroed().assume_init() };
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast::<libc::c_void>(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: as above.
-    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
-    msg.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast::<libc::c_void>();
-    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast::<libc::c_void>();
-    msg.msg_controllen = size_of::<[u64; 32]>() as _; // usize on glibc, socklen_t on musl
-
-    // SAFETY: every pointer in `msg` refers to a live local (`storage`,
-    // `iov` -> `buf`, `cbuf`) with the matching length; they outlive the call.
-    let len = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) })?;
-
-    let mut meta = RecvMeta {
-        len: len.min(buf.len()),
-        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
-        ..RecvMeta::default()
-    };
-    meta.src = match libc::c_int::from(storage.ss_family) {
+/// The source address in a `sockaddr_storage` filled by the kernel.
+fn storage_addr(storage: &libc::sockaddr_storage) -> Option<IpAddr> {
+    match libc::c_int::from(storage.ss_family) {
         libc::AF_INET => {
             // SAFETY: ss_family says the storage holds a sockaddr_in, and
             // sockaddr_storage is large and aligned enough for it.
-            let sin = unsafe {
-                &*(&storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
-            };
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             Some(IpAddr::V4(Ipv4Addr::from(
                 sin.sin_addr.s_addr.to_ne_bytes(),
             )))
@@ -277,19 +247,23 @@ pub fn recv_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RecvMeta> {
         libc::AF_INET6 => {
             // SAFETY: as above, for sockaddr_in6.
             let sin6 = unsafe {
-                &*(&storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
             };
             Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
         }
         _ => None,
-    };
+    }
+}
 
-    // Walk the control messages.
-    // SAFETY: `msg` was filled by recvmsg; CMSG_FIRSTHDR/NXTHDR only return
-    // headers inside msg_control[..msg_controllen] (or null).
-    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+/// Decodes the `IP_PKTINFO`, `IP_TTL`, `IPV6_PKTINFO` and `IPV6_HOPLIMIT`
+/// control messages of a `msghdr` filled by `recvmsg`/`recvmmsg`.
+fn decode_cmsgs(msg: &libc::msghdr, meta: &mut RecvMeta) {
+    // SAFETY: `msg` was filled by the kernel; CMSG_FIRSTHDR/NXTHDR only
+    // return headers inside msg_control[..msg_controllen] (null when the
+    // kernel wrote none: msg_controllen below a header).
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
     while !cmsg.is_null() {
-        // SAFETY: `cmsg` is non-null and points inside our control buffer.
+        // SAFETY: `cmsg` is non-null and points inside the control buffer.
         let (level, ty, data, data_len) = unsafe {
             let c = &*cmsg;
             let data = libc::CMSG_DATA(cmsg);
@@ -332,9 +306,128 @@ pub fn recv_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RecvMeta> {
             _ => {}
         }
         // SAFETY: `msg` and `cmsg` are as described above.
-        cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+        cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };
     }
+}
+
+/// `recvmsg(2)` on an IPv4 or IPv6 datagram/raw socket with room for
+/// ancillary data; decodes `IP_PKTINFO`, `IP_TTL`, `IPV6_PKTINFO` and
+/// `IPV6_HOPLIMIT` control messages when the socket has them enabled.
+/// Returns `WouldBlock` on a non-blocking socket with nothing queued.
+pub fn recv_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RecvMeta> {
+    // u64 alignment is enough for cmsghdr on Linux.
+    let mut cbuf = [0u64; 32];
+    // SAFETY: sockaddr_storage and msghdr are plain C structs; all-zero is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { MaybeUninit::zeroed().assume_init() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast::<libc::c_void>(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast::<libc::c_void>();
+    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast::<libc::c_void>();
+    msg.msg_controllen = size_of::<[u64; 32]>() as _; // usize on glibc, socklen_t on musl
+
+    // SAFETY: every pointer in `msg` refers to a live local (`storage`,
+    // `iov` -> `buf`, `cbuf`) with the matching length; they outlive the call.
+    let len = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) })?;
+
+    let mut meta = RecvMeta {
+        len: len.min(buf.len()),
+        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+        src: storage_addr(&storage),
+        ..RecvMeta::default()
+    };
+    decode_cmsgs(&msg, &mut meta);
     Ok(meta)
+}
+
+/// Most datagrams one [`recv_mmsg`] call receives.
+pub const RECV_BATCH_MAX: usize = 8;
+
+/// Control-message room per datagram in [`recv_mmsg`]: `in6_pktinfo` and
+/// a hop limit take 64 bytes (`CMSG_SPACE(20) + CMSG_SPACE(4)`); twice that.
+const BATCH_CMSG_WORDS: usize = 16;
+
+/// `recvmmsg(2)`: receives up to `min(metas.len(), buf.len() / slot,`
+/// [`RECV_BATCH_MAX`]`)` datagrams in one system call. Datagram `i` lands
+/// in `buf[i * slot..]` (at most `slot` bytes, longer ones are
+/// `truncated`) and is described by `metas[i]` (source, and the control
+/// messages [`recv_msg`] decodes). Returns how many were received, `0`
+/// when nothing is queued (the socket must be non-blocking; `WouldBlock`
+/// is never returned). A count below the number of slots means the
+/// kernel found the queue empty before the batch was full.
+pub fn recv_mmsg(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    slot: usize,
+    metas: &mut [RecvMeta],
+) -> io::Result<usize> {
+    let n = match buf.len().checked_div(slot) {
+        Some(k) => k.min(metas.len()).min(RECV_BATCH_MAX),
+        None => 0,
+    };
+    if n == 0 {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    // SAFETY: plain C structs for which all-zero is valid.
+    let mut names: [libc::sockaddr_storage; RECV_BATCH_MAX] =
+        unsafe { MaybeUninit::zeroed().assume_init() };
+    let mut cbufs = [[0u64; BATCH_CMSG_WORDS]; RECV_BATCH_MAX];
+    // SAFETY: as above (null pointers and zero lengths).
+    let mut iovs: [libc::iovec; RECV_BATCH_MAX] = unsafe { MaybeUninit::zeroed().assume_init() };
+    // SAFETY: as above.
+    let mut hdrs: [libc::mmsghdr; RECV_BATCH_MAX] = unsafe { MaybeUninit::zeroed().assume_init() };
+    for (i, chunk) in buf.chunks_exact_mut(slot).take(n).enumerate() {
+        iovs[i] = libc::iovec {
+            iov_base: chunk.as_mut_ptr().cast::<libc::c_void>(),
+            iov_len: slot,
+        };
+        let h = &mut hdrs[i].msg_hdr;
+        h.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast::<libc::c_void>();
+        h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_control = cbufs[i].as_mut_ptr().cast::<libc::c_void>();
+        h.msg_controllen = size_of::<[u64; BATCH_CMSG_WORDS]>() as _;
+    }
+    let got = loop {
+        // SAFETY: the first `n` headers point at live locals (`names`,
+        // `iovs` -> disjoint `slot`-sized chunks of `buf`, `cbufs`) with
+        // their exact lengths; all outlive the call. MSG_DONTWAIT: never
+        // blocks; a null timeout is allowed.
+        let r = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        match cvt(r) {
+            Ok(k) => break k as usize,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            Err(e) => return Err(e),
+        }
+    };
+    for i in 0..got {
+        let h = &hdrs[i];
+        let mut meta = RecvMeta {
+            len: (h.msg_len as usize).min(slot),
+            truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            src: storage_addr(&names[i]),
+            ..RecvMeta::default()
+        };
+        decode_cmsgs(&h.msg_hdr, &mut meta);
+        metas[i] = meta;
+    }
+    Ok(got)
 }
 
 /// Receives one frame from an `AF_PACKET` socket: returns the frame length
