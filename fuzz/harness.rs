@@ -10,6 +10,8 @@
 //! Each function must never panic except through its own `assert!`s (an
 //! invariant that the crate under test broke).
 #![allow(dead_code)]
+// `cfg(fuzzing)` (set by cargo-fuzz) is unknown to the integration crate.
+#![allow(unexpected_cfgs)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -286,7 +288,11 @@ fn config_scratch() -> &'static PathBuf {
 /// lexer is private). The input is written to `keepalived.conf` in a private
 /// scratch directory (relative includes resolve there). Every diagnostic
 /// must be located; a failed load must carry an error; a loaded `Config`
-/// must survive the JSON round trip the parent uses to ship it to children.
+/// must survive the trip to the children: under cargo-fuzz (`cfg(fuzzing)`)
+/// through the real payload, `ipc::ConfigPayload::encode` → `decode`
+/// (bincode 2 in a memfd, what the daemons receive); in the `cargo test`
+/// replay (`integration/tests/fuzz_regressions.rs`, which does not depend
+/// on ipc) through JSON (what `-d` dumps).
 /// Byte 0 bit 0: `--lenient`; the rest is the file.
 pub fn config_parse(data: &[u8]) {
     let Some((&sel, text)) = data.split_first() else {
@@ -301,12 +307,7 @@ pub fn config_parse(data: &[u8]) {
     };
     let diags = match config::load(&opts) {
         Ok(l) => {
-            // The parent sends the Config to its children as JSON
-            // (crates/ipc ConfigPayload): whatever loads must survive that.
-            let json = serde_json::to_string(&l.config).expect("Config serialises to JSON");
-            let back: config::Config =
-                serde_json::from_str(&json).expect("Config JSON deserialises");
-            assert_eq!(back, l.config, "Config JSON round trip");
+            config_roundtrip(&l.config);
             l.diagnostics
         }
         Err(f) => {
@@ -369,4 +370,21 @@ pub fn ipvs_decode(data: &[u8]) {
     }
     ipvs_decoders(data);
     ipvs_attrs_deep(data, 0);
+}
+
+/// The parent ships the `Config` to its children as `ipc::ConfigPayload`
+/// (bincode 2 in shared memory): whatever loads must come back equal.
+#[cfg(fuzzing)]
+fn config_roundtrip(c: &config::Config) {
+    let payload = ipc::ConfigPayload::encode(c).expect("Config encodes into the payload");
+    let back = payload.decode().expect("the payload decodes");
+    assert_eq!(*back, *c, "Config payload round trip");
+}
+
+/// Without ipc (the `cargo test` replay): the JSON round trip.
+#[cfg(not(fuzzing))]
+fn config_roundtrip(c: &config::Config) {
+    let json = serde_json::to_string(c).expect("Config serialises to JSON");
+    let back: config::Config = serde_json::from_str(&json).expect("Config JSON deserialises");
+    assert_eq!(back, *c, "Config JSON round trip");
 }
