@@ -231,7 +231,7 @@ impl Runtime {
                 status::schema::VrrpState::Backup
             },
             vrid: c.vrid,
-            interface: i.key.interface.clone(),
+            interface: i.key.interface.to_string(),
             family: if i.src.is_some_and(|a| a.is_ipv6()) {
                 "inet6"
             } else {

@@ -21,7 +21,7 @@ impl Runtime {
     fn build_inst(&mut self, cfg: &Config, vi: &config::VrrpInstance) -> Inst {
         let g = &cfg.global;
         let ic = map::instance_config(cfg, vi);
-        let key = map::key_of(cfg, vi);
+        let key = map::key_of(cfg, vi).share(self.insts.last().map(|l| &l.key));
         let id = self.next_id;
         self.next_id += 1;
         let disabled = match map::auth_hmac(vi) {

@@ -18,8 +18,19 @@ pub struct InstanceKey {
     pub vrid: u8,
     /// Address family.
     pub family: Family,
-    /// Interface name.
-    pub interface: String,
+    /// Interface name (one copy shared by the instances on the same
+    /// interface, see [`InstanceKey::share`]).
+    pub interface: std::sync::Arc<str>,
+}
+
+impl InstanceKey {
+    /// Uses `other`'s copy of the interface name when it is the same.
+    pub fn share(mut self, other: Option<&InstanceKey>) -> InstanceKey {
+        if let Some(o) = other.filter(|o| o.interface == self.interface) {
+            self.interface = o.interface.clone();
+        }
+        self
+    }
 }
 
 /// What a running instance keeps of its `vrrp_instance` block.
@@ -149,7 +160,7 @@ pub fn key_of(cfg: &Config, vi: &VrrpInstance) -> InstanceKey {
     InstanceKey {
         vrid: vi.virtual_router_id,
         family: family_of(vi),
-        interface: interface_of(cfg, vi),
+        interface: interface_of(cfg, vi).into(),
     }
 }
 
@@ -233,7 +244,7 @@ pub fn instance_config(cfg: &Config, vi: &VrrpInstance) -> InstanceConfig {
     ic.sync_group = group_of(cfg, &vi.name).is_some();
     // A key file error leaves the instance unstarted (see `auth_hmac`), so
     // `None` here never means "unauthenticated" for a running instance.
-    ic.auth_hmac = auth_hmac(vi).ok().flatten();
+    ic.auth_hmac = auth_hmac(vi).ok().flatten().map(Box::new);
     ic
 }
 

@@ -726,12 +726,12 @@ mod tests {
     fn an_instance_stays_small() {
         use std::mem::size_of;
         assert!(
-            size_of::<super::Inst>() <= 832,
+            size_of::<super::Inst>() <= 792,
             "{}",
             size_of::<super::Inst>()
         );
         assert!(
-            size_of::<vrrp::Instance>() <= 592,
+            size_of::<vrrp::Instance>() <= 560,
             "{}",
             size_of::<vrrp::Instance>()
         );

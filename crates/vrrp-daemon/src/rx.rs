@@ -12,13 +12,15 @@ use vrrp::{Input, RxPacket};
 
 use crate::runtime::Runtime;
 
-/// Bytes per datagram in the receive buffer (`Runtime::rxbuf`, 64 KiB:
-/// 8 slots, one per datagram of a `recvmmsg` batch). The largest advert
-/// fits: IPv6 with 255 addresses is 8 + 255 × 16 = 4,088 bytes (+ an
-/// `auth_hmac` trailer), IPv4 with a 60-byte header, AH and 255 addresses
-/// ~1.1 kB. A longer datagram is truncated and dropped, as one longer than
-/// the whole buffer was before.
-const SLOT: usize = 8192;
+/// Smallest slot per datagram in the receive buffer. The buffer
+/// (`Runtime::rxbuf`) is cut into [`RX_BATCH`] equal slots, one per datagram
+/// of a `recvmmsg` batch (16 KiB each with the 132 KiB buffer; only the
+/// pages a datagram is written to become resident). The largest advert
+/// fits either way: IPv6 with 255 addresses is 8 + 255 × 16 = 4,088 bytes
+/// (+ an `auth_hmac` trailer), IPv4 with a 60-byte header, AH and 255
+/// addresses ~1.1 kB. A datagram longer than its slot is truncated and
+/// dropped, as one longer than the whole buffer was before.
+const MIN_SLOT: usize = 8192;
 
 /// At most this many datagrams per wake-up, so that a flood cannot starve
 /// the timers.
@@ -52,7 +54,8 @@ impl Runtime {
     /// socket is re-registered, which makes epoll report it again.
     pub(crate) fn receive(&mut self, sched: &mut Sched, token: Token) {
         let mut buf = std::mem::take(&mut self.rxbuf);
-        let slot = SLOT.min(buf.len());
+        // Whole pages, so that each datagram starts on its own page.
+        let slot = (buf.len() / RX_BATCH / 4096 * 4096).max(MIN_SLOT.min(buf.len()));
         let slots = buf.len().checked_div(slot).unwrap_or(0).min(RX_BATCH);
         let mut metas: [Option<Received>; RX_BATCH] = [None; RX_BATCH];
         let mut handled = 0;

@@ -388,7 +388,7 @@ impl Runtime {
         let own: Vec<(u64, bool)> = self
             .insts
             .iter_mut()
-            .filter(|i| i.key.interface == name)
+            .filter(|i| *i.key.interface == *name)
             .map(|i| {
                 let fresh = i.ifindex != Some(index);
                 i.ifindex = Some(index);

@@ -409,7 +409,7 @@ impl Runtime {
         }
         let (restore, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.saved_sysctls)
             .into_iter()
-            .partition(|s| s.ifname == base);
+            .partition(|s| *s.ifname == *base);
         self.saved_sysctls = keep;
         for s in restore {
             if let Err(e) = netlink::set_if_sysctl(netlink::Family::V4, &s.ifname, s.key, &s.old) {

@@ -177,7 +177,8 @@ pub struct InstanceConfig {
     /// keepalived 2.4 `auth_hmac` (HMAC-SHA256 trailer; any version and
     /// family). The daemon must report the wall clock once with
     /// [`crate::Instance::set_wall_clock`] before [`crate::Input::Startup`].
-    pub auth_hmac: Option<crate::auth_hmac::AuthHmacConfig>,
+    /// Boxed: most instances have none.
+    pub auth_hmac: Option<Box<crate::auth_hmac::AuthHmacConfig>>,
 }
 
 impl InstanceConfig {

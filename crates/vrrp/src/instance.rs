@@ -90,7 +90,7 @@ pub struct Instance {
     interface_up: bool,
     sync_fault: bool,
     delayed_start: When,
-    track_status: Vec<TrackStatus>,
+    track_status: Box<[TrackStatus]>,
     stats: Stats,
     /// `auth_hmac` state (sequence, replay marks). Boxed: most instances
     /// have none, and the state is ~200 bytes.
@@ -131,7 +131,7 @@ impl Instance {
             interface_up: true,
             sync_fault: false,
             delayed_start: When::NONE,
-            track_status: vec![TrackStatus::Unknown; n],
+            track_status: vec![TrackStatus::Unknown; n].into_boxed_slice(),
             stats: Stats::default(),
             hmac: None,
             now: Instant::from_micros(0),
@@ -140,7 +140,7 @@ impl Instance {
     }
 
     fn with_hmac(mut self) -> Self {
-        self.hmac = self.cfg.auth_hmac.clone().map(|c| {
+        self.hmac = self.cfg.auth_hmac.as_deref().cloned().map(|c| {
             let mut h = HmacState::new(c);
             h.set_max_senders(self.cfg.unicast_peers.len());
             Box::new(h)
@@ -1533,7 +1533,7 @@ impl Instance {
             self.src = cfg.src_addr;
         }
         self.cfg = cfg;
-        match (self.hmac.as_mut(), self.cfg.auth_hmac.clone()) {
+        match (self.hmac.as_mut(), self.cfg.auth_hmac.as_deref().cloned()) {
             (Some(h), Some(c)) => {
                 h.reconfigure(c);
                 h.set_max_senders(self.cfg.unicast_peers.len());

@@ -166,7 +166,7 @@ fn node(name: &str, me: &str, peer: &str, prio: u8, auth: Option<AuthHmacConfig>
     c.src_addr = Some(me.parse().unwrap());
     c.vips = vec!["192.0.2.100".parse().unwrap()];
     c.unicast_peers = vec![UnicastPeer::new(peer.parse().unwrap())];
-    c.auth_hmac = auth;
+    c.auth_hmac = auth.map(Box::new);
     Instance::new(c)
 }
 
@@ -424,7 +424,7 @@ fn key_rotation_make_before_break() {
     assert!(net.rejected.is_empty());
     // Step 2: A reloads with both keys and signs with 2; B still accepts.
     let mut c = net.nodes[0].config().clone();
-    c.auth_hmac = Some(hcfg(both, 2, HmacMode::Enforce));
+    c.auth_hmac = Some(Box::new(hcfg(both, 2, HmacMode::Enforce)));
     let now = Instant::from_micros(10_500_000);
     let acts = net.nodes[0].handle(now, Input::Reload(Box::new(c)));
     net.apply(0, now.as_micros(), acts);
@@ -452,7 +452,7 @@ fn key_rotation_make_before_break() {
     }
     // Step 3: B drops key 1; an advert signed with key 1 is now refused.
     let mut c = more.nodes[1].config().clone();
-    c.auth_hmac = Some(hcfg(vec![key(2, 50)], 2, HmacMode::Enforce));
+    c.auth_hmac = Some(Box::new(hcfg(vec![key(2, 50)], 2, HmacMode::Enforce)));
     more.nodes[1].handle(Instant::from_micros(16_000_000), Input::Reload(Box::new(c)));
     let last = signed2.last().unwrap().clone();
     // Re-sign "last" with key 1 through a key-1 signer.
@@ -537,7 +537,7 @@ fn ipv6_signed_advert_survives_the_kernel_checksum() {
             "fe80::100".parse().unwrap(),
             "2001:db8::100".parse().unwrap(),
         ];
-        c.auth_hmac = Some(hcfg(k.clone(), 1, HmacMode::Enforce));
+        c.auth_hmac = Some(Box::new(hcfg(k.clone(), 1, HmacMode::Enforce)));
         let mut vi = Instance::new(c);
         vi.set_wall_clock(Instant::ZERO, T0_WALL);
         vi
