@@ -387,6 +387,7 @@ pub const RX_BATCH: usize = sys::net::RECV_BATCH_MAX;
 /// [`RX_BATCH`]) means the kernel found the queue empty: a caller woken by
 /// an edge-triggered poll may stop reading there (see the receive loop of
 /// the VRRP child for why that is safe).
+#[inline]
 pub fn recv_batch(
     fd: BorrowedFd<'_>,
     family: Family,
@@ -396,7 +397,9 @@ pub fn recv_batch(
     out: &mut [Option<Received>; RX_BATCH],
 ) -> Result<usize> {
     let mut metas = [RecvMeta::default(); RX_BATCH];
-    let n = sys::net::recv_mmsg(fd, buf, slot, &mut metas)
+    // IPv4 needs no control messages (see `received`).
+    let control = family == Family::V6;
+    let n = sys::net::recv_mmsg(fd, buf, slot, &mut metas, control)
         .map_err(|e| Error::io("receive VRRP advert", e))?;
     for (i, m) in metas.iter().take(n).enumerate() {
         let data = &buf[i * slot..i * slot + m.len];
@@ -407,6 +410,7 @@ pub fn recv_batch(
 
 /// Metadata of one datagram: IPv4 from its header, IPv6 from the control
 /// messages. `None` without a source address.
+#[inline]
 fn received(family: Family, ifindex: u32, m: &RecvMeta, data: &[u8]) -> Option<Received> {
     let src = m.src?;
     let mut r = Received {

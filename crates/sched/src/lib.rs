@@ -180,11 +180,13 @@ impl Sched {
     }
 
     /// Re-arm `id` at `deadline`.
+    #[inline]
     pub fn rearm_at(&mut self, id: TimerId, deadline: Instant) {
         self.timers.rearm_at(id, deadline)
     }
 
     /// Disarm `id`; true when it was armed.
+    #[inline]
     pub fn cancel(&mut self, id: TimerId) -> bool {
         self.timers.cancel(id)
     }
@@ -209,6 +211,7 @@ impl Sched {
     /// given), then append everything ready to `out`: I/O and signals first,
     /// then the wake, then every expired timer in deadline order. May return
     /// with nothing appended (interrupted, or `max_wait` elapsed).
+    #[inline]
     pub fn wait(&mut self, out: &mut Vec<Event>, max_wait: Option<Duration>) -> io::Result<()> {
         let now = Instant::now();
         let mut timeout = self

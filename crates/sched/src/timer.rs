@@ -22,6 +22,7 @@ use std::time::Instant;
 struct IdHasher(u64);
 
 impl Hasher for IdHasher {
+    #[inline]
     fn finish(&self) -> u64 {
         self.0
     }
@@ -33,6 +34,7 @@ impl Hasher for IdHasher {
         }
     }
 
+    #[inline]
     fn write_u64(&mut self, n: u64) {
         self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
@@ -84,11 +86,13 @@ impl TimerHeap {
 
     /// (Re-)arm `id` to fire at `deadline`, replacing any pending deadline.
     /// Works for a timer that already fired or was cancelled.
+    #[inline]
     pub fn rearm_at(&mut self, id: TimerId, deadline: Instant) {
         self.push(id.0, deadline);
     }
 
     /// Disarm `id`. Returns true when it was armed.
+    #[inline]
     pub fn cancel(&mut self, id: TimerId) -> bool {
         self.armed.remove(&id.0).is_some()
     }
@@ -114,12 +118,14 @@ impl TimerHeap {
     }
 
     /// The earliest armed deadline.
+    #[inline]
     pub fn next_deadline(&mut self) -> Option<Instant> {
         self.drop_stale();
         self.heap.peek().map(|Reverse(e)| e.deadline)
     }
 
     /// Remove and return the earliest timer whose deadline is `<= now`.
+    #[inline]
     pub fn pop_expired(&mut self, now: Instant) -> Option<TimerId> {
         self.drop_stale();
         let Reverse(top) = *self.heap.peek()?;
@@ -131,6 +137,7 @@ impl TimerHeap {
         Some(TimerId(top.id))
     }
 
+    #[inline]
     fn push(&mut self, id: u64, deadline: Instant) {
         self.seq += 1;
         self.armed.insert(id, (self.seq, deadline));
@@ -141,6 +148,7 @@ impl TimerHeap {
         }));
     }
 
+    #[inline]
     fn drop_stale(&mut self) {
         while let Some(Reverse(top)) = self.heap.peek() {
             match self.armed.get(&top.id) {

@@ -353,19 +353,57 @@ pub const RECV_BATCH_MAX: usize = 8;
 /// a hop limit take 64 bytes (`CMSG_SPACE(20) + CMSG_SPACE(4)`); twice that.
 const BATCH_CMSG_WORDS: usize = 16;
 
+/// The source address in a `sockaddr_in`/`sockaddr_in6` the kernel wrote
+/// (`len` bytes of it) at `p`.
+///
+/// # Safety
+/// `p` must point to at least `len` bytes written by the kernel, aligned
+/// for `sockaddr_in6`.
+unsafe fn sockaddr_at(p: *const libc::sockaddr_in6, len: usize) -> Option<IpAddr> {
+    if len < size_of::<libc::sa_family_t>() {
+        return None;
+    }
+    // SAFETY: the family field is within the `len` bytes written.
+    let family = unsafe { std::ptr::addr_of!((*p).sin6_family).read() };
+    match libc::c_int::from(family) {
+        libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
+            // SAFETY: a complete sockaddr_in was written at `p`, and its
+            // alignment (4) is below sockaddr_in6's.
+            let sin = unsafe { p.cast::<libc::sockaddr_in>().read() };
+            Some(IpAddr::V4(Ipv4Addr::from(
+                sin.sin_addr.s_addr.to_ne_bytes(),
+            )))
+        }
+        libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: a complete sockaddr_in6 was written at `p`.
+            let sin6 = unsafe { p.read() };
+            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
+        }
+        _ => None,
+    }
+}
+
 /// `recvmmsg(2)`: receives up to `min(metas.len(), buf.len() / slot,`
-/// [`RECV_BATCH_MAX`]`)` datagrams in one system call. Datagram `i` lands
-/// in `buf[i * slot..]` (at most `slot` bytes, longer ones are
-/// `truncated`) and is described by `metas[i]` (source, and the control
-/// messages [`recv_msg`] decodes). Returns how many were received, `0`
-/// when nothing is queued (the socket must be non-blocking; `WouldBlock`
-/// is never returned). A count below the number of slots means the
-/// kernel found the queue empty before the batch was full.
+/// [`RECV_BATCH_MAX`]`)` datagrams from an IPv4 or IPv6 socket in one
+/// system call. Datagram `i` lands in `buf[i * slot..]` (at most `slot`
+/// bytes, longer ones are `truncated`) and is described by `metas[i]`
+/// (source, and with `control` the packet-info and hop-limit control
+/// messages [`recv_msg`] decodes; without it no control buffer is passed).
+/// Returns how many were received, `0` when nothing is queued (the call
+/// never blocks; `WouldBlock` is never returned). A count below the
+/// number of slots means the kernel found the queue empty before the
+/// batch was full.
+///
+/// Only the headers of the slots in use are built, and nothing the kernel
+/// fills is zeroed first: the call sits on the VRRP child's per-advert
+/// path, where every cache line touched after a sleep is a miss.
+#[inline]
 pub fn recv_mmsg(
     fd: BorrowedFd<'_>,
     buf: &mut [u8],
     slot: usize,
     metas: &mut [RecvMeta],
+    control: bool,
 ) -> io::Result<usize> {
     let n = match buf.len().checked_div(slot) {
         Some(k) => k.min(metas.len()).min(RECV_BATCH_MAX),
@@ -374,58 +412,71 @@ pub fn recv_mmsg(
     if n == 0 {
         return Err(io::ErrorKind::InvalidInput.into());
     }
-    // SAFETY: plain C structs for which all-zero is valid.
-    let mut names: [libc::sockaddr_storage; RECV_BATCH_MAX] =
-        unsafe { MaybeUninit::zeroed().assume_init() };
-    let mut cbufs = [[0u64; BATCH_CMSG_WORDS]; RECV_BATCH_MAX];
-    // SAFETY: as above (null pointers and zero lengths).
-    let mut iovs: [libc::iovec; RECV_BATCH_MAX] = unsafe { MaybeUninit::zeroed().assume_init() };
-    // SAFETY: as above.
-    let mut hdrs: [libc::mmsghdr; RECV_BATCH_MAX] = unsafe { MaybeUninit::zeroed().assume_init() };
+    let mut names = [MaybeUninit::<libc::sockaddr_in6>::uninit(); RECV_BATCH_MAX];
+    let mut cbufs = [MaybeUninit::<[u64; BATCH_CMSG_WORDS]>::uninit(); RECV_BATCH_MAX];
+    let mut iovs = [MaybeUninit::<libc::iovec>::uninit(); RECV_BATCH_MAX];
+    let mut hdrs = [MaybeUninit::<libc::mmsghdr>::uninit(); RECV_BATCH_MAX];
     for (i, chunk) in buf.chunks_exact_mut(slot).take(n).enumerate() {
-        iovs[i] = libc::iovec {
+        let iov = iovs[i].write(libc::iovec {
             iov_base: chunk.as_mut_ptr().cast::<libc::c_void>(),
             iov_len: slot,
-        };
-        let h = &mut hdrs[i].msg_hdr;
-        h.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast::<libc::c_void>();
-        h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        h.msg_iov = &mut iovs[i];
-        h.msg_iovlen = 1;
-        h.msg_control = cbufs[i].as_mut_ptr().cast::<libc::c_void>();
-        h.msg_controllen = size_of::<[u64; BATCH_CMSG_WORDS]>() as _;
+        });
+        // SAFETY: mmsghdr is a plain C struct (pointers, lengths, padding
+        // on some libcs) for which all-zero is valid.
+        let mut h: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+        h.msg_hdr.msg_name = names[i].as_mut_ptr().cast::<libc::c_void>();
+        h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        h.msg_hdr.msg_iov = iov;
+        h.msg_hdr.msg_iovlen = 1;
+        if control {
+            h.msg_hdr.msg_control = cbufs[i].as_mut_ptr().cast::<libc::c_void>();
+            h.msg_hdr.msg_controllen = size_of::<[u64; BATCH_CMSG_WORDS]>() as _;
+        }
+        hdrs[i].write(h);
     }
     let got = loop {
-        // SAFETY: the first `n` headers point at live locals (`names`,
-        // `iovs` -> disjoint `slot`-sized chunks of `buf`, `cbufs`) with
-        // their exact lengths; all outlive the call. MSG_DONTWAIT: never
-        // blocks; a null timeout is allowed.
+        // SAFETY: the first `n` headers are initialised and point at live
+        // locals (`names`, `iovs` -> disjoint `slot`-sized chunks of `buf`,
+        // `cbufs`) with their exact sizes; all outlive the call, and the
+        // kernel writes only within them. MSG_DONTWAIT: never blocks; a
+        // null timeout is allowed.
         let r = unsafe {
             libc::recvmmsg(
                 fd.as_raw_fd(),
-                hdrs.as_mut_ptr(),
+                hdrs.as_mut_ptr().cast::<libc::mmsghdr>(),
                 n as libc::c_uint,
                 libc::MSG_DONTWAIT,
                 std::ptr::null_mut(),
             )
         };
         match cvt(r) {
-            Ok(k) => break k as usize,
+            Ok(k) => break (k as usize).min(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
             Err(e) => return Err(e),
         }
     };
-    for i in 0..got {
-        let h = &hdrs[i];
-        let mut meta = RecvMeta {
+    for (i, meta) in metas.iter_mut().take(got).enumerate() {
+        // SAFETY: header `i < n` was initialised above; the kernel updated
+        // its lengths and flags.
+        let h = unsafe { hdrs[i].assume_init_ref() };
+        let mut m = RecvMeta {
             len: (h.msg_len as usize).min(slot),
             truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
-            src: storage_addr(&names[i]),
+            // SAFETY: the kernel wrote msg_namelen bytes (at most the
+            // sockaddr_in6 we offered) of names[i].
+            src: unsafe {
+                sockaddr_at(
+                    names[i].as_ptr(),
+                    (h.msg_hdr.msg_namelen as usize).min(size_of::<libc::sockaddr_in6>()),
+                )
+            },
             ..RecvMeta::default()
         };
-        decode_cmsgs(&h.msg_hdr, &mut meta);
-        metas[i] = meta;
+        if control {
+            decode_cmsgs(&h.msg_hdr, &mut m);
+        }
+        *meta = m;
     }
     Ok(got)
 }
