@@ -18,6 +18,7 @@ pub mod backend;
 pub mod dump;
 pub mod files;
 pub mod mapping;
+pub mod mirror;
 pub mod probe;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -34,7 +35,7 @@ use mio::Token;
 use notify::{ExitKind, Handle, RunnerOptions, ScriptRunner, ScriptSpec};
 use sched::{Event, Sched, TimerId};
 
-use crate::backend::{apply_to_map, IpvsBackend};
+use crate::backend::IpvsBackend;
 use crate::mapping::{
     desired_services, map_config, set_track_file_values, track_file_names, Mapped, ProbeKind,
 };
@@ -78,8 +79,7 @@ pub struct CheckRuntime {
     lvs_flush_on_stop: bool,
     mapped: Option<Mapped>,
     engine: Option<Engine>,
-    mirror: HashMap<ServiceKey, VirtualService>,
-    mirror_order: Vec<ServiceKey>,
+    mirror: mirror::Mirror,
     active: HashMap<u64, Active>,
     scripts: HashMap<Handle, u64>,
     runner: ScriptRunner,
@@ -199,8 +199,7 @@ impl CheckRuntime {
             lvs_flush_on_stop: false,
             mapped: None,
             engine: None,
-            mirror: HashMap::new(),
-            mirror_order: Vec::new(),
+            mirror: mirror::Mirror::default(),
             active: HashMap::new(),
             scripts: HashMap::new(),
             runner: ScriptRunner::new(RunnerOptions::default()),
@@ -245,10 +244,7 @@ impl CheckRuntime {
 
     /// The kernel table as the runtime believes it is (its mirror).
     pub fn table(&self) -> Vec<VirtualService> {
-        self.mirror_order
-            .iter()
-            .filter_map(|k| self.mirror.get(k).cloned())
-            .collect()
+        self.mirror.table()
     }
 
     fn emit(&self, line: &str) {
@@ -303,16 +299,24 @@ impl CheckRuntime {
     /// without any service in the table starts as usual.
     fn seed_from_table(&self, mapped: &Mapped, configs: &mut [check::VirtualServerConfig]) {
         for (cfg, plan) in configs.iter_mut().zip(&mapped.plans) {
-            let Some(current) = plan.services.iter().find_map(|s| self.mirror.get(&s.key)) else {
+            let Some(current) = plan
+                .services
+                .iter()
+                .find(|s| self.mirror.contains(&s.key))
+                .map(|s| s.key)
+            else {
                 continue;
             };
             for (rs, rplan) in cfg.real_servers.iter_mut().zip(&plan.real_servers) {
-                let found = current.dests.iter().find(|d| {
-                    d.key.addr == rplan.dest.addr && (plan.group || d.key.port == rplan.dest.port)
-                });
+                let found = self
+                    .mirror
+                    .dest_weight(&current, |k| {
+                        k.addr == rplan.dest.addr && (plan.group || k.port == rplan.dest.port)
+                    })
+                    .flatten();
                 let down = match found {
                     None => true,
-                    Some(d) => d.weight == 0 && rs.inhibit_on_failure && rs.weight > 0,
+                    Some(w) => w == 0 && rs.inhibit_on_failure && rs.weight > 0,
                 };
                 if down {
                     rs.checkers.iter_mut().for_each(|c| c.alpha = true);
@@ -343,14 +347,7 @@ impl CheckRuntime {
             return;
         };
         match b.table() {
-            Ok(t) => {
-                self.mirror.clear();
-                self.mirror_order.clear();
-                for v in t {
-                    self.mirror_order.push(v.service.key);
-                    self.mirror.insert(v.service.key, v);
-                }
-            }
+            Ok(t) => self.mirror.load(t),
             Err(e) => log::info!("IPVS: cannot read the table: {e}"),
         }
     }
@@ -381,21 +378,22 @@ impl CheckRuntime {
         }
         let mut ops: Vec<ipvs::Op> = gone
             .iter()
-            .filter(|k| self.mirror.contains_key(k))
+            .filter(|k| self.mirror.contains(k))
             .map(|k| ipvs::Op::DelService(*k))
             .collect();
-        // Service by service against the mirror's entry: no copy of the
-        // current table (22,000 destinations on a large reload).
+        // Service by service against the mirror's entry: an identical one
+        // (the common case, e.g. an unchanged reload) is skipped without
+        // building anything; otherwise only that service is expanded.
         let opts = DiffOptions {
             remove_unknown_services: false,
         };
         for d in &desired {
-            let current = self
-                .mirror
-                .get(&d.service.key)
-                .map(std::slice::from_ref)
-                .unwrap_or(&[]);
-            ops.extend(ipvs::diff(current, std::slice::from_ref(d), opts));
+            if self.mirror.same(d) {
+                continue;
+            }
+            let current: Vec<VirtualService> =
+                self.mirror.get(&d.service.key).into_iter().collect();
+            ops.extend(ipvs::diff(&current, std::slice::from_ref(d), opts));
         }
         if ops.is_empty() {
             return false;
@@ -411,7 +409,7 @@ impl CheckRuntime {
                 continue;
             }
             self.ipvs_ops += 1;
-            let _ = apply_to_map(&mut self.mirror, &mut self.mirror_order, op);
+            self.mirror.apply(op);
         }
         for (i, e) in &failures {
             let line = e.keepalived_cmd_log_line().unwrap_or_else(|| {
@@ -828,6 +826,16 @@ impl CheckRuntime {
         self.run_actions(sched, actions);
     }
 
+    /// Gives back what bursts left allocated: the probe table after the
+    /// start (every checker probes within its first second), the mirror's
+    /// destination lists after removals.
+    fn compact(&mut self) {
+        if self.active.capacity() > 2 * self.active.len() + 64 {
+            self.active.shrink_to(self.active.len() * 2);
+        }
+        self.mirror.compact();
+    }
+
     fn rearm(&mut self, sched: &mut Sched) {
         let mut next: Option<Instant> = self
             .engine
@@ -932,7 +940,7 @@ impl CheckRuntime {
             }
             return;
         }
-        for k in &self.mirror_order {
+        for k in self.mirror.keys() {
             if keys.contains(k) {
                 if let Err(e) = backend.apply_op(&ipvs::Op::DelService(*k)) {
                     log::info!("IPVS: removing {k} failed: {e}");
@@ -1004,7 +1012,8 @@ impl ChildHandler for CheckRuntime {
             let old_keys = self.mapped.as_ref().map(Self::all_keys).unwrap_or_default();
             let new_keys = Self::all_keys(&mapped);
             let gone: Vec<ServiceKey> = self
-                .mirror_order
+                .mirror
+                .keys()
                 .iter()
                 .filter(|k| old_keys.contains(k) && !new_keys.contains(k))
                 .copied()
@@ -1052,6 +1061,7 @@ impl ChildHandler for CheckRuntime {
 
     fn event(&mut self, sched: &mut Sched, event: &Event) {
         if self.trim_pending || Instant::now() >= self.next_trim {
+            self.compact();
             self.trim_pending = false;
             self.next_trim = Instant::now() + TRIM_INTERVAL;
             sys::mem::trim_heap();

@@ -223,8 +223,9 @@ pub struct Checker {
     retry_it: u32,
     enabled: bool,
     phase: Phase,
-    url_it: usize,
-    failed_url: Option<usize>,
+    url_it: u32,
+    /// A url failed: every url is checked again before the server is up.
+    failed_url: bool,
     dyn_weight: Option<i64>,
     last_exit: Option<u8>,
     /// FILE_CHECK: the status of the last value.
@@ -254,7 +255,7 @@ impl Checker {
                     at: Millis(u64::MAX),
                 },
                 url_it: 0,
-                failed_url: None,
+                failed_url: false,
                 dyn_weight: None,
                 last_exit: None,
                 file: Some(st),
@@ -272,7 +273,7 @@ impl Checker {
                 at: now + BOOTSTRAP_DELAY + jitter,
             },
             url_it: 0,
-            failed_url: None,
+            failed_url: false,
             dyn_weight: None,
             last_exit: None,
             file: None,
@@ -437,7 +438,7 @@ impl Checker {
                 CheckerStep {
                     start: Some(ProbeRequest {
                         token,
-                        url: self.url_it,
+                        url: self.url_it as usize,
                         deadline,
                     }),
                     ..CheckerStep::default()
@@ -542,25 +543,28 @@ impl Checker {
         let CheckKind::Http { paths, .. } = &self.cfg.kind else {
             return self.success(step, names);
         };
-        let n = paths.len().max(1);
+        let n = u32::try_from(paths.len().max(1)).unwrap_or(u32::MAX);
         if !self.is_up {
-            let path = paths.get(self.url_it).map(String::as_str).unwrap_or("");
+            let path = paths
+                .get(self.url_it as usize)
+                .map(String::as_str)
+                .unwrap_or("");
             let what = what.unwrap_or(UrlSuccess::StatusCode).as_str();
             step.logs.push(log::http_url_success(what, names.rs, path));
         }
         self.url_it += 1;
         self.retry_it = 0;
-        if self.url_it >= n && self.failed_url.is_none() {
+        if self.url_it >= n && !self.failed_url {
             if !self.is_up || !self.has_run {
                 step.logs.push(log::http_server_success(names.rs));
                 self.set_state(true, step);
                 self.has_run = true;
             }
             self.url_it = 0;
-        } else if self.failed_url.is_some() {
+        } else if self.failed_url {
             // The failed url passes again: re-check every url from the first
             // before declaring the server up (check_http.c:1042-1047).
-            self.failed_url = None;
+            self.failed_url = false;
             self.url_it = 0;
         } else if self.url_it >= n {
             self.url_it = 0;
@@ -611,7 +615,7 @@ impl Checker {
                     self.cfg.delay_loop
                 }
                 CheckKind::Http { .. } => {
-                    self.failed_url = Some(self.url_it);
+                    self.failed_url = true;
                     self.cfg.delay_before_retry.max(self.cfg.delay_loop)
                 }
                 _ => {
@@ -671,7 +675,7 @@ impl Checker {
             CheckKind::Http { .. } => {
                 step.logs
                     .push(log::check_failed("HTTP_CHECK", names.rs, names.vs, n));
-                self.failed_url = Some(self.url_it);
+                self.failed_url = true;
             }
             _ => {}
         }

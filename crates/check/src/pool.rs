@@ -362,6 +362,12 @@ pub struct Engine {
     scheduled: usize,
 }
 
+/// Timer heap size for `n` scheduled checkers: each has one live entry,
+/// the rest is room for stale ones (a probe's deadline after its result).
+fn timer_room(n: usize) -> usize {
+    n + n / 2 + 16
+}
+
 /// A timer entry: (time, vs, rs, checker), 24 bytes instead of 32; ordered
 /// like `(Millis, CheckerId)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -634,8 +640,8 @@ impl Engine {
             .map(|r| r.checkers.iter().filter(|c| c.scheduled()).count())
             .sum();
         self.scheduled = n;
-        // Room for one stale entry per checker before the next rebuild.
-        let mut timers = Vec::with_capacity(2 * n + 16);
+        // Room for a stale entry per two checkers before the next rebuild.
+        let mut timers = Vec::with_capacity(timer_room(n));
         for (vi, v) in self.vss.iter().enumerate() {
             for (ri, r) in v.rss.iter().enumerate() {
                 for (ci, c) in r.checkers.iter().enumerate() {
@@ -672,7 +678,7 @@ impl Engine {
         if let Some(c) = self.checker(id).filter(|c| c.scheduled()) {
             let t = c.next_wakeup();
             if self.timers.len() == self.timers.capacity()
-                && self.timers.len() >= 2 * self.scheduled + 16
+                && self.timers.len() >= timer_room(self.scheduled)
             {
                 // Full of stale entries: rebuild rather than grow (this
                 // checker's new time is in the rebuilt heap).
