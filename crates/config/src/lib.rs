@@ -148,14 +148,31 @@ impl fmt::Debug for Leftovers {
 /// [`load`], handing the syntax tree back instead of freeing it before
 /// returning (see [`Leftovers`]).
 ///
-/// Reading (lexer + tree) runs on a helper thread and hands finished
-/// top-level blocks to the parser on the calling thread as it goes, so
-/// the two overlap on a machine with two CPUs. The diagnostics are the
-/// same, in the same order, as reading everything first: the reader's come
-/// before the parser's, then all are sorted by position. When no thread
-/// can be created, everything runs on the calling thread.
+/// For a main file of 256 KiB or more, reading (lexer + tree) runs on a
+/// helper thread and hands finished top-level blocks to the parser on the
+/// calling thread as it goes, so the two overlap on a machine with two
+/// CPUs. The diagnostics are the same, in the same order, as reading
+/// everything first: the reader's come before the parser's, then all are
+/// sorted by position. Smaller files, or when no thread can be created:
+/// everything on the calling thread.
 pub fn load_deferred(opts: &LoadOptions) -> (Result<Loaded, Failed>, Leftovers) {
     let config_id = opts.config_id.clone().unwrap_or_else(default_config_id);
+    // A thread and its hand-offs cost more than they save on a small file
+    // (and a fuzzer's thousands of small loads would mostly wait on them).
+    let big = std::fs::metadata(&opts.path).is_ok_and(|m| m.len() >= THREADED_FROM);
+    if big {
+        load_threaded(opts, config_id)
+    } else {
+        load_here(opts, config_id)
+    }
+}
+
+/// Main files from this size on are read on a helper thread (256 KiB:
+/// about 2,000 real servers).
+const THREADED_FROM: u64 = 256 * 1024;
+
+/// Reader on a helper thread, parser on this one (see [`load_deferred`]).
+fn load_threaded(opts: &LoadOptions, config_id: String) -> (Result<Loaded, Failed>, Leftovers) {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<tree::Node>>(16);
     let id = config_id.clone();
     std::thread::scope(|s| {
@@ -364,7 +381,7 @@ mod tests {
             config_id: Some("node1".into()),
             lenient,
         };
-        let (threaded, _) = load_deferred(&opts);
+        let (threaded, _) = load_threaded(&opts, "node1".into());
         let (here, _) = load_here(&opts, "node1".into());
         match (threaded, here) {
             (Ok(a), Ok(b)) => {
