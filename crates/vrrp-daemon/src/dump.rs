@@ -223,7 +223,7 @@ impl Runtime {
         };
         let adv = u64::from(c.adver_int.0) * 10;
         status::schema::VrrpInstanceStatus {
-            name: i.vcfg.name.clone(),
+            name: i.vcfg.name.to_string(),
             state: sstate(i.core.state()),
             wanted_state: if i.vcfg.state == config::InitialState::Master {
                 status::schema::VrrpState::Master

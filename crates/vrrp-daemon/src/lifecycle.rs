@@ -20,8 +20,12 @@ use crate::runtime::{Group, Inst, Runtime};
 impl Runtime {
     fn build_inst(&mut self, cfg: &Config, vi: &config::VrrpInstance) -> Inst {
         let g = &cfg.global;
-        let ic = map::instance_config(cfg, vi);
+        let mut ic = map::instance_config(cfg, vi);
         let key = map::key_of(cfg, vi).share(self.insts.last().map(|l| &l.key));
+        // One copy of the interface name for the key and the core.
+        if ic.interface == key.interface {
+            ic.interface = key.interface.clone();
+        }
         let id = self.next_id;
         self.next_id += 1;
         let disabled = match map::auth_hmac(vi) {
@@ -31,6 +35,9 @@ impl Runtime {
                 true
             }
         };
+        // One copy of the name for the core and the instance.
+        let mut vcfg = map::InstCfg::new(vi, self.insts.last().map(|l| &l.vcfg));
+        vcfg.share_name(&ic.name);
         let mut core = vrrp::Instance::new(ic);
         if let Some(l) = core.set_wall_clock(self.now(), unix_micros_now()) {
             log::debug!("{}", l.text);
@@ -40,7 +47,7 @@ impl Runtime {
             core,
             ifindex: self.ifindex_of(&key.interface),
             key,
-            vcfg: map::InstCfg::new(vi, self.insts.last().map(|l| &l.vcfg)),
+            vcfg,
             src: None,
             timer: None,
             vips: map::vip_lines(cfg, vi),

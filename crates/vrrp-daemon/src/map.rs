@@ -43,8 +43,9 @@ impl InstanceKey {
 /// ordinary instance) for what is rare: the JSON dump.
 #[derive(Debug, Clone)]
 pub struct InstCfg {
-    /// Instance name.
-    pub name: String,
+    /// Instance name (the same copy as the core's, see
+    /// [`InstCfg::share_name`]).
+    pub name: std::sync::Arc<str>,
     /// GARP/NA settings (repeat, delays, pacing intervals); one copy
     /// shared by the instances that have the same (usually all).
     pub garp: std::sync::Arc<config::GarpSettings>,
@@ -92,7 +93,7 @@ impl InstCfg {
             })
         });
         InstCfg {
-            name: vi.name.clone(),
+            name: vi.name.as_str().into(),
             garp: match like {
                 Some(l) if *l.garp == vi.garp => l.garp.clone(),
                 _ => std::sync::Arc::new(vi.garp.clone()),
@@ -103,6 +104,13 @@ impl InstCfg {
             firewall: vi.needs_vip_firewall(),
             routes,
             block,
+        }
+    }
+
+    /// Uses `name` (the core's copy) when it is the same.
+    pub fn share_name(&mut self, name: &std::sync::Arc<str>) {
+        if self.name == *name {
+            self.name = name.clone();
         }
     }
 
@@ -176,7 +184,7 @@ pub fn instance_config(cfg: &Config, vi: &VrrpInstance) -> InstanceConfig {
     let g = &cfg.global;
     let family = family_of(vi);
     let mut ic = InstanceConfig::new(&vi.name, vi.virtual_router_id, family);
-    ic.interface = interface_of(cfg, vi);
+    ic.interface = interface_of(cfg, vi).into();
     ic.version = match vi.version {
         config::VrrpVersion::V2 if family == Family::V4 => Version::V2,
         _ => Version::V3,
@@ -568,7 +576,7 @@ mod tests {
         let (a, b) = (&c.vrrp_instances[0], &c.vrrp_instances[1]);
         let ka = InstCfg::new(a, None);
         assert_eq!(ka.block().as_ref(), Some(a));
-        assert_eq!(ka.name, "VI_7");
+        assert_eq!(&*ka.name, "VI_7");
         assert_eq!(ka.state, config::InitialState::Master);
         assert_eq!(ka.src_ip, Some("192.0.2.11".parse().unwrap()));
         assert_eq!(ka.n_vips, 2);

@@ -376,7 +376,7 @@ impl Runtime {
                     let src = inst.src;
                     for p in packets {
                         if let Err(e) = self.socks.send(ifindex, fam, src, p.dst, &p.data) {
-                            let name = self.insts[i].vcfg.name.clone();
+                            let name = self.insts[i].vcfg.name.to_string();
                             let now = self.now();
                             if let Verdict::Log { .. } = self.limiter.check(now, &name, &"send") {
                                 log::info!("({name}) Unable to send advert to {}: {e}", p.dst);
@@ -426,7 +426,7 @@ impl Runtime {
                     self.sync_want_master(i);
                 }
                 Action::Rejected(e) => {
-                    let name = self.insts[i].vcfg.name.clone();
+                    let name = self.insts[i].vcfg.name.to_string();
                     if let (Some(line), Some(level)) = (e.log_line(&name), e.log_level()) {
                         let now = self.now();
                         if let Verdict::Log { .. } = self.limiter.check(now, &name, &e.kind()) {
@@ -508,7 +508,7 @@ impl Runtime {
         if to == State::Master {
             self.insts[i].want_master = false;
         }
-        let name = self.insts[i].vcfg.name.clone();
+        let name = self.insts[i].vcfg.name.to_string();
         self.limiter.reset_instance(&name);
         let Some(g) = self.insts[i].group.clone() else {
             return;
@@ -726,15 +726,15 @@ mod tests {
     fn an_instance_stays_small() {
         use std::mem::size_of;
         assert!(
-            size_of::<super::Inst>() <= 792,
+            size_of::<super::Inst>() <= 768,
             "{}",
             size_of::<super::Inst>()
         );
         assert!(
-            size_of::<vrrp::Instance>() <= 560,
+            size_of::<vrrp::Instance>() <= 544,
             "{}",
             size_of::<vrrp::Instance>()
         );
-        assert!(size_of::<crate::map::InstCfg>() <= 88);
+        assert!(size_of::<crate::map::InstCfg>() <= 80);
     }
 }

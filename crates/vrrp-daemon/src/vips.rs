@@ -36,7 +36,7 @@ use crate::runtime::{Runtime, TimerOwner};
 #[derive(Debug)]
 pub(crate) struct PendingAddr {
     /// Instance name (logs).
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     /// Interface name (logs).
     pub dev: String,
     /// The address, with its interface index.

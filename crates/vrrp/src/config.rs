@@ -103,10 +103,12 @@ pub struct TrackConfig {
 /// Parameters of one `vrrp_instance`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceConfig {
-    /// Instance name (`VI_1`), used in every log line.
-    pub name: String,
-    /// `interface` name (for log lines only).
-    pub interface: String,
+    /// Instance name (`VI_1`), used in every log line (shared with the
+    /// daemon's copy).
+    pub name: std::sync::Arc<str>,
+    /// `interface` name (for log lines only; shared, the instances of a
+    /// daemon mostly run on one or two interfaces).
+    pub interface: std::sync::Arc<str>,
     /// `virtual_router_id`.
     pub vrid: u8,
     /// Address family.
@@ -187,8 +189,8 @@ impl InstanceConfig {
     /// Version 2 for IPv4, 3 for IPv6.
     pub fn new(name: &str, vrid: u8, family: Family) -> Self {
         InstanceConfig {
-            name: name.to_owned(),
-            interface: "eth0".to_owned(),
+            name: name.into(),
+            interface: "eth0".into(),
             vrid,
             family,
             version: if family == Family::V4 {

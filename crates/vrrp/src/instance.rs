@@ -379,7 +379,7 @@ impl Instance {
             return Some(Block::NoAddress);
         }
         if !self.interface_up && !self.cfg.dont_track_primary {
-            return Some(Block::Interface(self.cfg.interface.clone()));
+            return Some(Block::Interface(self.cfg.interface.to_string()));
         }
         let mut init = false;
         for (t, s) in self.cfg.trackers.iter().zip(&self.track_status) {

@@ -86,8 +86,8 @@ pub fn apply_config(cfg: &mut InstanceConfig, kv: &str) -> Result<(), String> {
     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
     let bad = || format!("bad value for {k}: {v:?}");
     match k {
-        "name" => cfg.name = v.to_owned(),
-        "interface" => cfg.interface = v.to_owned(),
+        "name" => cfg.name = v.into(),
+        "interface" => cfg.interface = v.into(),
         "vrid" => cfg.vrid = v.parse().map_err(|_| bad())?,
         "priority" => cfg.priority = v.parse().map_err(|_| bad())?,
         "advert" => cfg.adver_int = Centis((secs(v).ok_or_else(bad)?.as_millis() / 10) as u16),
