@@ -242,6 +242,11 @@ struct Watchdog {
     /// "Startup complete" / "Reload complete" not yet logged.
     reloading: Option<&'static str>,
     reload_queued: bool,
+    /// The previous configuration and the new one's syntax tree, freed
+    /// once every child has loaded the new one (freeing them takes the
+    /// parent ~10 ms with 20,000 real servers: not while the children,
+    /// on a CPU it may share, decode and apply theirs).
+    garbage: Option<(Config, Option<config::Leftovers>)>,
     /// systemd notifications (`Type=notify`), when `$NOTIFY_SOCKET` is set.
     notifier: Option<Notifier>,
     /// Status socket and metrics endpoint.
@@ -389,6 +394,7 @@ pub fn run(opts: WatchdogOptions) -> i32 {
         status_until: Instant::now(),
         reloading: Some("Startup complete"),
         reload_queued: false,
+        garbage: None,
         notifier: Notifier::from_env(),
         status: None,
     };
@@ -934,6 +940,7 @@ impl Watchdog {
             if let Some(n) = &self.notifier {
                 n.ready(line);
             }
+            self.garbage = None;
             sys::mem::trim_heap();
         }
         if self.reload_queued {
@@ -1197,8 +1204,8 @@ impl Watchdog {
             return;
         }
         log::info!("Reloading ...");
-        // The syntax tree is freed at the end, once the children have the
-        // new configuration (freeing it is ~20 % of a large load).
+        // The syntax tree is freed with the previous configuration once the
+        // children have loaded the new one (freeing it is ~20 % of a large load).
         let (loaded, leftovers) = load_config_deferred(&self.opts.load);
         let mut config = match loaded {
             Ok(c) => c,
@@ -1249,8 +1256,8 @@ impl Watchdog {
             n.reloading();
         }
         self.generation += 1;
-        // The previous configuration is freed after the children got the
-        // new one (its drop is not on the reload's critical path).
+        // The previous configuration is freed once the children have
+        // loaded the new one (its drop is not on the reload's critical path).
         let previous = std::mem::replace(&mut self.config, config);
         self.payload = None;
         self.reloading = Some("Reload complete");
@@ -1283,8 +1290,8 @@ impl Watchdog {
                 c.awaiting = Some(generation);
             }
         }
-        drop(previous);
-        drop(leftovers);
+        // A reload before the last one completed frees the older garbage now.
+        self.garbage = Some((previous, leftovers));
         // A child that is now configured but not running is started (upstream core/main.c).
         self.start_configured_children();
         self.finish_reload_if_done();
