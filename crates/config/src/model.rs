@@ -1548,6 +1548,36 @@ impl InterfaceRef {
     }
 }
 
+/// The encoding the parent ships configurations in: bincode 2, standard
+/// configuration, through the model's own `Encode`/`Decode` derives.
+///
+/// The three functions are not generic (and not inlined) so that the
+/// encoder and decoder are compiled here, with this crate's optimisation
+/// settings, not in the crate that calls them (a generic bincode call in
+/// `ipc` built at `opt-level = "s"` decoded 20,000 real servers in 10–13
+/// ms instead of 6.7–7.5).
+impl Config {
+    /// Encode into `out`; the number of bytes written
+    /// (`EncodeError::UnexpectedEnd` when `out` is too small).
+    #[inline(never)]
+    pub fn encode_into_slice(&self, out: &mut [u8]) -> Result<usize, bincode::error::EncodeError> {
+        bincode::encode_into_slice(self, out, bincode::config::standard())
+    }
+
+    /// Encode into a new vector.
+    #[inline(never)]
+    pub fn encode_to_vec(&self) -> Result<Vec<u8>, bincode::error::EncodeError> {
+        bincode::encode_to_vec(self, bincode::config::standard())
+    }
+
+    /// Decode from the start of `bytes`; the configuration and the number
+    /// of bytes it used.
+    #[inline(never)]
+    pub fn decode_from_slice(bytes: &[u8]) -> Result<(Config, usize), bincode::error::DecodeError> {
+        bincode::decode_from_slice(bytes, bincode::config::standard())
+    }
+}
+
 impl Config {
     /// True when a VRRP child has work (any vrrp_instance).
     pub fn has_vrrp(&self) -> bool {
