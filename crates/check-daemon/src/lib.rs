@@ -57,7 +57,9 @@ pub type BackendFactory = Box<dyn FnMut() -> Result<Box<dyn IpvsBackend>, IpvsEr
 #[derive(Debug)]
 struct Active {
     id: CheckerId,
-    io: Option<ProbeIo>,
+    /// Boxed: the table of probes in flight stays small (64-byte entries)
+    /// when a slow host lets thousands pile up.
+    io: Option<Box<ProbeIo>>,
     script: Option<Handle>,
     /// UDP_CHECK without `require_reply`: silence until then is success.
     quiet_success_at: Option<Instant>,
@@ -103,8 +105,10 @@ pub struct CheckRuntime {
     next_trim: Instant,
 }
 
-/// The checker's C heap mmap threshold (glibc's default before it adapts).
-const MMAP_THRESHOLD: usize = 128 * 1024;
+/// The checker's C heap mmap threshold: the configuration's large buffers
+/// and the engine's timer heap (24 bytes per checker) get mappings of their
+/// own instead of pinning heap pages between probe allocations.
+const MMAP_THRESHOLD: usize = 64 * 1024;
 
 /// How often the heap's free pages are given back while probing.
 const TRIM_INTERVAL: Duration = Duration::from_secs(30);
@@ -750,7 +754,7 @@ impl CheckRuntime {
                 self.tls.as_ref(),
                 self.seq,
             ) {
-                Started::Io(io) => active.io = Some(io),
+                Started::Io(io) => active.io = Some(Box::new(io)),
                 Started::Done(o) => return Some(o),
             }
         }

@@ -640,8 +640,15 @@ impl Engine {
             .map(|r| r.checkers.iter().filter(|c| c.scheduled()).count())
             .sum();
         self.scheduled = n;
-        // Room for a stale entry per two checkers before the next rebuild.
-        let mut timers = Vec::with_capacity(timer_room(n));
+        // Room for a stale entry per two checkers before the next rebuild;
+        // the buffer is reused (a rebuild while probing allocates nothing).
+        let room = timer_room(n);
+        let mut timers = std::mem::take(&mut self.timers).into_vec();
+        timers.clear();
+        if timers.capacity() > 2 * room {
+            timers.shrink_to(room);
+        }
+        timers.reserve_exact(room);
         for (vi, v) in self.vss.iter().enumerate() {
             for (ri, r) in v.rss.iter().enumerate() {
                 for (ci, c) in r.checkers.iter().enumerate() {
