@@ -9,7 +9,10 @@
 //!
 //! Prints PSS/heap after each phase (config load, configure, probing for
 //! SECONDS) and, with `--reload N`, the time of N reloads of the same file
-//! split into load and configure.
+//! split into load and configure. With `MEM_PROFILE_LEAK=1` the runtime is
+//! not freed at exit, so under `heaptrack` the "leaked" memory is the
+//! runtime's live set after probing (the configuration is dropped after
+//! `configure`, as in the daemon).
 
 use std::time::{Duration, Instant};
 
