@@ -151,6 +151,8 @@ pub(crate) struct Runtime {
     pub limiter: RateLimiter<String, &'static str>,
     pub groups: HashMap<String, Group>,
     pub pending: VecDeque<(u64, Input<'static>)>,
+    /// One actions vector reused for every input (no allocation per advert).
+    actbuf: Vec<Action>,
     pub stopping: bool,
     pub rxbuf: Vec<u8>,
     /// Every VIP and eVIP address of every instance.
@@ -260,6 +262,7 @@ impl Runtime {
             limiter: RateLimiter::new(Duration::from_secs(1)),
             groups: HashMap::new(),
             pending: VecDeque::new(),
+            actbuf: Vec::with_capacity(8),
             stopping: false,
             rxbuf,
             vip_set: std::collections::HashSet::new(),
@@ -329,14 +332,16 @@ impl Runtime {
     pub fn drive(&mut self, sched: &mut Sched, id: u64, input: Input<'_>) {
         let Some(i) = self.idx(id) else { return };
         let now = self.now();
-        let actions = self.insts[i].core.handle(now, input);
-        self.apply(sched, id, actions);
+        let mut acts = std::mem::take(&mut self.actbuf);
+        self.insts[i].core.handle_into(now, input, &mut acts);
+        self.apply(sched, id, &mut acts);
         while let Some((id, input)) = self.pending.pop_front() {
             let Some(i) = self.idx(id) else { continue };
             let now = self.now();
-            let actions = self.insts[i].core.handle(now, input);
-            self.apply(sched, id, actions);
+            self.insts[i].core.handle_into(now, input, &mut acts);
+            self.apply(sched, id, &mut acts);
         }
+        self.actbuf = acts;
     }
 
     fn log_line(&self, level: LogLevel, text: &str) {
@@ -347,7 +352,8 @@ impl Runtime {
     }
 
     /// Performs the actions of instance `id`, in order.
-    pub fn apply(&mut self, sched: &mut Sched, id: u64, actions: Vec<Action>) {
+    /// `actions` is left empty (drained), ready for the next input.
+    pub fn apply(&mut self, sched: &mut Sched, id: u64, actions: &mut Vec<Action>) {
         let wants = actions.iter().any(|a| matches!(a, Action::SyncWantMaster));
         let rearmed_down = actions.iter().any(|a| {
             matches!(
@@ -364,7 +370,7 @@ impl Runtime {
             }
         }
         let mut timers_changed = false;
-        for a in actions {
+        for a in actions.drain(..) {
             let Some(i) = self.idx(id) else { return };
             match a {
                 Action::SendAdvert { packets, .. } => {

@@ -237,17 +237,22 @@ impl Instance {
     /// Processes one input at time `now`; returns the actions to perform,
     /// in order. Timer actions come last.
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
-        // One allocation for the usual handful of actions (an advert: a
-        // timer re-arm; a transition: a few more).
-        let mut out = Vec::with_capacity(8);
+        let mut out = Vec::new();
+        self.handle_into(now, input, &mut out);
+        out
+    }
+
+    /// [`Instance::handle`] appending to `out`, so a caller can reuse one
+    /// vector for every input (no allocation per received advert).
+    pub fn handle_into(&mut self, now: Instant, input: Input<'_>, out: &mut Vec<Action>) {
         self.now = now;
         match input {
-            Input::Startup => self.startup(now, &mut out),
-            Input::Packet(p) => self.receive(now, p, &mut out),
-            Input::TimerExpired(k) => self.timer(now, k, &mut out),
+            Input::Startup => self.startup(now, out),
+            Input::Packet(p) => self.receive(now, p, out),
+            Input::TimerExpired(k) => self.timer(now, k, out),
             Input::Interface { up } => {
                 self.interface_up = up;
-                self.reevaluate(now, &mut out);
+                self.reevaluate(now, out);
             }
             Input::Tracker { kind, name, status } => {
                 for i in 0..self.cfg.trackers.len() {
@@ -268,38 +273,37 @@ impl Instance {
                             "leaving FAULT state"
                         };
                         let text = format!("({}): tracked file {} {}", self.cfg.name, name, what);
-                        self.log(&mut out, LogLevel::Detail, text);
+                        self.log(out, LogLevel::Detail, text);
                     }
                     self.track_status[i] = status;
                 }
-                self.reevaluate(now, &mut out);
+                self.reevaluate(now, out);
             }
             Input::SourceAddress(a) => {
                 self.src = self.cfg.src_addr.or(a);
-                self.reevaluate(now, &mut out);
+                self.reevaluate(now, out);
             }
             Input::SyncGoMaster => {
                 if self.state == State::Backup {
-                    self.enter_master(now, &mut out);
+                    self.enter_master(now, out);
                 }
             }
             Input::SyncFault(f) => {
                 self.sync_fault = f;
-                self.reevaluate(now, &mut out);
+                self.reevaluate(now, out);
             }
             Input::SyncGoBackup => {
                 if self.state == State::Master {
                     self.wantstate = State::Backup;
-                    self.leave_master(now, State::Backup, false, &mut out);
+                    self.leave_master(now, State::Backup, false, out);
                 } else {
                     self.wantstate = State::Backup;
                 }
             }
-            Input::Reload(cfg) => self.reload(now, *cfg, &mut out),
-            Input::Shutdown => self.shutdown(&mut out),
+            Input::Reload(cfg) => self.reload(now, *cfg, out),
+            Input::Shutdown => self.shutdown(out),
         }
-        self.sync_timers(&mut out);
-        out
+        self.sync_timers(out);
     }
 
     // ===== helpers =====
@@ -1302,9 +1306,8 @@ impl Instance {
         }
         self.stats.advert_rcvd = self.stats.advert_rcvd.wrapping_add(1);
         if check_vip_addr {
-            let addrs: Vec<IpAddr> = hd.addresses(fam).collect();
             for v in &self.cfg.vips {
-                if !addrs.contains(v) {
+                if !hd.addresses(fam).any(|a| a == *v) {
                     return Err(RxError::VipMissing {
                         vrid: self.cfg.vrid,
                         addr: *v,
@@ -1358,18 +1361,21 @@ impl Instance {
                 self.ah_seq += 1;
             }
         }
-        let dsts: Vec<IpAddr> = if self.cfg.is_unicast() {
-            self.cfg.unicast_peers.iter().map(|p| p.addr).collect()
+        let mut packets: Vec<OutPacket> = if self.cfg.is_unicast() {
+            let mut v = Vec::with_capacity(self.cfg.unicast_peers.len());
+            for i in 0..self.cfg.unicast_peers.len() {
+                let dst = self.cfg.unicast_peers[i].addr;
+                let data = self.build_advert(priority, dst);
+                v.push(OutPacket { dst, data });
+            }
+            v
         } else {
-            vec![self.cfg.mcast_group]
+            let dst = self.cfg.mcast_group;
+            vec![OutPacket {
+                dst,
+                data: self.build_advert(priority, dst),
+            }]
         };
-        let mut packets: Vec<OutPacket> = dsts
-            .into_iter()
-            .map(|d| OutPacket {
-                dst: d,
-                data: self.build_advert(priority, d),
-            })
-            .collect();
         self.sign_adverts(&mut packets);
         out.push(Action::SendAdvert { priority, packets });
         self.stats.advert_sent = self.stats.advert_sent.wrapping_add(1);
