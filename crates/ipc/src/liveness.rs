@@ -137,6 +137,9 @@ pub struct Beacon {
     /// The kernel timers stopping, then killing, us when beats stop, and
     /// the timeout.
     kill: Option<(sys::process::KillTimer, sys::process::KillTimer, Duration)>,
+    /// When the SIGKILL timer is due (it is re-armed only when this would
+    /// come too early or too late, not at every beat).
+    kill_due: Option<Instant>,
     /// Beats written (tests, dumps).
     pub beats: u64,
 }
@@ -156,6 +159,7 @@ impl Beacon {
             last: None,
             timer: None,
             kill: None,
+            kill_due: None,
             beats: 0,
         }
     }
@@ -184,10 +188,23 @@ impl Beacon {
         }
     }
 
-    fn arm_timers(&self, after: Duration) {
-        if let Some((stop, kill, _)) = &self.kill {
-            let _ = stop.arm(after);
-            let _ = kill.arm(after + BACKSTOP);
+    /// SIGSTOP `after` from now; SIGKILL no earlier than `after` +
+    /// [`BACKSTOP`] from now and at most half a [`BACKSTOP`] later. The
+    /// slack lets most beats re-arm one kernel timer instead of two (the
+    /// SIGKILL timer is re-armed about every 15 s, or when `after` changes).
+    fn arm_timers(&mut self, after: Duration) {
+        let Some((stop, kill, _)) = &self.kill else {
+            return;
+        };
+        let _ = stop.arm(after);
+        let now = Instant::now();
+        let earliest = now + after + BACKSTOP;
+        let latest = earliest + BACKSTOP / 2;
+        match self.kill_due {
+            Some(due) if due >= earliest && due <= latest => {}
+            _ => {
+                self.kill_due = kill.arm(latest - now).ok().map(|()| latest);
+            }
         }
     }
 
@@ -278,6 +295,29 @@ mod tests {
         assert_eq!(b.beats, 3);
         assert!(start.elapsed() >= Duration::from_millis(80));
         assert_eq!(w.drain().bytes, 3 * BEAT_LEN);
+    }
+
+    #[test]
+    fn the_kill_timer_keeps_its_bounds_with_fewer_rearms() {
+        let (_w, tx) = Watch::new().unwrap();
+        let mut b = Beacon::new(tx, Duration::from_secs(1));
+        // 60 s timeouts: nothing fires while the test runs; the timers are
+        // deleted with the beacon.
+        let timeout = LOAD_TIMEOUT;
+        b.set_kill_timer(timeout).unwrap();
+        let first = b.kill_due.expect("armed");
+        b.beat();
+        b.beat();
+        // Still within [now + timeout + BACKSTOP, + BACKSTOP / 2]: not re-armed.
+        assert_eq!(b.kill_due, Some(first));
+        let now = Instant::now();
+        assert!(first >= now + timeout + BACKSTOP - Duration::from_millis(1));
+        assert!(first <= now + timeout + BACKSTOP + BACKSTOP / 2);
+        // A shorter timeout (the loop leaves a long load) moves it earlier.
+        b.arm_timers(Duration::from_secs(5));
+        let due = b.kill_due.expect("armed");
+        assert!(due < first);
+        assert!(due <= Instant::now() + Duration::from_secs(5) + BACKSTOP + BACKSTOP / 2);
     }
 
     #[test]
