@@ -144,11 +144,26 @@ pub fn skip_reason() -> Option<String> {
 /// when set, else this checkout's static build (`release` for benchmarks).
 pub fn keepalived_bin(release: bool) -> PathBuf {
     let built = match std::env::var_os("KEEPALIVED_STATIC_BIN") {
-        Some(p) => return PathBuf::from(p),
+        Some(p) => return named_keepalived(PathBuf::from(p)),
         None if release => build_static_bin_release("keepalived", "keepalived"),
         None => build_static_bin("keepalived", "keepalived"),
     };
     built.expect("static build")
+}
+
+/// The rig installs a file under its own name and the guest scripts start
+/// `keepalived`: a binary with any other name is copied to one so named
+/// (it used to be installed as is, and the guest silently started nothing).
+fn named_keepalived(p: PathBuf) -> PathBuf {
+    if p.file_name() == Some("keepalived".as_ref()) {
+        return p;
+    }
+    let dir = std::env::temp_dir().join(format!("ka-static-bin-{}", std::process::id()));
+    let dst = dir.join("keepalived");
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::copy(&p, &dst))
+        .unwrap_or_else(|e| panic!("KEEPALIVED_STATIC_BIN={}: {e}", p.display()));
+    dst
 }
 
 /// Build the cached base (kernel, modules, busybox, ipvsadm, keepalived); idempotent.
