@@ -6,11 +6,9 @@
 //! namespace is per thread; the test process's other threads stay in the
 //! root namespace), and deletes the namespaces in a Drop guard.
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -21,85 +19,13 @@ use keepalived_netlink::{
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+mod common;
+use common::{in_ns, run, spawn_in, Pair};
+
 const MAC_A: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x0b, 0x01];
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Two namespaces and a veth between them; deleted on drop.
-struct Pair {
-    a: String,
-    b: String,
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
 fn setup() -> Option<Pair> {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP: namespace tests need root");
-        return None;
-    }
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let base = format!("ka-nl-{}-{n}", std::process::id());
-    let p = Pair {
-        a: format!("{base}-a"),
-        b: format!("{base}-b"),
-    };
-    run(&["ip", "netns", "add", &p.a]);
-    run(&["ip", "netns", "add", &p.b]);
-    run(&[
-        "ip", "link", "add", "va", "netns", &p.a, "type", "veth", "peer", "name", "vb", "netns",
-        &p.b,
-    ]);
-    for (ns, dev, mac, ip) in [
-        (&p.a, "va", "02:00:00:00:0b:01", "192.0.2.1/24"),
-        (&p.b, "vb", "02:00:00:00:0b:02", "192.0.2.2/24"),
-    ] {
-        run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        run(&["ip", "-n", ns, "link", "set", dev, "address", mac]);
-        run(&["ip", "-n", ns, "link", "set", dev, "up"]);
-        run(&["ip", "-n", ns, "addr", "add", ip, "dev", dev]);
-    }
-    Some(p)
-}
-
-/// Runs `f` on a new thread that has entered namespace `ns`.
-fn spawn_in<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-            .expect("setns CLONE_NEWNET");
-        f()
-    })
-}
-
-fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    match spawn_in(ns, f).join() {
-        Ok(v) => v,
-        Err(p) => std::panic::resume_unwind(p),
-    }
+    common::setup("ka-nl")
 }
 
 /// Waits until `fd` is readable or `ms` elapse.

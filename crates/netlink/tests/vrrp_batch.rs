@@ -5,88 +5,26 @@
 //! destination come from the IP header (the socket asks for no control
 //! messages), IPv6 ones from `IPV6_PKTINFO` / `IPV6_HOPLIMIT`.
 //!
-//! Namespaces `ka-nlb-<pid>-<n>-{a,b}` joined by a veth (`va` 192.0.2.1,
+//! Namespaces `ka-nlb-<pid>-<n>-{a,b}` from `common` (veth `va` 192.0.2.1,
 //! `vb` 192.0.2.2), deleted by a Drop guard; the bodies run on threads that
 //! `setns()` into them.
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::os::fd::AsFd;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use keepalived_netlink::{Family, Received, Rtnl, VrrpSocket, VrrpSocketConfig, RX_BATCH};
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
+mod common;
+use common::{in_ns, run, spawn_in, Pair};
 
-fn run(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Pair {
-    a: String,
-    b: String,
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
+/// The shared pair, plus fixed link-local addresses (no DAD) for the IPv6
+/// cases.
 fn setup() -> Option<Pair> {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP: namespace tests need root");
-        return None;
-    }
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let base = format!("ka-nlb-{}-{n}", std::process::id());
-    let p = Pair {
-        a: format!("{base}-a"),
-        b: format!("{base}-b"),
-    };
-    run(&["ip", "netns", "add", &p.a]);
-    run(&["ip", "netns", "add", &p.b]);
-    run(&[
-        "ip", "link", "add", "va", "netns", &p.a, "type", "veth", "peer", "name", "vb", "netns",
-        &p.b,
-    ]);
-    for (ns, dev, ip, ll) in [
-        (&p.a, "va", "192.0.2.1/24", "fe80::a/64"),
-        (&p.b, "vb", "192.0.2.2/24", "fe80::b/64"),
-    ] {
-        run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        run(&["ip", "-n", ns, "link", "set", dev, "up"]);
-        run(&["ip", "-n", ns, "addr", "add", ip, "dev", dev]);
+    let p = common::setup("ka-nlb")?;
+    for (ns, dev, ll) in [(&p.a, "va", "fe80::a/64"), (&p.b, "vb", "fe80::b/64")] {
         run(&["ip", "-n", ns, "addr", "add", ll, "dev", dev, "nodad"]);
     }
     Some(p)
-}
-
-/// Runs `f` on a thread inside namespace `ns`.
-fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    let h = std::thread::spawn(move || {
-        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-            .expect("setns CLONE_NEWNET");
-        f()
-    });
-    match h.join() {
-        Ok(v) => v,
-        Err(p) => std::panic::resume_unwind(p),
-    }
 }
 
 /// A VRRPv2 advert for VRID `vrid` with `n` addresses (8 + 4n bytes).
@@ -108,15 +46,11 @@ fn settle() {
 #[test]
 fn ipv4_batch_returns_every_datagram_with_its_metadata() {
     let Some(p) = setup() else { return };
-    let b_ns = p.b.clone();
     // The receiver is opened first (in B), kept open while A sends.
     let (tx_ready, rx_ready) = std::sync::mpsc::channel::<()>();
     let (tx_go, rx_go) = std::sync::mpsc::channel::<()>();
     let (tx_done, rx_done) = std::sync::mpsc::channel::<()>();
-    let path = format!("/run/netns/{b_ns}");
-    let recv = std::thread::spawn(move || {
-        let file = File::open(&path).unwrap();
-        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+    let recv = spawn_in(&p.b, move || {
         let vb = Rtnl::new().unwrap().ifindex("vb").unwrap();
         let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V4, vb)).unwrap();
         tx_ready.send(()).unwrap();
@@ -209,10 +143,7 @@ fn ipv6_batch_has_pktinfo_and_hop_limit() {
     let Some(p) = setup() else { return };
     let (tx_ready, rx_ready) = std::sync::mpsc::channel::<()>();
     let (tx_go, rx_go) = std::sync::mpsc::channel::<()>();
-    let path = format!("/run/netns/{}", p.b);
-    let recv = std::thread::spawn(move || {
-        let file = File::open(&path).unwrap();
-        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+    let recv = spawn_in(&p.b, move || {
         let vb = Rtnl::new().unwrap().ifindex("vb").unwrap();
         let s = VrrpSocket::open(&VrrpSocketConfig::new(Family::V6, vb)).unwrap();
         tx_ready.send(()).unwrap();
