@@ -21,43 +21,11 @@ use keepalived_check_daemon::backend::{IpvsBackend, MemoryIpvs};
 use keepalived_check_daemon::{drive, CheckRuntime};
 use sched::Sched;
 
-fn kb(field: &str, file: &str) -> u64 {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn heap_kb() -> u64 {
-    // The [heap] mapping's RSS (main arena).
-    let s = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-    let mut in_heap = false;
-    for l in s.lines() {
-        if l.contains('-') && l.split_whitespace().count() >= 5 && !l.contains(':') {
-            in_heap = false;
-        }
-        if l.ends_with("[heap]") {
-            in_heap = true;
-        }
-        if in_heap && l.starts_with("Rss:") {
-            return l
-                .split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-        }
-    }
-    0
-}
-
 fn report(what: &str) {
     println!(
         "{what:<28} PSS {:>7} kB  heap RSS {:>7} kB",
-        kb("Pss:", "/proc/self/smaps_rollup"),
-        heap_kb()
+        sys::mem::self_rollup_kb("Pss:"),
+        sys::mem::self_heap_rss_kb()
     );
 }
 

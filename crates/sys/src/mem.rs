@@ -43,6 +43,42 @@ pub fn set_mmap_threshold(bytes: usize) -> bool {
     }
 }
 
+/// A field of this process's `/proc/self/smaps_rollup` (`"Pss:"`,
+/// `"Anonymous:"` …) in kB; 0 when unreadable. For memory profiles.
+pub fn self_rollup_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// RSS in kB of this process's `[heap]` mapping (glibc's main arena); 0
+/// when unreadable. For memory profiles.
+pub fn self_heap_rss_kb() -> u64 {
+    heap_rss_in(&std::fs::read_to_string("/proc/self/smaps").unwrap_or_default())
+}
+
+/// The `Rss:` of the `[heap]` mapping in an `smaps` text.
+fn heap_rss_in(smaps: &str) -> u64 {
+    let mut in_heap = false;
+    for l in smaps.lines() {
+        let first = l.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            in_heap = l.ends_with("[heap]");
+        } else if in_heap && l.starts_with("Rss:") {
+            return l
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -64,5 +100,22 @@ mod tests {
         drop(big);
         let small: Vec<u32> = (0..1000).collect();
         assert_eq!(small[999], 999);
+    }
+
+    #[test]
+    fn heap_rss_is_read_from_the_heap_mapping_only() {
+        let smaps = "\
+55d0c0a00000-55d0c0a21000 r--p 00000000 08:01 123 /usr/sbin/keepalived
+Rss:                 132 kB
+55d0c1e6e000-55d0c1f0f000 rw-p 00000000 00:00 0                          [heap]
+Size:                644 kB
+Rss:                 388 kB
+7f0c2c000000-7f0c2c021000 rw-p 00000000 00:00 0
+Rss:                 132 kB
+";
+        assert_eq!(super::heap_rss_in(smaps), 388);
+        assert_eq!(super::heap_rss_in("no heap here\nRss: 5 kB\n"), 0);
+        // This process has resident memory.
+        assert!(super::self_rollup_kb("Rss:") > 0);
     }
 }

@@ -25,42 +25,11 @@ use ipc::{ChildFlags, ChildHandler};
 use keepalived_vrrp_daemon::VrrpRuntime;
 use sched::Sched;
 
-fn kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/smaps_rollup")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// RSS of the `[heap]` mapping (glibc's main arena) plus the anonymous
-/// mappings glibc makes for large blocks are both in `Anonymous`; the heap
-/// alone is reported too.
-fn heap_kb() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-    let mut in_heap = false;
-    for l in s.lines() {
-        let first = l.split_whitespace().next().unwrap_or("");
-        if first.contains('-') && !first.ends_with(':') {
-            in_heap = l.ends_with("[heap]");
-        } else if in_heap && l.starts_with("Rss:") {
-            return l
-                .split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-        }
-    }
-    0
-}
-
 fn report(what: &str) -> i64 {
-    let anon = kb("Anonymous:");
+    let anon = sys::mem::self_rollup_kb("Anonymous:");
     println!(
         "{what:<30} Anonymous {anon:>6} kB  [heap] RSS {:>6} kB",
-        heap_kb()
+        sys::mem::self_heap_rss_kb()
     );
     i64::try_from(anon).unwrap_or(i64::MAX)
 }
