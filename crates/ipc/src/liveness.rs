@@ -305,19 +305,43 @@ mod tests {
         // deleted with the beacon.
         let timeout = LOAD_TIMEOUT;
         b.set_kill_timer(timeout).unwrap();
-        let first = b.kill_due.expect("armed");
+        // What the kernel holds: (SIGSTOP, SIGKILL) time left.
+        let left = |b: &Beacon| {
+            let (stop, kill, _) = b.kill.as_ref().unwrap();
+            (
+                stop.remaining().unwrap().expect("SIGSTOP timer armed"),
+                kill.remaining().unwrap().expect("SIGKILL timer armed"),
+            )
+        };
+        let (_, kill0) = left(&b);
+        std::thread::sleep(Duration::from_millis(50));
         b.beat();
-        b.beat();
-        // Still within [now + timeout + BACKSTOP, + BACKSTOP / 2]: not re-armed.
-        assert_eq!(b.kill_due, Some(first));
-        let now = Instant::now();
-        assert!(first >= now + timeout + BACKSTOP - Duration::from_millis(1));
-        assert!(first <= now + timeout + BACKSTOP + BACKSTOP / 2);
+        let (stop1, kill1) = left(&b);
+        // The beat re-armed SIGSTOP to the full timeout …
+        assert!(stop1 > timeout - Duration::from_millis(20), "{stop1:?}");
+        // … and left SIGKILL running (it is 50 ms nearer), still no earlier
+        // than the new beat + timeout + BACKSTOP, at most half a BACKSTOP later.
+        assert!(
+            kill1 < kill0 - Duration::from_millis(40),
+            "{kill0:?} {kill1:?}"
+        );
+        assert!(
+            kill1 >= timeout + BACKSTOP - Duration::from_millis(20),
+            "{kill1:?}"
+        );
+        assert!(kill1 <= timeout + BACKSTOP + BACKSTOP / 2, "{kill1:?}");
         // A shorter timeout (the loop leaves a long load) moves it earlier.
         b.arm_timers(Duration::from_secs(5));
-        let due = b.kill_due.expect("armed");
-        assert!(due < first);
-        assert!(due <= Instant::now() + Duration::from_secs(5) + BACKSTOP + BACKSTOP / 2);
+        let (stop2, kill2) = left(&b);
+        assert!(stop2 <= Duration::from_secs(5), "{stop2:?}");
+        assert!(kill2 < kill1, "{kill1:?} {kill2:?}");
+        assert!(kill2 >= Duration::from_secs(5) + BACKSTOP - Duration::from_millis(20));
+        assert!(kill2 <= Duration::from_secs(5) + BACKSTOP + BACKSTOP / 2);
+        // Nothing may fire after the test: disarm before the beacon goes.
+        let (stop, kill, _) = b.kill.as_ref().unwrap();
+        stop.disarm().unwrap();
+        kill.disarm().unwrap();
+        assert_eq!(stop.remaining().unwrap(), None);
     }
 
     #[test]

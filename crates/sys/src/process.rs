@@ -209,6 +209,21 @@ impl KillTimer {
     pub fn disarm(&self) -> io::Result<()> {
         self.arm(std::time::Duration::ZERO)
     }
+
+    /// Time left before it expires, as the kernel reports it; `None` when
+    /// disarmed.
+    pub fn remaining(&self) -> io::Result<Option<std::time::Duration>> {
+        // SAFETY: itimerspec is two pairs of integers; all-zero is valid.
+        let mut cur: libc::itimerspec = unsafe { std::mem::zeroed() };
+        // SAFETY: `id` came from timer_create and is deleted only in Drop;
+        // `cur` is a valid, writable itimerspec.
+        if unsafe { libc::timer_gettime(self.id, &mut cur) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let v = cur.it_value;
+        let left = std::time::Duration::new(v.tv_sec as u64, v.tv_nsec as u32);
+        Ok((!left.is_zero()).then_some(left))
+    }
 }
 
 impl Drop for KillTimer {
